@@ -1,0 +1,92 @@
+"""Control commands (``control.v1``): kill switch, configuration changes and model swaps.
+
+Every command names its ``target`` service (``*`` for all) and the ``operator`` who issued it,
+so the audit record says who did what.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from jules_contracts.base import Event, Identifier, InstrumentId
+from jules_contracts.enums import KillSwitchState, ModelStage
+
+__all__ = ["ChangeConfig", "ConfigValue", "EngageKillSwitch", "ReleaseKillSwitch", "SwapModel"]
+
+Target = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z][a-z0-9-]*)$")]
+"""A service name (``risk``) or ``*`` for every service."""
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+ConfigValue = Annotated[
+    bool | Annotated[int, Field(strict=True)] | Annotated[float, Field(allow_inf_nan=False)] | str,
+    Field(union_mode="left_to_right"),
+]
+"""A configuration value: a boolean, integer, finite number or string."""
+
+
+class EngageKillSwitch(Event):
+    """Command: stop trading, wholly (``HALTED``, latched) or to risk-reducing orders only.
+
+    Attributes:
+        target: The service the command is for (``risk`` enforces the kill switch).
+        state: ``REDUCING`` or ``HALTED``.
+        reason: Why.
+        operator: Who engaged it.
+        instrument_id: One instrument, or ``None`` for the whole book.
+    """
+
+    event_type: Literal["control.kill_switch.engage"] = "control.kill_switch.engage"
+    target: Target = "risk"
+    state: Literal[KillSwitchState.REDUCING, KillSwitchState.HALTED] = KillSwitchState.HALTED
+    reason: Text
+    operator: Identifier
+    instrument_id: InstrumentId | None = None
+
+
+class ReleaseKillSwitch(Event):
+    """Command: release the kill switch and return to ``ACTIVE``."""
+
+    event_type: Literal["control.kill_switch.release"] = "control.kill_switch.release"
+    target: Target = "risk"
+    reason: Text
+    operator: Identifier
+    instrument_id: InstrumentId | None = None
+
+
+class ChangeConfig(Event):
+    """Command: change one setting of a running service.
+
+    Attributes:
+        target: The service whose setting changes.
+        key: Dotted path of the setting (``limits.max_order_notional``).
+        value: The new value; the service validates it as at start-up and refuses it otherwise.
+        operator: Who changed it.
+    """
+
+    event_type: Literal["control.config.change"] = "control.config.change"
+    target: Target
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")]
+    value: ConfigValue
+    operator: Identifier
+
+
+class SwapModel(Event):
+    """Command: load another model version into the signal service, atomically.
+
+    Attributes:
+        target: The service (``signal``).
+        model_name: Registered model name.
+        model_version: Version to load.
+        stage: ``SHADOW`` runs it beside production; ``PRODUCTION`` replaces the serving model.
+        operator: Who swapped it.
+    """
+
+    event_type: Literal["control.model.swap"] = "control.model.swap"
+    target: Target = "signal"
+    model_name: Identifier
+    model_version: Identifier
+    stage: Literal[ModelStage.SHADOW, ModelStage.PRODUCTION] = ModelStage.PRODUCTION
+    operator: Identifier

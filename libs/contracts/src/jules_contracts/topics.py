@@ -1,0 +1,219 @@
+"""Every Kafka topic of the platform, its key and its dead-letter topic.
+
+This module is the only place topic names exist. Names are ``<domain>.<stream>.v<major>``;
+each topic ``t`` has a dead-letter topic ``t.dlq``. A run scope prefixes every name
+(``bt-<run>.md.trades.v1``) so many backtests share one cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from jules_contracts.base import Event
+from jules_contracts.control import ChangeConfig, EngageKillSwitch, ReleaseKillSwitch, SwapModel
+from jules_contracts.features import FeatureVector
+from jules_contracts.market_data import Bar, BookDelta, BookSnapshot, Quote, Trade
+from jules_contracts.orders import (
+    CancelOrder,
+    OrderAccepted,
+    OrderApproved,
+    OrderCanceled,
+    OrderDenied,
+    OrderExpired,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRejected,
+    SubmitOrder,
+)
+from jules_contracts.portfolio import PortfolioSnapshot
+from jules_contracts.risk import RiskAlert
+from jules_contracts.signals import SignalGenerated
+from jules_contracts.system import AuditCheckpoint, Watermark
+
+__all__ = [
+    "ALL_TOPICS",
+    "AUDIT_CHECKPOINTS",
+    "CONTROL",
+    "DLQ_SUFFIX",
+    "FEATURES",
+    "MD_BARS",
+    "MD_BOOK",
+    "MD_QUOTES",
+    "MD_TRADES",
+    "ORDERS_DECISIONS",
+    "ORDERS_EVENTS",
+    "ORDERS_INTENTS",
+    "PORTFOLIO",
+    "RISK_ALERTS",
+    "SIGNALS",
+    "WATERMARKS",
+    "Topic",
+    "backtest_scope",
+    "topic_for",
+]
+
+DLQ_SUFFIX: Final = ".dlq"
+_SCOPE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A topic: its name, what it carries and how its messages are keyed.
+
+    Attributes:
+        name: ``<domain>.<stream>.v<major>``.
+        event_types: The event classes it carries.
+        key_field: The event attribute whose value is the message key (per-key order is
+            kept, so the key is the instrument wherever there is one).
+        default_key: Key of an event whose ``key_field`` is ``None``.
+        description: One line for people.
+    """
+
+    name: str
+    event_types: tuple[type[Event], ...]
+    key_field: str
+    default_key: str
+    description: str
+
+    @property
+    def dlq(self) -> str:
+        """The dead-letter topic of this topic (unscoped)."""
+        return self.name + DLQ_SUFFIX
+
+    def key_for(self, event: Event) -> str:
+        """Return the message key of ``event`` on this topic."""
+        value = getattr(event, self.key_field, None)
+        return self.default_key if value is None else str(value)
+
+    def scoped(self, scope: str | None) -> str:
+        """Return the topic name within a run scope (``None``: the live, unscoped name)."""
+        return self.name if scope is None else f"{_check_scope(scope)}.{self.name}"
+
+    def scoped_dlq(self, scope: str | None) -> str:
+        """Return the dead-letter topic name within a run scope."""
+        return self.scoped(scope) + DLQ_SUFFIX
+
+
+def _check_scope(scope: str) -> str:
+    if not _SCOPE_RE.match(scope):
+        raise ValueError(
+            f"run scope {scope!r} must be 1-63 lowercase letters, digits or '-', "
+            "starting with a letter or digit"
+        )
+    return scope
+
+
+def backtest_scope(run_id: str) -> str:
+    """Return the scope of a backtest run's topics: ``bt-<run_id>``."""
+    return _check_scope(f"bt-{run_id}")
+
+
+MD_TRADES: Final = Topic("md.trades.v1", (Trade,), "instrument_id", "", "Trades printed by venues.")
+MD_QUOTES: Final = Topic("md.quotes.v1", (Quote,), "instrument_id", "", "Best bid and offer.")
+MD_BARS: Final = Topic("md.bars.v1", (Bar,), "instrument_id", "", "OHLCV bars, closed.")
+MD_BOOK: Final = Topic(
+    "md.book.v1",
+    (BookSnapshot, BookDelta),
+    "instrument_id",
+    "",
+    "L2 order books: snapshots and the deltas after them.",
+)
+FEATURES: Final = Topic(
+    "features.v1", (FeatureVector,), "instrument_id", "", "Feature vectors per instrument."
+)
+SIGNALS: Final = Topic(
+    "signals.v1", (SignalGenerated,), "instrument_id", "", "Signals of strategies and policies."
+)
+ORDERS_INTENTS: Final = Topic(
+    "orders.intents.v1",
+    (SubmitOrder, CancelOrder),
+    "instrument_id",
+    "",
+    "Order commands, before risk.",
+)
+ORDERS_DECISIONS: Final = Topic(
+    "orders.decisions.v1",
+    (OrderApproved, OrderDenied),
+    "instrument_id",
+    "",
+    "Risk decisions on order commands.",
+)
+ORDERS_EVENTS: Final = Topic(
+    "orders.events.v1",
+    (
+        OrderAccepted,
+        OrderRejected,
+        OrderPartiallyFilled,
+        OrderFilled,
+        OrderCanceled,
+        OrderExpired,
+    ),
+    "instrument_id",
+    "",
+    "Order lifecycle reported by the order-router.",
+)
+PORTFOLIO: Final = Topic(
+    "portfolio.v1", (PortfolioSnapshot,), "account_id", "", "Cash, positions and PnL."
+)
+RISK_ALERTS: Final = Topic(
+    "risk.alerts.v1",
+    (RiskAlert,),
+    "instrument_id",
+    "portfolio",
+    "Limit breaches, halts, refused models.",
+)
+CONTROL: Final = Topic(
+    "control.v1",
+    (EngageKillSwitch, ReleaseKillSwitch, ChangeConfig, SwapModel),
+    "target",
+    "*",
+    "Kill switch, configuration changes and model swaps.",
+)
+WATERMARKS: Final = Topic(
+    "watermarks.v1",
+    (Watermark,),
+    "service",
+    "",
+    "How far in event time each service has processed.",
+)
+AUDIT_CHECKPOINTS: Final = Topic(
+    "audit.checkpoints.v1",
+    (AuditCheckpoint,),
+    "segment",
+    "",
+    "Checkpoints of the hash-chained audit record.",
+)
+
+ALL_TOPICS: Final[tuple[Topic, ...]] = (
+    MD_TRADES,
+    MD_QUOTES,
+    MD_BARS,
+    MD_BOOK,
+    FEATURES,
+    SIGNALS,
+    ORDERS_INTENTS,
+    ORDERS_DECISIONS,
+    ORDERS_EVENTS,
+    PORTFOLIO,
+    RISK_ALERTS,
+    CONTROL,
+    WATERMARKS,
+    AUDIT_CHECKPOINTS,
+)
+"""Every topic (dead-letter topics are ``topic.dlq``)."""
+
+_BY_EVENT: Final[dict[type[Event], Topic]] = {
+    cls: topic for topic in ALL_TOPICS for cls in topic.event_types
+}
+
+
+def topic_for(event: Event | type[Event]) -> Topic:
+    """Return the topic an event is published on.
+
+    Raises:
+        KeyError: The event has no topic of its own (a dead-letter record).
+    """
+    cls = event if isinstance(event, type) else type(event)
+    return _BY_EVENT[cls]
