@@ -1,0 +1,208 @@
+"""The Kafka bus: FastStream over aiokafka, with explicit client options and manual commits.
+
+Producers use ``acks=all`` with idempotence on. Consumers never auto-commit: the offset of a
+message is committed only after the processor has published its outputs (or its dead letter)
+and the broker has acknowledged them. If publishing fails the consumer seeks back, so the
+message is processed again instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from jules_runtime.bus.base import Bus
+from jules_runtime.bus.processor import MessageProcessor
+from jules_runtime.bus.records import InboundRecord, OutboundMessage
+from jules_runtime.logging import logger
+from jules_runtime.settings import KafkaSettings
+
+__all__ = ["KafkaBus", "ensure_topics", "producer_options"]
+
+PRODUCER_ACKS = "all"
+PRODUCER_IDEMPOTENCE = True
+
+
+def producer_options(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:
+    """Every producer and connection option the bus gives FastStream's ``KafkaBroker``."""
+    return {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "client_id": client_id,
+        "request_timeout_ms": kafka.request_timeout_ms,
+        "retry_backoff_ms": kafka.retry_backoff_ms,
+        "metadata_max_age_ms": kafka.metadata_max_age_ms,
+        "connections_max_idle_ms": kafka.connections_max_idle_ms,
+        "allow_auto_create_topics": True,
+        "acks": PRODUCER_ACKS,
+        "enable_idempotence": PRODUCER_IDEMPOTENCE,
+        "compression_type": kafka.compression_type,
+        "max_batch_size": kafka.max_batch_size,
+        "max_request_size": kafka.max_request_size,
+        "linger_ms": kafka.linger_ms,
+        "transactional_id": None,
+        "graceful_timeout": kafka.graceful_timeout_s,
+    }
+
+
+def consumer_options(kafka: KafkaSettings, group: str) -> dict[str, Any]:
+    """Every consumer option the bus gives a FastStream subscriber."""
+    return {
+        "group_id": group,
+        "auto_offset_reset": kafka.auto_offset_reset,
+        "isolation_level": kafka.isolation_level,
+        "fetch_min_bytes": kafka.fetch_min_bytes,
+        "fetch_max_wait_ms": kafka.fetch_max_wait_ms,
+        "fetch_max_bytes": kafka.fetch_max_bytes,
+        "max_partition_fetch_bytes": kafka.max_partition_fetch_bytes,
+        "max_poll_records": kafka.max_poll_records,
+        "session_timeout_ms": kafka.session_timeout_ms,
+        "heartbeat_interval_ms": kafka.heartbeat_interval_ms,
+        "max_poll_interval_ms": kafka.max_poll_interval_ms,
+        "consumer_timeout_ms": kafka.consumer_timeout_ms,
+        "check_crcs": True,
+        "ack_policy": AckPolicy.MANUAL,
+    }
+
+
+class KafkaBus(Bus):
+    """A bus on an Apache Kafka cluster.
+
+    Args:
+        service: The service name.
+        kafka: Client options.
+        scope: Run scope of the topics (``bt-<run>``), ``None`` for live.
+        client_id: Kafka client id (default ``jules-<service>``).
+        handler_attempts: Attempts of a failing handler before the message is dead-lettered.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        kafka: KafkaSettings,
+        scope: str | None = None,
+        *,
+        client_id: str | None = None,
+        handler_attempts: int = 3,
+    ) -> None:
+        super().__init__(service, scope, handler_attempts=handler_attempts)
+        self.kafka = kafka
+        self.client_id = client_id or kafka.client_id or f"jules-{service}"
+        self.broker = KafkaBroker(
+            **producer_options(kafka, self.client_id),
+            logger=logging.getLogger(f"jules.{service}.faststream"),
+            log_level=logging.DEBUG,
+        )
+
+    def _attach(self, processor: MessageProcessor, group: str) -> None:
+        subscriber = self.broker.subscriber(
+            *processor.topic_names, **consumer_options(self.kafka, group)
+        )
+
+        async def consume(message: KafkaMessage) -> None:
+            record = _inbound(message.raw_message)
+            try:
+                await processor.process(record)
+            except Exception:
+                logger.exception(
+                    "processing failed; the message will be read again",
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
+                await message.nack()
+                raise
+            await message.ack()
+
+        subscriber(consume)
+
+    async def send(self, messages: Sequence[OutboundMessage]) -> None:
+        """Publish ``messages`` and wait until the broker acknowledged every one."""
+        futures = [
+            await self.broker.publish(
+                message.value,
+                message.topic,
+                key=message.key,
+                headers=dict(message.headers),
+                correlation_id=message.correlation_id,
+                no_confirm=True,
+            )
+            for message in messages
+        ]
+        if futures:
+            await asyncio.gather(*futures)
+
+    async def start(self) -> None:
+        """Connect the producer and start every subscriber."""
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        """Stop the subscribers (in-flight messages finish and commit) and close."""
+        await self.broker.stop()
+
+    @property
+    def producer_id(self) -> int | None:
+        """The producer id the broker assigned to the idempotent producer (``None`` before)."""
+        producer = getattr(getattr(self.broker, "_producer", None), "_producer", None)
+        client = getattr(producer, "producer", producer)
+        manager = getattr(client, "_txn_manager", None)
+        value = getattr(manager, "producer_id", None)
+        return value if isinstance(value, int) and value >= 0 else None
+
+
+def _inbound(raw: ConsumerRecord[Any, Any] | tuple[ConsumerRecord[Any, Any], ...]) -> InboundRecord:
+    if isinstance(raw, tuple):  # batch subscribers are not used by the bus
+        raise TypeError("the bus consumes one message at a time")
+    return InboundRecord(
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key=raw.key,
+        value=raw.value if raw.value is not None else b"",
+        headers=tuple((name, value or b"") for name, value in raw.headers),
+        timestamp_ms=raw.timestamp,
+    )
+
+
+async def ensure_topics(
+    kafka: KafkaSettings,
+    names: Sequence[str],
+    *,
+    partitions: int = 1,
+    replication_factor: int = 1,
+) -> list[str]:
+    """Create the topics that do not exist yet (with their dead-letter topics if listed).
+
+    Returns:
+        The names that were created.
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id="jules-admin",
+        request_timeout_ms=kafka.request_timeout_ms,
+        retry_backoff_ms=kafka.retry_backoff_ms,
+        metadata_max_age_ms=kafka.metadata_max_age_ms,
+        connections_max_idle_ms=kafka.connections_max_idle_ms,
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [name for name in dict.fromkeys(names) if name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(name, partitions, replication_factor) for name in missing]
+                )
+            except TopicAlreadyExistsError:  # another process created them meanwhile
+                pass
+        return missing
+    finally:
+        await admin.close()

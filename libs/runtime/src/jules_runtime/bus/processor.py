@@ -1,0 +1,161 @@
+"""The processing pipeline every consumer runs, whatever the transport.
+
+For each message: decode and validate it (or dead-letter it with the reason and carry on),
+call the handler (retrying a failing handler a bounded number of times, then dead-letter the
+message), publish the handler's outputs and wait until the broker has acknowledged them.
+Only then may the transport commit the message's offset, so a crash at any point makes the
+message be read again rather than lost (at-least-once); effects that must not repeat are
+guarded by ``event_id`` (see ``jules_runtime.bus.dedup``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
+
+from jules_contracts import DecodeError, Event, Topic, decode_event
+from jules_contracts.enums import DeadLetterReason
+from jules_runtime.bus.records import (
+    InboundRecord,
+    OutboundMessage,
+    dead_letter_message,
+    outbound_event,
+)
+from jules_runtime.logging import log_context, logger
+
+__all__ = [
+    "Handler",
+    "MessageProcessor",
+    "OutputsPublishedHook",
+    "ProcessingStats",
+    "Sender",
+]
+
+Handler = Callable[[Event], Awaitable[Sequence[Event]]]
+"""A service's handler: takes one event, returns the events it causes (possibly none)."""
+
+OutputsPublishedHook = Callable[[InboundRecord, Event, Sequence[Event]], None]
+"""Called once a message's outputs are acknowledged and before its offset is committed."""
+
+
+class Sender(Protocol):
+    """Publishes messages and returns once the broker has acknowledged all of them."""
+
+    async def send(self, messages: Sequence[OutboundMessage]) -> None:
+        """Publish ``messages`` and wait for every acknowledgement."""
+        ...
+
+
+@dataclass
+class ProcessingStats:
+    """Counters of a processor (also exported as metrics by the services)."""
+
+    received: int = 0
+    processed: int = 0
+    published: int = 0
+    dead_lettered: int = 0
+    handler_retries: int = 0
+    dead_letter_reasons: dict[str, int] = field(default_factory=dict)
+
+
+class MessageProcessor:
+    """Decode → handle → publish → (the transport commits). Shared by every transport."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        scope: str | None,
+        topics: Sequence[Topic],
+        handler: Handler,
+        sender: Sender,
+        handler_attempts: int = 3,
+        retry_wait_s: float = 0.05,
+        on_outputs_published: OutputsPublishedHook | None = None,
+    ) -> None:
+        if handler_attempts < 1:
+            raise ValueError(f"handler_attempts must be at least 1, not {handler_attempts}")
+        self.service = service
+        self.scope = scope
+        self._topics = {topic.scoped(scope): topic for topic in topics}
+        self._handler = handler
+        self._sender = sender
+        self._attempts = handler_attempts
+        self._retry_wait_s = retry_wait_s
+        self._on_outputs_published = on_outputs_published
+        self.stats = ProcessingStats()
+
+    @property
+    def topic_names(self) -> list[str]:
+        """The (scoped) names of the topics this processor consumes."""
+        return list(self._topics)
+
+    async def process(self, record: InboundRecord) -> None:
+        """Process one message. Returns when the offset may be committed.
+
+        Raises:
+            Exception: Publishing the outputs (or the dead letter) failed; the offset must
+                not be committed and the message must be read again.
+        """
+        self.stats.received += 1
+        topic = self._topics.get(record.topic)
+        if topic is None:
+            raise ValueError(f"{record.topic!r} is not consumed by this processor")
+        try:
+            event = decode_event(record.value, allowed=topic.event_types)
+        except DecodeError as exc:
+            await self._dead_letter(record, exc.reason, exc.detail)
+            return
+        with log_context(correlation_id=event.chain_id, event_id=event.event_id):
+            try:
+                outputs = await self._handle(event)
+            except RetryError as exc:
+                cause = exc.last_attempt.exception()
+                await self._dead_letter(
+                    record,
+                    DeadLetterReason.HANDLER_ERROR,
+                    f"{type(cause).__name__}: {cause} (after {self._attempts} attempts)",
+                )
+                return
+            await self._sender.send([outbound_event(output, self.scope) for output in outputs])
+            self.stats.published += len(outputs)
+            self.stats.processed += 1
+            if self._on_outputs_published is not None:
+                self._on_outputs_published(record, event, outputs)
+
+    async def _handle(self, event: Event) -> Sequence[Event]:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential(multiplier=self._retry_wait_s, max=2.0),
+            before_sleep=self._note_retry,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._handler(event)
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _note_retry(self, state: object) -> None:
+        self.stats.handler_retries += 1
+        logger.warning("handler failed, retrying", attempt=getattr(state, "attempt_number", None))
+
+    async def _dead_letter(
+        self, record: InboundRecord, reason: DeadLetterReason, detail: str
+    ) -> None:
+        message = dead_letter_message(record, reason, detail, self.service)
+        await self._sender.send([message])
+        self.stats.dead_lettered += 1
+        self.stats.dead_letter_reasons[reason.value] = (
+            self.stats.dead_letter_reasons.get(reason.value, 0) + 1
+        )
+        logger.warning(
+            "message dead-lettered",
+            reason=reason.value,
+            error=detail,
+            origin_topic=record.topic,
+            origin_partition=record.partition,
+            origin_offset=record.offset,
+            dlq=message.topic,
+        )

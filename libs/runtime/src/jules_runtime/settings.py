@@ -1,0 +1,212 @@
+"""Settings base of every service: pydantic-settings with one env prefix per service.
+
+A service declares one frozen settings class::
+
+    class RiskSettings(ServiceSettings):
+        model_config = service_settings_config("risk")
+        max_order_notional: PositiveFloat = 100_000.0
+
+and reads it with ``load_settings(RiskSettings)``. Environment variables are
+``JULES_<SERVICE>__<FIELD>`` with ``__`` for nesting (``JULES_RISK__KAFKA__BOOTSTRAP_SERVERS``).
+Invalid values, and unknown variables carrying the service's prefix (a typo would otherwise
+be ignored silently), stop the service at start-up with a ``ConfigError`` naming each one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jules_runtime.errors import ConfigError
+
+__all__ = [
+    "KafkaSettings",
+    "LogSettings",
+    "ServiceSettings",
+    "env_prefix",
+    "load_settings",
+    "service_settings_config",
+]
+
+S = TypeVar("S", bound="ServiceSettings")
+
+_Millis = Annotated[int, Field(ge=0, le=3_600_000)]
+
+
+class KafkaSettings(BaseModel):
+    """Kafka client options. Every option the clients use is set from here, explicitly.
+
+    Producers always run with ``acks=all`` and idempotence on; those two are not settings.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bootstrap_servers: Annotated[str, StringConstraints(min_length=3)] = "127.0.0.1:9092"
+    client_id: str | None = None
+    """Defaults to ``jules-<service>``."""
+    request_timeout_ms: Annotated[int, Field(ge=1000, le=300_000)] = 30_000
+    retry_backoff_ms: Annotated[int, Field(ge=10, le=60_000)] = 100
+    metadata_max_age_ms: Annotated[int, Field(ge=1000)] = 300_000
+    connections_max_idle_ms: Annotated[int, Field(ge=1000)] = 540_000
+    # producer
+    linger_ms: Annotated[int, Field(ge=0, le=1000)] = 1
+    max_batch_size: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 16_384
+    max_request_size: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1_048_576
+    compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
+    # consumer
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    isolation_level: Literal["read_committed", "read_uncommitted"] = "read_committed"
+    fetch_min_bytes: Annotated[int, Field(ge=1)] = 1
+    fetch_max_wait_ms: _Millis = 100
+    fetch_max_bytes: Annotated[int, Field(ge=1024)] = 52_428_800
+    max_partition_fetch_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    max_poll_records: Annotated[int, Field(ge=1, le=100_000)] = 500
+    session_timeout_ms: Annotated[int, Field(ge=1000, le=300_000)] = 10_000
+    heartbeat_interval_ms: Annotated[int, Field(ge=100, le=100_000)] = 3_000
+    max_poll_interval_ms: Annotated[int, Field(ge=1000)] = 300_000
+    consumer_timeout_ms: Annotated[int, Field(ge=1, le=60_000)] = 200
+    graceful_timeout_s: Annotated[float, Field(gt=0, le=600)] = 15.0
+
+    @model_validator(mode="after")
+    def _check_heartbeat(self) -> Self:
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError(
+                f"heartbeat_interval_ms ({self.heartbeat_interval_ms}) must be at most a third "
+                f"of session_timeout_ms ({self.session_timeout_ms})"
+            )
+        return self
+
+
+class LogSettings(BaseModel):
+    """Logging options."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    json_logs: bool = True
+    """One JSON object per line (for machines); ``false`` gives readable lines."""
+
+
+RunScope = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+
+def env_prefix(service: str) -> str:
+    """Return the environment prefix of a service: ``JULES_<SERVICE>__``."""
+    return f"JULES_{service.upper().replace('-', '_')}__"
+
+
+def service_settings_config(service: str) -> SettingsConfigDict:
+    """Return the ``model_config`` of a service's settings class."""
+    return SettingsConfigDict(
+        env_prefix=env_prefix(service),
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has: Kafka, logging, and the run scope of its topics.
+
+    Attributes:
+        kafka: Kafka client options.
+        log: Logging options.
+        run_scope: Prefix of every topic (``bt-<run>`` for a backtest); ``None`` is live.
+    """
+
+    service_name: ClassVar[str] = "service"
+    model_config = service_settings_config("service")
+
+    kafka: KafkaSettings = KafkaSettings()
+    log: LogSettings = LogSettings()
+    run_scope: RunScope | None = None
+
+    @property
+    def client_id(self) -> str:
+        """The Kafka client id: the configured one or ``jules-<service>``."""
+        return self.kafka.client_id or f"jules-{self.service_name}"
+
+    @property
+    def consumer_group(self) -> str:
+        """The consumer group of the service: ``jules-<service>``, scoped for a backtest."""
+        group = f"jules-{self.service_name}"
+        return group if self.run_scope is None else f"{self.run_scope}.{group}"
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Read and validate a service's settings from the environment (``os.environ``).
+
+    Args:
+        cls: The service's settings class.
+        **overrides: Values that win over the environment (from command-line flags).
+
+    Returns:
+        The validated, frozen settings.
+
+    Raises:
+        ConfigError: A value is invalid, or a variable with the service's prefix names no
+            setting. The message names every variable at fault and its value.
+    """
+    env = dict(os.environ)
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    problems = _unknown_variables(cls, env, prefix)
+    settings: S | None = None
+    try:
+        settings = cls(**overrides)
+    except ValidationError as exc:
+        problems.extend(_describe(exc, env, prefix))
+    except ValueError as exc:  # a source that cannot parse a variable (bad JSON)
+        problems.append(str(exc))
+    if problems or settings is None:
+        raise ConfigError(cls.service_name, problems)
+    return settings
+
+
+def _field_paths(model: type[BaseModel], base: str = "") -> set[str]:
+    paths: set[str] = set()
+    for name, field in model.model_fields.items():
+        path = f"{base}{name.upper()}"
+        paths.add(path)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths |= _field_paths(annotation, f"{path}__")
+    return paths
+
+
+def _unknown_variables(cls: type[ServiceSettings], env: dict[str, str], prefix: str) -> list[str]:
+    known = _field_paths(cls)
+    unknown = [
+        name
+        for name in env
+        if name.upper().startswith(prefix.upper()) and name[len(prefix) :].upper() not in known
+    ]
+    problems = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name[len(prefix) :].upper(), sorted(known), n=1)
+        hint = f"did you mean {prefix}{close[0]}?" if close else "no such setting"
+        problems.append(f"{name}: unknown setting; {hint}")
+    return problems
+
+
+def _describe(exc: ValidationError, env: dict[str, str], prefix: str) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        variable = prefix + "__".join(part.upper() for part in loc) if loc else prefix.rstrip("_")
+        value = next((v for k, v in env.items() if k.upper() == variable.upper()), None)
+        shown = f"={value!r}" if value is not None else ""
+        problems.append(f"{variable}{shown}: {error['msg']}")
+    return problems
