@@ -1,1 +1,4 @@
-"""Package."""
+"""The audit service.
+
+Keeps the hash-chained audit record of every event and exports it.
+"""

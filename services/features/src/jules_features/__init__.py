@@ -1,1 +1,4 @@
-"""Package."""
+"""The features service.
+
+Computes streaming indicators and publishes feature vectors.
+"""

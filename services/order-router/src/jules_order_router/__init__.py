@@ -1,1 +1,4 @@
-"""Package."""
+"""The order-router service.
+
+Routes approved orders, simulates venues, books fills and reconciles.
+"""

@@ -1,1 +1,4 @@
-"""Package."""
+"""The risk service.
+
+Pre-trade controls, sizing, stops, kill switch and portfolio risk.
+"""

@@ -1,1 +1,4 @@
-"""Package."""
+"""The signal service.
+
+Turns feature vectors into signals with rule strategies or ONNX policies.
+"""

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Self
 
 from jules_contracts import Event, Topic
+
 from jules_runtime.bus.processor import Handler, MessageProcessor, OutputsPublishedHook, Sender
 from jules_runtime.bus.records import OutboundMessage, outbound_event
 

@@ -9,6 +9,7 @@ message is processed again instead of being skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -197,12 +198,11 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [name for name in dict.fromkeys(names) if name not in existing]
         if missing:
-            try:
+            # Another process may create them meanwhile; that is fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [NewTopic(name, partitions, replication_factor) for name in missing]
                 )
-            except TopicAlreadyExistsError:  # another process created them meanwhile
-                pass
         return missing
     finally:
         await admin.close()

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
-
 from jules_contracts import DecodeError, Event, Topic, decode_event
 from jules_contracts.enums import DeadLetterReason
+from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
+
 from jules_runtime.bus.records import (
     InboundRecord,
     OutboundMessage,

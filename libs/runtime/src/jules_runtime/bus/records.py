@@ -125,7 +125,9 @@ def read_dead_letter(record: InboundRecord) -> DeadLetterRecord:
     offset = record.header(DLQ_HEADER_OFFSET)
     reason = record.header(DLQ_HEADER_REASON)
     if topic is None or partition is None or offset is None or reason is None:
-        raise ValueError(f"{record.topic}@{record.offset} is not a dead letter: x-dlq-* headers missing")
+        raise ValueError(
+            f"{record.topic}@{record.offset} is not a dead letter: x-dlq-* headers missing"
+        )
     timestamp_ms = int(record.header(DLQ_HEADER_TIMESTAMP) or record.timestamp_ms)
     return DeadLetterRecord(
         event_id=derive_event_id("system.dead_letter", topic, partition, offset),

@@ -1,0 +1,87 @@
+"""Service settings: env prefix per service, `__` nesting, clear start-up errors."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+import pytest
+from jules_runtime.errors import ConfigError
+from jules_runtime.settings import ServiceSettings, load_settings, service_settings_config
+from pydantic import Field
+
+
+class RiskSettings(ServiceSettings):
+    service_name: ClassVar[str] = "risk"
+    model_config = service_settings_config("risk")
+
+    max_order_notional: Annotated[float, Field(gt=0)] = 100_000.0
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("JULES_RISK__"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_load_without_any_variable():
+    settings = load_settings(RiskSettings)
+    assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
+    assert settings.consumer_group == "jules-risk"
+    assert settings.client_id == "jules-risk"
+
+
+def test_variables_with_the_service_prefix_and_nesting_are_read(monkeypatch):
+    monkeypatch.setenv("JULES_RISK__MAX_ORDER_NOTIONAL", "2500.5")
+    monkeypatch.setenv("JULES_RISK__KAFKA__BOOTSTRAP_SERVERS", "10.0.0.1:9092")
+    monkeypatch.setenv("JULES_RISK__RUN_SCOPE", "bt-run1")
+    settings = load_settings(RiskSettings)
+    assert settings.max_order_notional == 2500.5
+    assert settings.kafka.bootstrap_servers == "10.0.0.1:9092"
+    assert settings.consumer_group == "bt-run1.jules-risk"
+
+
+def test_overrides_from_flags_win_over_the_environment(monkeypatch):
+    monkeypatch.setenv("JULES_RISK__MAX_ORDER_NOTIONAL", "2500")
+    assert load_settings(RiskSettings, max_order_notional=10.0).max_order_notional == 10.0
+
+
+def test_invalid_value_names_the_variable_and_the_value(monkeypatch):
+    monkeypatch.setenv("JULES_RISK__KAFKA__LINGER_MS", "soon")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(RiskSettings)
+    message = str(excinfo.value)
+    assert "invalid configuration for service 'risk'" in message
+    assert "JULES_RISK__KAFKA__LINGER_MS='soon'" in message
+
+
+def test_negative_limit_is_refused(monkeypatch):
+    monkeypatch.setenv("JULES_RISK__MAX_ORDER_NOTIONAL", "-1")
+    with pytest.raises(
+        ConfigError, match="MAX_ORDER_NOTIONAL='-1': Input should be greater than 0"
+    ):
+        load_settings(RiskSettings)
+
+
+def test_unknown_variable_with_the_prefix_is_refused_with_a_suggestion(monkeypatch):
+    monkeypatch.setenv("JULES_RISK__MAX_ORDER_NOTIONAl", "5")
+    monkeypatch.setenv("JULES_RISK__MAX_ORDR_NOTIONAL", "5")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(RiskSettings)
+    assert "JULES_RISK__MAX_ORDR_NOTIONAL: unknown setting; did you mean " in str(excinfo.value)
+    assert "JULES_RISK__MAX_ORDER_NOTIONAL?" in str(excinfo.value)
+
+
+def test_inconsistent_kafka_timeouts_are_refused(monkeypatch):
+    monkeypatch.setenv("JULES_RISK__KAFKA__SESSION_TIMEOUT_MS", "6000")
+    monkeypatch.setenv("JULES_RISK__KAFKA__HEARTBEAT_INTERVAL_MS", "3000")
+    with pytest.raises(ConfigError, match="heartbeat_interval_ms"):
+        load_settings(RiskSettings)
+
+
+def test_settings_are_frozen():
+    settings = load_settings(RiskSettings)
+    with pytest.raises(ValueError, match="frozen"):
+        settings.max_order_notional = 1.0  # type: ignore[misc]
