@@ -84,4 +84,4 @@ def test_inconsistent_kafka_timeouts_are_refused(monkeypatch):
 def test_settings_are_frozen():
     settings = load_settings(RiskSettings)
     with pytest.raises(ValueError, match="frozen"):
-        settings.max_order_notional = 1.0  # type: ignore[misc]
+        settings.max_order_notional = 1.0

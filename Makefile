@@ -1,0 +1,113 @@
+# IntradayJules developer entry points (GNU make). `make` or `make help` lists the targets.
+# Everything runs from the repository root; all state lives in .venv/ and .local/ (both ignored).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+
+# --- uv: the one on PATH when it is exactly UV_VERSION, else a private copy in .local/tools ------
+TOOLS_DIR := .local/tools
+LOCAL_UV := $(TOOLS_DIR)/bin/uv
+ifeq ($(word 2,$(shell uv --version 2>/dev/null)),$(UV_VERSION))
+UV := uv
+UV_DEP :=
+else
+UV := $(LOCAL_UV)
+UV_DEP := $(LOCAL_UV)
+endif
+
+# uv uses the machine's Python 3.11+ (never downloads one) and the project environment .venv.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+unexport VIRTUAL_ENV
+
+RUN := $(UV) run --no-sync
+KAFKA_LOCAL := deploy/local/kafka/kafka-local.sh
+SETUP_STAMP := .local/setup.stamp
+PYPROJECTS := $(wildcard pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml apps/*/pyproject.toml)
+COVERAGE_XML := .local/coverage.xml
+
+# mypy: every source tree, and every test tree that holds Python files (mypy rejects empty ones).
+MYPY_SRC := $(wildcard libs/*/src services/*/src apps/*/src)
+MYPY_TESTS := $(foreach d,$(wildcard libs/*/tests services/*/tests apps/*/tests tests),$(if $(shell find $(d) -name '*.py' -print -quit),$(d)))
+
+.PHONY: help setup kafka-fetch kafka-up kafka-down kafka-status lint format unit integration \
+        test demo schemas lock clean distclean FORCE
+
+help: ## list the targets
+	@echo "usage: make <target>   (PYTHON=$(PYTHON), uv $(UV_VERSION): $(UV))"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(LOCAL_UV): $(if $(filter $(UV_VERSION),$(word 2,$(shell $(LOCAL_UV) --version 2>/dev/null))),,FORCE)
+	@echo "bootstrapping uv $(UV_VERSION) into $(TOOLS_DIR) with $(PYTHON)"
+	$(PYTHON) -m venv $(TOOLS_DIR)
+	$(TOOLS_DIR)/bin/pip install --quiet --disable-pip-version-check --force-reinstall uv==$(UV_VERSION)
+
+FORCE:
+
+setup: $(SETUP_STAMP) ## create/refresh .venv from uv.lock (all workspace packages + dev tools)
+
+# Reruns when uv.lock or any pyproject.toml changes, or when .venv is gone.
+$(SETUP_STAMP): uv.lock $(PYPROJECTS) $(if $(wildcard .venv/bin/python),,FORCE) | $(UV_DEP)
+	$(UV) sync --locked --all-packages
+	@mkdir -p $(@D) && touch $@
+
+kafka-fetch: ## resolve the Apache Kafka broker jars from Maven Central (once)
+	$(KAFKA_LOCAL) fetch
+
+kafka-up: ## start the local Kafka broker on 127.0.0.1:9092 (no-op when running)
+	$(KAFKA_LOCAL) start
+
+kafka-down: ## stop the local Kafka broker
+	$(KAFKA_LOCAL) stop
+
+kafka-status: ## show whether the local Kafka broker runs (exit 1 when not)
+	$(KAFKA_LOCAL) status
+
+lint: $(SETUP_STAMP) ## ruff check, ruff format --check, mypy, import-linter (runs all, fails if any fails)
+	@failed=""; \
+	run() { echo "+ $$*"; "$$@" || failed="$$failed [$$*]"; }; \
+	run $(RUN) ruff check .; \
+	run $(RUN) ruff format --check .; \
+	run $(RUN) mypy $(MYPY_SRC) $(MYPY_TESTS); \
+	run $(RUN) lint-imports; \
+	if [ -n "$$failed" ]; then echo "lint failed:$$failed" >&2; exit 1; fi
+
+format: $(SETUP_STAMP) ## ruff format, then ruff check --fix
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+unit: $(SETUP_STAMP) ## pytest: everything not marked integration
+	$(RUN) pytest -m "not integration"
+
+integration: $(SETUP_STAMP) kafka-fetch ## pytest: tests/integration against a real Kafka broker
+	$(RUN) pytest -m integration tests/integration
+
+test: $(SETUP_STAMP) kafka-fetch lint ## setup, lint, then all tests (unit + integration) with coverage: what CI runs
+	$(RUN) pytest --cov --cov-report=term-missing:skip-covered --cov-report=xml:$(COVERAGE_XML)
+
+demo: $(SETUP_STAMP) ## run the embedded demo (jules demo)
+	$(RUN) jules demo
+
+schemas: $(SETUP_STAMP) ## export the JSON Schemas of the v1 events to libs/contracts/schemas/v1
+	$(RUN) python -m jules_contracts.schema write libs/contracts/schemas/v1
+
+lock: | $(UV_DEP) ## update uv.lock and export requirements.lock.txt (constraints for plain pip)
+	$(UV) lock
+	$(UV) export --quiet --frozen --all-packages --no-hashes --no-emit-workspace \
+	    --format requirements-txt -o requirements.lock.txt
+
+clean: ## stop the local broker; remove .venv, caches, coverage and .local/kafka
+	-$(KAFKA_LOCAL) stop
+	rm -rf .venv .local/kafka $(SETUP_STAMP) $(COVERAGE_XML) .pytest_cache .mypy_cache \
+	    .ruff_cache .import_linter_cache .hypothesis .coverage .coverage.* htmlcov
+	find . -path ./.git -prune -o -path ./.local -prune -o -type d -name __pycache__ -print0 \
+	    | xargs -0 rm -rf
+
+distclean: clean ## clean, and also remove .local (the uv bootstrap and the Kafka jars)
+	rm -rf .local

@@ -1,0 +1,1 @@
+"""Tests that span packages; see tests/integration."""
