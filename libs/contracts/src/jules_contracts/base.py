@@ -118,7 +118,9 @@ def format_utc_nanos(nanos: int) -> str:
     return f"{stamp}.{frac:09d}Z"
 
 
-UtcNanos = Annotated[int, BeforeValidator(parse_utc_nanos), Field(ge=0)]
+# The bounds come before the validator so that the JSON Schema states them as minimum/maximum
+# (placed after a BeforeValidator, pydantic exports a non-standard ``ge`` keyword instead).
+UtcNanos = Annotated[int, Field(ge=0, le=_INT64_MAX), BeforeValidator(parse_utc_nanos)]
 """A UTC timestamp: integer nanoseconds since the Unix epoch."""
 
 FiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]
@@ -186,7 +188,8 @@ class Contract(BaseModel):
         validate_default=True,
         use_enum_values=False,
         ser_json_inf_nan="strings",
-        regex_engine="python-re",
+        # rust-regex: ``$`` is the end of the text (python-re let "BTCUSDT.BINANCE\n" through).
+        regex_engine="rust-regex",
     )
 
 

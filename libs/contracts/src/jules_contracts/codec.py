@@ -163,7 +163,9 @@ def decode_event(data: bytes | str, allowed: Collection[type[Event]] | None = No
 
 def _classify(exc: ValidationError) -> DecodeError:
     errors = exc.errors(include_url=False)
-    kinds = {error["type"] for error in errors}
+    # Only errors about the message as a whole (empty loc) say it is not an event at all; a
+    # nested field that is not an object (``"metrics": "x"``) makes the event INVALID.
+    kinds = {error["type"] for error in errors if not error["loc"]}
     if kinds & {"json_invalid", "json_type", "dict_type", "model_attributes_type"}:
         first = errors[0]
         return DecodeError(DeadLetterReason.UNDECODABLE, f"not a JSON object: {first['msg']}")

@@ -21,10 +21,17 @@ Target = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z][a-z0-9-]*)$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 ConfigValue = Annotated[
-    bool | Annotated[int, Field(strict=True)] | Annotated[float, Field(allow_inf_nan=False)] | str,
+    Annotated[bool, Field(strict=True)]
+    | Annotated[int, Field(strict=True)]
+    | Annotated[float, Field(strict=True, allow_inf_nan=False)]
+    | Annotated[str, Field(strict=True)],
     Field(union_mode="left_to_right"),
 ]
-"""A configuration value: a boolean, integer, finite number or string."""
+"""A configuration value: a boolean, integer, finite number or string.
+
+Each member is strict, so a value keeps its JSON type: ``1`` stays an integer and ``"on"`` or
+``"1.5"`` stay strings (a lax ``bool`` or ``float`` first in the union would coerce them).
+"""
 
 
 class EngageKillSwitch(Event):

@@ -97,7 +97,7 @@ class Topic:
 
 
 def _check_scope(scope: str) -> str:
-    if not _SCOPE_RE.match(scope):
+    if not _SCOPE_RE.fullmatch(scope):  # fullmatch: `$` alone lets a trailing newline in
         raise ValueError(
             f"run scope {scope!r} must be 1-63 lowercase letters, digits or '-', "
             "starting with a letter or digit"
