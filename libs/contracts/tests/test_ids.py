@@ -1,0 +1,27 @@
+"""Client order ids are deterministic and distinct per cause and leg."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+from jules_contracts.base import derive_event_id
+from jules_contracts.ids import client_order_id
+
+
+def test_same_cause_gives_the_same_client_order_id():
+    signal_id = derive_event_id("signal", 1)
+    assert client_order_id("sma", signal_id) == client_order_id("sma", signal_id)
+
+
+@given(st.integers(0, 10_000), st.integers(0, 10_000))
+def test_different_causes_or_legs_give_different_ids(a, b):
+    if a != b:
+        assert client_order_id("s", derive_event_id(a)) != client_order_id("s", derive_event_id(b))
+        assert client_order_id("s", "x", a) != client_order_id("s", "x", b)
+
+
+def test_client_order_id_is_a_valid_identifier_of_27_characters():
+    value = client_order_id("sma_cross", derive_event_id("x"))
+    assert len(value) == 27
+    assert value.isalnum()
+    assert value.startswith("J")
