@@ -1,0 +1,1 @@
+"""Backtests in embedded mode: configuration, the run, its metrics and its report."""
