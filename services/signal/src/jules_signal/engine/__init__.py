@@ -1,0 +1,64 @@
+"""The signal engine: pure, synchronous, deterministic strategies turning features into signals.
+
+Rule strategies (``rules``) are configured by ``config.StrategyConfig`` and built with
+``build_strategy``; ONNX policies (``onnx_policy.OnnxPolicy``) by a model with its model card.
+All implement the ``strategy.Strategy`` port.
+"""
+
+from jules_signal.engine.config import (
+    STRATEGY_KINDS,
+    EmaCrossConfig,
+    OnnxPolicyConfig,
+    RsiReversionConfig,
+    SmaCrossConfig,
+    StrategyConfig,
+    TradingMode,
+    parse_strategy_flags,
+    strategy_config_from_mapping,
+)
+from jules_signal.engine.errors import (
+    MissingFeaturesError,
+    ModelLoadError,
+    ModelOutputError,
+    ModelRejectionReason,
+    ModelSchemaMismatchError,
+)
+from jules_signal.engine.model_card import (
+    MODEL_CARD_KEY,
+    ActionSemantics,
+    DiscreteAction,
+    FeatureNormalisation,
+    ModelCard,
+    TargetWeightAction,
+)
+from jules_signal.engine.onnx_policy import OnnxPolicy
+from jules_signal.engine.rules import MovingAverageCross, RsiReversion, build_strategy
+from jules_signal.engine.strategy import Strategy
+
+__all__ = [
+    "MODEL_CARD_KEY",
+    "STRATEGY_KINDS",
+    "ActionSemantics",
+    "DiscreteAction",
+    "EmaCrossConfig",
+    "FeatureNormalisation",
+    "MissingFeaturesError",
+    "ModelCard",
+    "ModelLoadError",
+    "ModelOutputError",
+    "ModelRejectionReason",
+    "ModelSchemaMismatchError",
+    "MovingAverageCross",
+    "OnnxPolicy",
+    "OnnxPolicyConfig",
+    "RsiReversion",
+    "RsiReversionConfig",
+    "SmaCrossConfig",
+    "Strategy",
+    "StrategyConfig",
+    "TargetWeightAction",
+    "TradingMode",
+    "build_strategy",
+    "parse_strategy_flags",
+    "strategy_config_from_mapping",
+]

@@ -1,0 +1,216 @@
+"""Configuration of the signal engine: rule strategies and the ONNX policy.
+
+Strategy configs form a union discriminated by ``kind``, so one table of a YAML/TOML file or a
+set of command-line flags selects and configures a strategy::
+
+    [strategy]
+    kind = "sma_cross"
+    fast = 10
+    slow = 30
+    mode = "long_short"
+
+    jules-signal run --strategy sma_cross --param fast=10 --param slow=30
+
+Every model is frozen and refuses unknown fields; a bad value fails at construction with a
+message naming the field and the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal, Self
+
+from jules_contracts.base import Identifier
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+__all__ = [
+    "STRATEGY_KINDS",
+    "EmaCrossConfig",
+    "OnnxPolicyConfig",
+    "RsiReversionConfig",
+    "SmaCrossConfig",
+    "StrategyConfig",
+    "TradingMode",
+    "parse_strategy_flags",
+    "strategy_config_from_mapping",
+]
+
+Weight = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+Period = Annotated[int, Field(ge=1, le=100_000)]
+RsiLevel = Annotated[float, Field(gt=0, lt=100, allow_inf_nan=False)]
+
+
+class TradingMode(StrEnum):
+    """Which positions a rule strategy may ask for."""
+
+    LONG_ONLY = "long_only"
+    """Long or flat: a bearish event asks for flat."""
+    LONG_SHORT = "long_short"
+    """Long or short: a bearish event reverses to short."""
+
+
+class _EngineConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _RuleConfig(_EngineConfig):
+    """Fields every rule strategy has."""
+
+    strategy_id: Identifier | None = Field(
+        default=None, description="Id written into signals; defaults to one built from the kind."
+    )
+    mode: TradingMode = Field(
+        default=TradingMode.LONG_ONLY, description="long_only (long or flat) or long_short."
+    )
+    weight: Weight = Field(
+        default=1.0, description="Target weight of a long (+weight) or short (-weight) position."
+    )
+
+    @property
+    def effective_strategy_id(self) -> str:
+        """The configured ``strategy_id``, or one built from the kind and parameters."""
+        return self.strategy_id or self._default_strategy_id()
+
+    def _default_strategy_id(self) -> str:
+        raise NotImplementedError
+
+
+class _MovingAverageCrossConfig(_RuleConfig):
+    """A crossover of a fast and a slow moving average of the close."""
+
+    indicator: ClassVar[str]
+    fast: Period = Field(description="Period of the fast moving average.")
+    slow: Period = Field(description="Period of the slow moving average; above ``fast``.")
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> Self:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be below slow ({self.slow})")
+        return self
+
+    @property
+    def fast_feature(self) -> str:
+        """Feature name of the fast average (``sma_10``)."""
+        return f"{self.indicator}_{self.fast}"
+
+    @property
+    def slow_feature(self) -> str:
+        """Feature name of the slow average (``sma_30``)."""
+        return f"{self.indicator}_{self.slow}"
+
+    def _default_strategy_id(self) -> str:
+        return f"{self.indicator}_cross_{self.fast}_{self.slow}"
+
+
+class SmaCrossConfig(_MovingAverageCrossConfig):
+    """Crossover of two simple moving averages (features ``sma_<fast>``, ``sma_<slow>``)."""
+
+    indicator: ClassVar[str] = "sma"
+    kind: Literal["sma_cross"] = "sma_cross"
+
+
+class EmaCrossConfig(_MovingAverageCrossConfig):
+    """Crossover of two exponential moving averages (features ``ema_<fast>``, ``ema_<slow>``)."""
+
+    indicator: ClassVar[str] = "ema"
+    kind: Literal["ema_cross"] = "ema_cross"
+
+
+class RsiReversionConfig(_RuleConfig):
+    """Mean reversion on the RSI (feature ``rsi_<period>``); levels ``lower < exit < upper``."""
+
+    kind: Literal["rsi_reversion"] = "rsi_reversion"
+    period: Annotated[int, Field(ge=2, le=100_000)] = Field(default=14, description="RSI period.")
+    lower: RsiLevel = Field(default=30.0, description="Oversold level: below it, go long.")
+    upper: RsiLevel = Field(default=70.0, description="Overbought level: above it, short/flat.")
+    exit_level: RsiLevel = Field(
+        default=50.0, description="Level whose crossing back closes a position."
+    )
+
+    @model_validator(mode="after")
+    def _levels_ordered(self) -> Self:
+        if not self.lower < self.exit_level < self.upper:
+            raise ValueError(
+                f"RSI levels must satisfy lower < exit_level < upper, got lower={self.lower}, "
+                f"exit_level={self.exit_level}, upper={self.upper}"
+            )
+        return self
+
+    @property
+    def rsi_feature(self) -> str:
+        """Feature name of the RSI (``rsi_14``)."""
+        return f"rsi_{self.period}"
+
+    def _default_strategy_id(self) -> str:
+        return f"rsi_reversion_{self.period}_{self.lower:g}_{self.exit_level:g}_{self.upper:g}"
+
+
+StrategyConfig = Annotated[
+    SmaCrossConfig | EmaCrossConfig | RsiReversionConfig, Field(discriminator="kind")
+]
+"""Configuration of any rule strategy, selected by its ``kind``."""
+
+_STRATEGY_CONFIG: TypeAdapter[SmaCrossConfig | EmaCrossConfig | RsiReversionConfig] = TypeAdapter(
+    StrategyConfig, config=ConfigDict(title="StrategyConfig")
+)
+STRATEGY_KINDS: tuple[str, ...] = tuple(
+    str(cls.model_fields["kind"].default)
+    for cls in (SmaCrossConfig, EmaCrossConfig, RsiReversionConfig)
+)
+"""The known strategy kinds, in the order of the union."""
+
+
+def strategy_config_from_mapping(
+    data: Mapping[str, object],
+) -> SmaCrossConfig | EmaCrossConfig | RsiReversionConfig:
+    """Validate a strategy config read from a file (a YAML or TOML table).
+
+    Args:
+        data: The table, with its ``kind`` and parameters.
+
+    Returns:
+        The config of the strategy named by ``kind``.
+
+    Raises:
+        pydantic.ValidationError: A field is missing, unknown or invalid (named in the message).
+    """
+    return _STRATEGY_CONFIG.validate_python(dict(data))
+
+
+def parse_strategy_flags(
+    kind: str, params: Mapping[str, str]
+) -> SmaCrossConfig | EmaCrossConfig | RsiReversionConfig:
+    """Build a strategy config from command-line flags (``--strategy KIND --param K=V ...``).
+
+    Values arrive as text and are converted to each field's type (``"10"`` → 10).
+
+    Args:
+        kind: The strategy kind (``sma_cross``, ``ema_cross``, ``rsi_reversion``).
+        params: Parameter values by name, as text.
+
+    Returns:
+        The validated config.
+
+    Raises:
+        ValueError: The kind is unknown or a ``kind`` parameter contradicts it.
+        pydantic.ValidationError: A parameter is unknown or invalid (named in the message).
+    """
+    if kind not in STRATEGY_KINDS:
+        raise ValueError(f"unknown strategy {kind!r}; choose one of {', '.join(STRATEGY_KINDS)}")
+    if "kind" in params and params["kind"] != kind:
+        raise ValueError(f"parameter kind={params['kind']!r} contradicts strategy {kind!r}")
+    return strategy_config_from_mapping({**params, "kind": kind})
+
+
+class OnnxPolicyConfig(_EngineConfig):
+    """How an ONNX policy's output becomes signals.
+
+    Attributes:
+        dead_band: A continuous output with ``|y| <= dead_band`` means flat.
+        min_weight_change: A new target in the same direction as the last one emitted is
+            emitted only if it differs from it by at least this much.
+    """
+
+    dead_band: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.05
+    min_weight_change: Annotated[float, Field(gt=0, le=2, allow_inf_nan=False)] = 0.1
