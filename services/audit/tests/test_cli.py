@@ -1,0 +1,62 @@
+"""``jules-audit verify`` and ``jules-audit export``."""
+
+from __future__ import annotations
+
+import json
+
+from jules_audit.cli import app
+from typer.testing import CliRunner
+
+from .auditlog import KEY, locate, read_lines, write_lines
+
+runner = CliRunner()
+
+
+def test_verify_of_an_intact_log_exits_0_with_a_one_line_summary(log_dir):
+    result = runner.invoke(app, ["verify", str(log_dir)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [result.stdout.strip()]
+    assert result.stdout.startswith("audit log intact: 312 records in 7 segment(s), 19 checkpoint")
+
+
+def test_verify_of_a_broken_log_exits_1_naming_the_first_bad_record(log_dir):
+    file, line = locate(201)
+    lines = read_lines(log_dir / file)
+    lines[line - 1] = lines[line - 1].replace(b'"source":"', b'"source":"x', 1)
+    write_lines(log_dir / file, lines)
+
+    result = runner.invoke(app, ["verify", str(log_dir)])
+
+    assert result.exit_code == 1
+    assert "BAD_HASH at segment-000005.jsonl line 1 (seq 201)" in result.stderr
+    assert result.stdout == ""
+
+
+def test_verify_checks_signatures_with_a_key_file(signed_log_dir, tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_bytes(KEY + b"\n")
+
+    result = runner.invoke(app, ["verify", str(signed_log_dir), "--key-file", str(key_file)])
+
+    assert result.exit_code == 0, result.output
+    assert "checkpoint signatures verified" in result.stdout
+
+
+def test_export_writes_the_csv_to_a_file(log_dir, tmp_path):
+    target = tmp_path / "orders.csv"
+
+    result = runner.invoke(
+        app, ["export", str(log_dir), "--format", "csv", "--output", str(target)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert len(target.read_text().splitlines()) == 121
+    assert "exported 120 order event(s) as csv" in result.stderr
+
+
+def test_check_config_is_still_there():
+    result = runner.invoke(app, ["check-config"])
+
+    assert result.exit_code == 0, result.output
+    assert "kafka" in json.loads(result.stdout)
