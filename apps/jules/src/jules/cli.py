@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jules.audit_cmd import audit_app
 from jules.demo import DemoResult, run_demo
 
 app = typer.Typer(
@@ -21,6 +22,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(audit_app, name="audit")
 
 DEFAULT_DATA_DIR = Path("..") / "shared" / "data"
 
