@@ -1,0 +1,28 @@
+"""Message-rate throttle over a rolling window of event time."""
+
+from __future__ import annotations
+
+from collections import deque
+
+__all__ = ["RollingThrottle"]
+
+
+class RollingThrottle:
+    """Counts orders in the rolling window ``(now - window, now]`` of event time.
+
+    An order at ``t`` stops counting at ``t + window``. The window length and the limit are
+    passed at each call, so a configuration change applies at once.
+    """
+
+    def __init__(self) -> None:
+        self._times: deque[int] = deque()
+
+    def count(self, now: int, window_ns: int) -> int:
+        """Orders recorded in ``(now - window_ns, now]``."""
+        while self._times and self._times[0] <= now - window_ns:
+            self._times.popleft()
+        return sum(1 for time in self._times if time <= now)
+
+    def record(self, time: int) -> None:
+        """Record an order sent at ``time`` (times are recorded in non-decreasing order)."""
+        self._times.append(time)
