@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from jules_contracts import (
     AlertSeverity,
     Event,
@@ -156,3 +157,19 @@ def test_snapshot_of_another_account_is_ignored_with_an_alert():
 
     assert _alert_codes(events) == ["ACCOUNT_MISMATCH"]
     assert engine.portfolio_metrics().equity == 10_000.0
+
+
+def test_portfolio_metrics_follow_the_equity_curve():
+    engine = _engine()
+    curve = [100.0, 120.0, 90.0, 110.0]
+    for i, equity in enumerate(curve):
+        engine.on_portfolio(snapshot(T0 + i * MINUTE, equity, {BTC: 1.0}))
+
+    metrics = engine.portfolio_metrics(velocity_window=2)
+
+    # drawdowns 0, 0, 0.25, 1 - 110/120
+    assert metrics.drawdown == pytest.approx(1 - 110 / 120)
+    assert metrics.max_drawdown == pytest.approx(0.25)
+    assert metrics.drawdown_velocity == pytest.approx((1 - 110 / 120 - 0.0) / 2)
+    assert metrics.concentration == 1.0
+    assert metrics.peak_equity == 120.0

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from jules_contracts import OrderApproved, OrderDenied, OrderRejected, OrderSide, derive_event_id
+from jules_contracts import (
+    OrderApproved,
+    OrderDenied,
+    OrderExpired,
+    OrderRejected,
+    OrderSide,
+    RiskReason,
+    derive_event_id,
+)
 from jules_risk.engine import RiskEngine
 
 from .helpers import (
@@ -130,3 +138,25 @@ def test_sell_fill_moves_the_position_down():
     engine.on_order_event(filled(order, T0 + 1, 101.0))
 
     assert engine.book.position(BTC) == 3.0
+
+
+def test_expired_order_stops_counting():
+    engine = _engine(max_open_orders=1)
+    order = intent(T0, BUY, 1.0)
+    decide(engine, order)
+
+    blocked = decide(engine, intent(T0, BUY, 1.0, client_order_id="next"))
+    engine.on_order_event(
+        OrderExpired(
+            event_id=derive_event_id("exp"),
+            source="test",
+            event_time=T0 + 1,
+            client_order_id=order.client_order_id,
+            instrument_id=BTC,
+        )
+    )
+    after = decide(engine, intent(T0 + 1, BUY, 1.0, client_order_id="after"))
+
+    assert isinstance(blocked, OrderDenied)
+    assert blocked.reasons == (RiskReason.OPEN_ORDERS_LIMIT,)
+    assert isinstance(after, OrderApproved)

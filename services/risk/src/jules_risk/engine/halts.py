@@ -10,7 +10,8 @@ Loss halts (risk-reducing orders only) are set from portfolio snapshots:
 * daily loss: ``start-of-day equity - equity`` above ``max_daily_loss`` or above
   ``max_daily_loss_fraction * start-of-day equity``. The UTC day starts at 00:00; its
   start-of-day equity is the last equity seen before the boundary (the first snapshot of the
-  day when there is none). The halt lifts by itself at the next UTC day.
+  day when there is none). The halt lifts by itself at the next UTC day; a release lifts it
+  too, but the next snapshot sets it again while the loss is still beyond the limit.
 * drawdown: ``1 - equity / peak equity`` above ``max_drawdown``. Latched until a book-wide
   release, which also restarts the peak from the last equity.
 

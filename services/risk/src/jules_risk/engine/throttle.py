@@ -21,8 +21,10 @@ class RollingThrottle:
         """Orders recorded in ``(now - window_ns, now]``."""
         while self._times and self._times[0] <= now - window_ns:
             self._times.popleft()
-        return sum(1 for time in self._times if time <= now)
+        return len(self._times)
 
     def record(self, time: int) -> None:
-        """Record an order sent at ``time`` (times are recorded in non-decreasing order)."""
+        """Record an order sent at ``time``; times never decrease (the engine's clock)."""
+        if self._times and time < self._times[-1]:
+            raise ValueError(f"throttle time {time} is before the last one {self._times[-1]}")
         self._times.append(time)
