@@ -74,7 +74,8 @@ lint: $(SETUP_STAMP) ## ruff check, ruff format --check, mypy, import-linter (ru
 	run() { echo "+ $$*"; "$$@" || failed="$$failed [$$*]"; }; \
 	run $(RUN) ruff check .; \
 	run $(RUN) ruff format --check .; \
-	run $(RUN) mypy $(MYPY_SRC) $(MYPY_TESTS); \
+	run $(RUN) mypy $(MYPY_SRC); \
+	for tests in $(MYPY_TESTS); do run $(RUN) mypy "$$tests"; done; \
 	run $(RUN) lint-imports; \
 	if [ -n "$$failed" ]; then echo "lint failed:$$failed" >&2; exit 1; fi
 
@@ -91,8 +92,8 @@ integration: $(SETUP_STAMP) kafka-fetch ## pytest: tests/integration against a r
 test: $(SETUP_STAMP) kafka-fetch lint ## setup, lint, then all tests (unit + integration) with coverage: what CI runs
 	$(RUN) pytest --cov --cov-report=term-missing:skip-covered --cov-report=xml:$(COVERAGE_XML)
 
-demo: $(SETUP_STAMP) ## run the embedded demo (jules demo)
-	$(RUN) jules demo
+demo: $(SETUP_STAMP) ## backtest three crypto instruments on real data (examples/demo.yaml) into runs/demo
+	$(RUN) jules backtest --config examples/demo.yaml
 
 schemas: $(SETUP_STAMP) ## export the JSON Schemas of the v1 events to libs/contracts/schemas/v1
 	$(RUN) python -m jules_contracts.schema write libs/contracts/schemas/v1

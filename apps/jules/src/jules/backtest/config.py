@@ -1,0 +1,176 @@
+"""Backtest configuration: a YAML or TOML file, with flags overriding it.
+
+Example (``examples/backtest.yaml``)::
+
+    name: sma-cross-crypto
+    data_dir: ../shared/data
+    data:
+      - {path: QuantConnect_Lean/Data/crypto/coinbase/minute/btcusd/20180404_trade.zip,
+         instrument_id: BTCUSD.COINBASE}
+    strategy: {kind: sma_cross, fast: 10, slow: 30, mode: long_short}
+    risk: {sizing: {kind: fixed_fraction, fraction: 0.3}}
+    execution: {fill_model: {kind: next_bar_open}, fees: {taker_bps: 5}}
+    account: {starting_cash: 100000}
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from jules_contracts import PriceType
+from jules_order_router.engine import FeeSchedule, FillModel, NextBarOpen
+from jules_risk.engine import RiskLimits, SizingConfig, StopsConfig
+from jules_signal.engine import StrategyConfig, strategy_config_from_mapping
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "AccountConfig",
+    "BacktestConfig",
+    "DataSource",
+    "ExecutionConfig",
+    "MonteCarloConfig",
+    "OnnxStrategyConfig",
+    "RiskSection",
+    "apply_overrides",
+    "load_config",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataSource(_Frozen):
+    """One recorded data file and the instrument it holds."""
+
+    path: str
+    """Relative to ``data_dir`` (or absolute)."""
+    instrument_id: str | None = None
+    format: str | None = None
+    interval: str | None = None
+    price_type: PriceType | None = None
+
+
+class OnnxStrategyConfig(_Frozen):
+    """An ONNX policy as the strategy."""
+
+    kind: str = Field(default="onnx", pattern="^onnx$")
+    model: str
+    """Path of the ``.onnx`` file (relative to the config file's folder, or absolute)."""
+    dead_band: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    min_weight_change: Annotated[float, Field(gt=0, le=2)] = 0.1
+
+
+class RiskSection(_Frozen):
+    """Risk limits, sizing and stops."""
+
+    limits: RiskLimits = RiskLimits()
+    sizing: SizingConfig = SizingConfig(kind="all_equity")
+    stops: StopsConfig = StopsConfig()
+
+
+class ExecutionConfig(_Frozen):
+    """The simulated venue."""
+
+    fill_model: FillModel = Field(default_factory=NextBarOpen)
+    fees: FeeSchedule = FeeSchedule()
+    latency_ns: Annotated[int, Field(ge=0)] = 0
+    max_participation: Annotated[float, Field(gt=0, le=1)] | None = None
+
+
+class AccountConfig(_Frozen):
+    """The account."""
+
+    account_id: str = "BACKTEST"
+    currency: str = "USD"
+    starting_cash: Annotated[float, Field(gt=0)] = 100_000.0
+
+
+class MonteCarloConfig(_Frozen):
+    """Moving-block bootstrap of the equity curve's returns."""
+
+    samples: Annotated[int, Field(ge=0, le=100_000)] = 1000
+    block: Annotated[int, Field(ge=1)] = 20
+
+
+class BacktestConfig(_Frozen):
+    """Everything a backtest needs."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = "backtest"
+    data_dir: Path = Path("..") / "shared" / "data"
+    data: Annotated[tuple[DataSource, ...], Field(min_length=1)]
+    strategy: StrategyConfig | OnnxStrategyConfig
+    features: tuple[str, ...] = ()
+    """Features computed besides those the strategy needs (they appear in the audit log)."""
+    risk: RiskSection = RiskSection()
+    execution: ExecutionConfig = ExecutionConfig()
+    account: AccountConfig = AccountConfig()
+    seed: int = 0
+    monte_carlo: MonteCarloConfig = MonteCarloConfig()
+    output_dir: Path | None = None
+    """Default ``runs/<name>``."""
+    close_at_end: bool = True
+    """Close open positions at the last bar's open."""
+
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _strategy(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("kind") != "onnx":
+            return strategy_config_from_mapping(value)
+        return value
+
+    @property
+    def run_dir(self) -> Path:
+        """Where the run folder goes."""
+        return self.output_dir or Path("runs") / self.name
+
+
+def _read(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a backtest configuration must be a mapping at the top level")
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``dotted.key=value`` overrides (values parsed as YAML scalars) to a config mapping."""
+    result: dict[str, Any] = {**data}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r} must look like section.key=value")
+        target = result
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = target.get(part)
+            target[part] = dict(child) if isinstance(child, dict) else {}
+            target = target[part]
+        target[parts[-1]] = yaml.safe_load(raw)
+    return result
+
+
+def load_config(
+    path: Path | None, overrides: list[str] | None = None, **fields: Any
+) -> BacktestConfig:
+    """Read a configuration file (YAML or TOML), apply overrides and validate.
+
+    Relative data and model paths stay relative to the working directory, except an ONNX
+    model path, which is resolved against the config file's folder.
+
+    Raises:
+        pydantic.ValidationError: A field is invalid (the message names it).
+        ValueError: The file is not a mapping, or an override is malformed.
+    """
+    data = _read(path) if path is not None else {}
+    data.update({key: value for key, value in fields.items() if value is not None})
+    data = apply_overrides(data, overrides or [])
+    strategy = data.get("strategy")
+    if path is not None and isinstance(strategy, dict) and strategy.get("kind") == "onnx":
+        model = Path(str(strategy.get("model", "")))
+        if not model.is_absolute():
+            data["strategy"] = {**strategy, "model": str(path.parent / model)}
+    return BacktestConfig.model_validate(data)

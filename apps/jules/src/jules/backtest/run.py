@@ -1,0 +1,292 @@
+"""Run a backtest and write its run folder.
+
+The run folder holds ``orders.csv``, ``fills.csv``, ``trades.csv``, ``equity.csv``,
+``metrics.json`` (with the Monte Carlo intervals), ``data_quality.json``, ``config.json``
+(the resolved configuration), ``report.html`` and the audit log (``audit/``). The same input
+and seed give byte-identical files; only ``run.json`` records when and how long the run took.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+from jules_audit.store import AuditWriter
+from jules_contracts import Bar, Event
+from jules_features.engine import FeatureEngine, FeatureSchema
+from jules_order_router.engine import OrderRouterEngine, RouterConfig
+from jules_risk.engine import RiskConfig, RiskEngine
+from jules_signal.engine import ModelCard, OnnxPolicy, OnnxPolicyConfig, Strategy, build_strategy
+
+from jules.backtest.config import BacktestConfig, OnnxStrategyConfig
+from jules.backtest.data import DataQuality, load_bars
+from jules.backtest.metrics import ExecutionCounts, bootstrap_intervals, compute_metrics
+from jules.backtest.node import EmbeddedNode
+from jules.backtest.outputs import RunRecorder, iso
+from jules.backtest.report import render_report
+from jules.backtest.trades import RoundTrip, round_trips
+
+__all__ = ["RunSummary", "build_strategy_and_schema", "run_backtest"]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a finished run reports."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    intervals: dict[str, dict[str, float]]
+    quality: DataQuality
+    bars: int
+    seconds: float
+
+
+def build_strategy_and_schema(config: BacktestConfig) -> tuple[Strategy, FeatureSchema]:
+    """Build the strategy and the feature schema it needs (an ONNX model's own, exactly)."""
+    strategy_config = config.strategy
+    if isinstance(strategy_config, OnnxStrategyConfig):
+        model = Path(strategy_config.model).read_bytes()
+        metadata = ort.InferenceSession(model).get_modelmeta().custom_metadata_map
+        card = ModelCard.from_metadata(metadata)
+        schema = FeatureSchema.from_names(card.feature_names)
+        policy = OnnxPolicy.from_bytes(
+            model,
+            live_schema_id=schema.schema_id,
+            live_feature_names=schema.names,
+            config=OnnxPolicyConfig(
+                dead_band=strategy_config.dead_band,
+                min_weight_change=strategy_config.min_weight_change,
+            ),
+        )
+        return policy, schema
+    strategy = build_strategy(strategy_config)
+    names = dict.fromkeys([*strategy.required_features, *config.features])
+    return strategy, FeatureSchema.from_names(names)
+
+
+def _write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def _write_outputs(run_dir: Path, recorder: RunRecorder, trips: list[RoundTrip]) -> None:
+    _write_csv(
+        run_dir / "orders.csv",
+        [
+            "client_order_id",
+            "submitted_at",
+            "instrument_id",
+            "side",
+            "quantity",
+            "order_type",
+            "strategy_id",
+            "reference_price",
+            "decision",
+            "reasons",
+            "status",
+            "filled_quantity",
+            "average_price",
+            "fees",
+        ],
+        [
+            [
+                o.client_order_id,
+                iso(o.submitted_at),
+                o.instrument_id,
+                o.side,
+                _num(o.quantity),
+                o.order_type,
+                o.strategy_id,
+                _num(o.reference_price),
+                o.decision,
+                o.reasons,
+                o.status,
+                _num(o.filled_quantity),
+                _num(o.average_price),
+                _num(o.fees),
+            ]
+            for o in recorder.orders.values()
+        ],
+    )
+    _write_csv(
+        run_dir / "fills.csv",
+        [
+            "time",
+            "client_order_id",
+            "fill_id",
+            "instrument_id",
+            "quantity",
+            "price",
+            "fee",
+            "liquidity",
+            "side",
+        ],
+        [
+            [iso(f[0]), f[1], f[2], f[3], _num(f[4]), _num(f[5]), _num(f[6]), f[7], f[8]]
+            for f in recorder.fills
+        ],
+    )
+    _write_csv(
+        run_dir / "trades.csv",
+        [
+            "instrument_id",
+            "side",
+            "size",
+            "entry_time",
+            "entry_price",
+            "exit_time",
+            "exit_price",
+            "pnl",
+            "fees",
+            "net_pnl",
+        ],
+        [
+            [
+                t.instrument_id,
+                t.side,
+                _num(t.size),
+                iso(t.entry_time),
+                _num(t.entry_price),
+                iso(t.exit_time),
+                _num(t.exit_price),
+                _num(t.pnl),
+                _num(t.fees),
+                _num(t.net_pnl),
+            ]
+            for t in trips
+        ],
+    )
+    peak = float("-inf")
+    rows = []
+    for when, equity, cash, gross, _ in recorder.equity:
+        peak = max(peak, equity)
+        rows.append([iso(when), _num(equity), _num(cash), _num(gross), _num(equity / peak - 1)])
+    _write_csv(
+        run_dir / "equity.csv", ["time", "equity", "cash", "gross_exposure", "drawdown"], rows
+    )
+
+
+def _dump_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def run_backtest(
+    config: BacktestConfig,
+    *,
+    progress: Callable[[Iterator[Bar]], Iterator[Bar]] | None = None,
+) -> RunSummary:
+    """Run a backtest in embedded mode and write its run folder (replacing an older one).
+
+    Args:
+        config: The validated configuration.
+        progress: Wraps the bar stream (a progress bar); ``None`` for none.
+    """
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    run_dir = config.run_dir
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+
+    strategy, schema = build_strategy_and_schema(config)
+    recorder = RunRecorder()
+    quality = DataQuality()
+    with AuditWriter(run_dir / "audit") as audit:
+
+        def emit(event: Event) -> None:
+            recorder(event)
+            audit.append(event)
+
+        node = EmbeddedNode(
+            features=FeatureEngine(schema),
+            strategy=strategy,
+            risk=RiskEngine(
+                RiskConfig(
+                    account_id=config.account.account_id,
+                    limits=config.risk.limits,
+                    sizing=config.risk.sizing,
+                    stops=config.risk.stops,
+                )
+            ),
+            router=OrderRouterEngine(
+                RouterConfig(
+                    account_id=config.account.account_id,
+                    currency=config.account.currency,
+                    starting_cash=config.account.starting_cash,
+                    fill_model=config.execution.fill_model,
+                    fees=config.execution.fees,
+                    latency_ns=config.execution.latency_ns,
+                    max_participation=config.execution.max_participation,
+                )
+            ),
+            emit=emit,
+        )
+        bars: Iterator[Bar] = load_bars(config, quality)
+        node.run(progress(bars) if progress else bars, close_at_end=config.close_at_end)
+
+    trips = round_trips(recorder.trade_fills)
+    times = [point[0] for point in recorder.equity]
+    equity = [point[1] for point in recorder.equity]
+    counts = ExecutionCounts(
+        recorder.submitted, recorder.denied, recorder.filled_orders, recorder.traded_notional
+    )
+    metrics = compute_metrics(times, equity, [p[4] for p in recorder.equity], trips, counts)
+    intervals = bootstrap_intervals(
+        equity,
+        samples=config.monte_carlo.samples,
+        block=config.monte_carlo.block,
+        seed=config.seed,
+    )
+    _write_outputs(run_dir, recorder, trips)
+    _dump_json(run_dir / "metrics.json", {"metrics": metrics, "monte_carlo": intervals})
+    _dump_json(run_dir / "data_quality.json", quality.as_dict())
+    _dump_json(run_dir / "config.json", config.model_dump(mode="json", exclude={"output_dir"}))
+    (run_dir / "report.html").write_text(
+        render_report(
+            title=f"IntradayJules backtest: {config.name}",
+            settings={
+                "strategy": json.dumps(config.strategy.model_dump(mode="json"), sort_keys=True),
+                "feature schema": schema.schema_id,
+                "instruments": ", ".join(sorted(recorder.prices)),
+                "starting cash": config.account.starting_cash,
+                "fill model": config.execution.fill_model.kind,
+                "seed": config.seed,
+            },
+            metrics=metrics,
+            intervals=intervals,
+            times=times,
+            equity=equity,
+            prices=[recorder.prices[key] for key in sorted(recorder.prices)],
+            trips=trips,
+        )
+    )
+    seconds = time.perf_counter() - clock
+    bar_count = sum(len(series.times) for series in recorder.prices.values())
+    _dump_json(
+        run_dir / "run.json",
+        {
+            "started_at": started.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            "wall_seconds": round(seconds, 3),
+            "bars": bar_count,
+            "events": recorder.events,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+        },
+    )
+    return RunSummary(run_dir, metrics, intervals, quality, bar_count, seconds)

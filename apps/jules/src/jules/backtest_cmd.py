@@ -1,0 +1,106 @@
+"""``jules backtest``: run a backtest in embedded mode and print its summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from jules_contracts import Bar
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from jules.backtest.config import load_config
+from jules.backtest.run import RunSummary, run_backtest
+
+__all__ = ["backtest"]
+
+
+def backtest(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Backtest file (YAML or TOML).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a setting: section.key=value (repeatable)."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(envvar="JULES_DATA_DIR", help="Folder of the sample data.")
+    ] = None,
+    output_dir: Annotated[Path | None, typer.Option(help="Run folder.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the Monte Carlo bootstrap.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a backtest in embedded mode: real data through every engine; writes a run folder."""
+    console = Console(width=max(Console().width, 120))
+    try:
+        settings = load_config(
+            config, set_ or [], data_dir=data_dir, output_dir=output_dir, seed=seed
+        )
+    except (ValidationError, ValueError, OSError) as exc:
+        console.print(f"[red]invalid backtest configuration[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        if progress:
+            with Progress(
+                TextColumn("[bold]backtest[/bold] {task.fields[name]}"),
+                BarColumn(),
+                TextColumn("{task.completed:,} bars"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("bars", total=None, name=settings.name)
+
+                def tick(bars: Iterator[Bar]) -> Iterator[Bar]:
+                    for item in bars:
+                        bar.advance(task)
+                        yield item
+
+                summary = run_backtest(settings, progress=tick)
+        else:
+            summary = run_backtest(settings)
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    _print_summary(console, summary)
+
+
+def _print_summary(console: Console, summary: RunSummary) -> None:
+    metrics = summary.metrics
+    table = Table(
+        title=f"Backtest {summary.run_dir.name}: {summary.bars:,} bars in "
+        f"{summary.seconds:.2f}s ({summary.bars / max(summary.seconds, 1e-9):,.0f} bars/s)"
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    percent = {
+        "total_return",
+        "cagr",
+        "max_drawdown",
+        "win_rate",
+        "exposure",
+        "execution_success_rate",
+    }
+    for key, value in metrics.items():
+        if value is None:
+            shown = "n/a"
+        elif key in percent:
+            shown = f"{value:.2%}"
+        elif isinstance(value, float):
+            shown = f"{value:,.3f}"
+        else:
+            shown = f"{value:,}"
+        table.add_row(key, shown)
+    for name, quantiles in summary.intervals.items():
+        table.add_row(
+            f"{name} (MC p05 / p50 / p95)",
+            " / ".join(f"{quantiles[q]:.2%}" for q in ("p05", "p50", "p95")),
+        )
+    rejected = sum(summary.quality.rejected.values())
+    table.add_row("rows rejected by validation", f"{rejected:,}")
+    console.print(table)
+    console.print(f"run folder: {summary.run_dir}  (report: {summary.run_dir / 'report.html'})")

@@ -1,0 +1,170 @@
+"""`jules backtest` in embedded mode: run folder, determinism, risk denials, audit, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from jules.backtest.config import BacktestConfig
+from jules.backtest.run import run_backtest
+from jules.cli import app
+from jules_audit.store import verify
+from typer.testing import CliRunner
+
+from .backtest_helpers import small_config
+
+RUN_FILES = {
+    "orders.csv",
+    "fills.csv",
+    "trades.csv",
+    "equity.csv",
+    "metrics.json",
+    "data_quality.json",
+    "config.json",
+    "report.html",
+    "run.json",
+    "audit",
+}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bt") / "run"
+    run_backtest(BacktestConfig.model_validate(small_config(out)))
+    return out
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_run_folder_holds_every_output(run_dir):
+    assert {p.name for p in run_dir.iterdir()} == RUN_FILES
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics["monte_carlo"]) == {"total_return", "max_drawdown"}
+    for key in (
+        "total_return",
+        "cagr",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "max_drawdown",
+        "win_rate",
+        "profit_factor",
+        "exposure",
+        "turnover",
+        "trade_count",
+        "execution_success_rate",
+    ):
+        assert key in metrics["metrics"]
+    html = (run_dir / "report.html").read_text()
+    assert html.count("<svg") == 3  # equity+drawdown, and one price chart per instrument
+
+
+def test_outputs_agree_with_each_other(run_dir):
+    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    equity = read_csv(run_dir / "equity.csv")
+    trades = read_csv(run_dir / "trades.csv")
+    fills = read_csv(run_dir / "fills.csv")
+    orders = read_csv(run_dir / "orders.csv")
+    assert float(equity[-1]["equity"]) == pytest.approx(metrics["end_equity"])
+    assert metrics["trade_count"] == sum(1 for t in trades if t["exit_time"])
+    # Everything is closed at the end: the net position of every instrument is zero.
+    for instrument in {f["instrument_id"] for f in fills}:
+        assert sum(float(f["quantity"]) for f in fills if f["instrument_id"] == instrument) == (
+            pytest.approx(0.0, abs=1e-9)
+        )
+    # Cash accounting: end equity = start + Σ net PnL of round trips.
+    net = sum(float(t["net_pnl"]) for t in trades)
+    assert metrics["end_equity"] == pytest.approx(100_000 + net, rel=1e-9)
+    denied = [o for o in orders if o["decision"] == "DENIED"]
+    assert metrics["orders_denied"] == len(denied) > 0
+    assert all(o["reasons"] == "ORDER_NOTIONAL_LIMIT" for o in denied)
+    approved = [o for o in orders if o["decision"] == "APPROVED"]
+    assert metrics["execution_success_rate"] == pytest.approx(
+        sum(o["status"] == "FILLED" for o in approved) / len(approved)
+    )
+
+
+def test_fills_happen_at_the_next_bar_open(run_dir):
+    orders = {o["client_order_id"]: o for o in read_csv(run_dir / "orders.csv")}
+    for fill in read_csv(run_dir / "fills.csv"):
+        order = orders[fill["client_order_id"]]
+        if order["strategy_id"] == "close-at-end":
+            continue
+        assert fill["time"] > order["submitted_at"]
+
+
+def test_the_audit_log_of_the_run_verifies_and_records_denials(run_dir):
+    result = verify(run_dir / "audit")
+    assert result.ok, result.summary()
+    text = "".join(p.read_text() for p in sorted((run_dir / "audit").glob("segment-*.jsonl")))
+    assert "risk.order_denied" in text
+    assert "ORDER_NOTIONAL_LIMIT" in text
+
+
+def test_same_input_and_seed_give_a_byte_identical_run_folder(run_dir, tmp_path):
+    again = tmp_path / "again"
+    run_backtest(BacktestConfig.model_validate(small_config(again)))
+    for path in sorted(run_dir.rglob("*")):
+        if path.is_file() and path.name != "run.json":
+            assert (again / path.relative_to(run_dir)).read_bytes() == path.read_bytes(), path.name
+
+
+def test_another_seed_changes_only_the_monte_carlo_intervals(run_dir, tmp_path):
+    other = tmp_path / "other"
+    run_backtest(BacktestConfig.model_validate(small_config(other, seed=99)))
+    first = json.loads((run_dir / "metrics.json").read_text())
+    second = json.loads((other / "metrics.json").read_text())
+    assert first["metrics"] == second["metrics"]
+    assert first["monte_carlo"] != second["monte_carlo"]
+
+
+def test_command_runs_a_config_file_with_overrides_and_prints_a_summary(tmp_path):
+    config_file = tmp_path / "bt.yaml"
+    config_file.write_text(yaml.safe_dump(small_config(tmp_path / "ignored")))
+    out = tmp_path / "cli-run"
+    result = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            "-c",
+            str(config_file),
+            "--output-dir",
+            str(out),
+            "--no-progress",
+            "--set",
+            "strategy.fast=5",
+            "--set",
+            "monte_carlo.samples=50",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "total_return" in result.output
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["strategy"]["fast"] == 5
+    assert saved["monte_carlo"]["samples"] == 50
+
+
+def test_invalid_configuration_exits_2_naming_the_field(tmp_path):
+    config_file = tmp_path / "bt.yaml"
+    config_file.write_text(
+        yaml.safe_dump(small_config(tmp_path / "x", account={"starting_cash": -5}))
+    )
+    result = CliRunner().invoke(app, ["backtest", "-c", str(config_file), "--no-progress"])
+    assert result.exit_code == 2
+    assert "starting_cash" in result.output
+
+
+def test_a_missing_data_file_exits_1_naming_it(tmp_path):
+    config = small_config(tmp_path / "x")
+    config["data"] = [{"path": "nowhere/file.zip", "instrument_id": "BTCUSD.COINBASE"}]
+    config_file = tmp_path / "bt.yaml"
+    config_file.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(app, ["backtest", "-c", str(config_file), "--no-progress"])
+    assert result.exit_code == 1
+    assert "nowhere/file.zip" in result.output
