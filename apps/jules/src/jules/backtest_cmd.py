@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from jules_contracts import Bar
+from jules_signal.engine import ModelLoadError
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -63,6 +64,9 @@ def backtest(
                 summary = run_backtest(settings, progress=tick)
         else:
             summary = run_backtest(settings)
+    except ModelLoadError as exc:
+        console.print(f"[red]model refused[/red] ({exc.reason.value}): {exc}")
+        raise typer.Exit(2) from exc
     except FileNotFoundError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

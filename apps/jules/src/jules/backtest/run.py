@@ -198,12 +198,11 @@ def run_backtest(
     """
     started = datetime.now(UTC)
     clock = time.perf_counter()
+    strategy, schema = build_strategy_and_schema(config)  # a refused model stops here
     run_dir = config.run_dir
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
-
-    strategy, schema = build_strategy_and_schema(config)
     recorder = RunRecorder()
     quality = DataQuality()
     with AuditWriter(run_dir / "audit") as audit:
