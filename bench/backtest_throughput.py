@@ -195,10 +195,12 @@ def main() -> None:
             if peer is None:
                 print(f"{name}: not run (set up the peer environment: see bench/peers/README.md)")
                 continue
+            ratio = ours["bars_per_second"] / peer["bars_per_second"]
             print(
-                f"{name} {peer.get('version', '?')}: {peer['bars']:,} bars in {peer['seconds']:.3f}s"
-                f" = {peer['bars_per_second']:,.0f} bars/s, peak RSS {peer['peak_rss_mib']:.0f} MiB;"
-                f" IntradayJules / {name} speed ratio {ours['bars_per_second'] / peer['bars_per_second']:.2f}"
+                f"{name} {peer.get('version', '?')}: {peer['bars']:,} bars in "
+                f"{peer['seconds']:.3f}s = {peer['bars_per_second']:,.0f} bars/s, "
+                f"peak RSS {peer['peak_rss_mib']:.0f} MiB; "
+                f"IntradayJules / {name} speed ratio {ratio:.2f}"
             )
 
 
