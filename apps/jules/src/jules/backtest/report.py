@@ -32,6 +32,22 @@ class PriceSeries:
     closes: list[float] = field(default_factory=list)
 
 
+_MAX_LINE_POINTS = 2000
+
+
+def _thin(times: Sequence[int], values: Sequence[float]) -> tuple[list[int], list[float]]:
+    """Every k-th point (and the last) so a line has at most ``_MAX_LINE_POINTS`` points.
+
+    Only lines are thinned, for the size of the page; entries and exits are plotted exactly.
+    """
+    step = max(1, -(-len(times) // _MAX_LINE_POINTS))
+    if step == 1:
+        return list(times), list(values)
+    index = [*range(0, len(times), step), len(times) - 1]
+    index = sorted(set(index))
+    return [times[i] for i in index], [values[i] for i in index]
+
+
 def _dates(times: Sequence[int]) -> np.ndarray:
     return np.asarray(times, dtype="datetime64[ns]")
 
@@ -44,8 +60,12 @@ def _svg(figure: Figure) -> str:
 
 
 def _equity_plot(times: Sequence[int], equity: Sequence[float]) -> str:
-    curve = np.asarray(equity)
-    drawdown = curve / np.maximum.accumulate(curve) - 1.0
+    full = np.asarray(equity)
+    drawdown_full = full / np.maximum.accumulate(full) - 1.0
+    times, thinned = _thin(times, list(full))
+    _, drawdown_list = _thin(list(range(len(full))), list(drawdown_full))
+    curve = np.asarray(thinned)
+    drawdown = np.asarray(drawdown_list)
     figure = Figure(figsize=(10, 5))
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     dates = _dates(times)
@@ -62,7 +82,8 @@ def _equity_plot(times: Sequence[int], equity: Sequence[float]) -> str:
 def _price_plot(series: PriceSeries, trips: Sequence[RoundTrip]) -> str:
     figure = Figure(figsize=(10, 3.5))
     axis = figure.subplots()
-    axis.plot(_dates(series.times), series.closes, color="#555555", linewidth=0.8)
+    line_times, line_closes = _thin(series.times, series.closes)
+    axis.plot(_dates(line_times), line_closes, color="#555555", linewidth=0.8)
     mine = [t for t in trips if t.instrument_id == series.instrument_id]
     for side, marker, color in (("LONG", "^", "#2ca02c"), ("SHORT", "v", "#d62728")):
         entries = [t for t in mine if t.side == side]
