@@ -8,10 +8,11 @@ import json
 import zipfile
 
 import pytest
-from jules_contracts import Bar, Quote, Trade
+from jules_contracts import Bar, BookDelta, Quote, Trade
 from jules_market_data import Rejection, RejectReason
 from jules_market_data.loaders import (
     load_bar_table,
+    load_binance_depth_csv,
     load_bitcoincharts_trades,
     load_hftbacktest,
     load_lean_quote_bars,
@@ -215,3 +216,25 @@ def test_valid_rows_around_bad_ones_still_load(tmp_path):
 
     assert len(items) == 5
     assert [type(i) for i in items] == [Bar, Bar, Rejection, Bar, Bar]
+
+
+def test_a_bad_level_row_refuses_its_whole_book_event(tmp_path):
+    path = tmp_path / "btcusdt-depth-update.csv"
+    header = "symbol,timestamp,first_update_id,last_update_id,side,update_type,price,qty,pu"
+    path.write_text(
+        f"{header}\n"
+        "BTCUSDT,1667347199939,10,12,a,set,20472.80,0.000,9\n"
+        "BTCUSDT,1667347199939,10,12,x,set,20472.90,1.000,9\n"  # unknown side
+        "BTCUSDT,1667347199940,13,15,b,set,20470.00,1.000,12\n"
+        "BTCUSDT,1667347199941,16,18,b,set,20470.00\n"  # too few columns
+    )
+
+    items = list(load_binance_depth_csv(path, instrument_id="BTCUSDT-PERP.BINANCE"))
+
+    first, second, third = items
+    assert rejection(first).reason is RejectReason.MALFORMED
+    assert rejection(first).location == "btcusdt-depth-update.csv:2"
+    assert "lines 2-3" in rejection(first).detail
+    assert isinstance(second, BookDelta)
+    assert (second.first_sequence, second.sequence) == (13, 15)
+    assert rejection(third).location == "btcusdt-depth-update.csv:5"

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 
 import pytest
 from jules_contracts import Bar, PriceType
-from jules_market_data import BarAggregator, BarAggregatorConfig, load
+from jules_market_data import BarAggregator, BarAggregatorConfig
 
-from .data import COINBASE, OANDA_MINUTES, OANDA_TICKS, loaded, readme_count, split  # type: ignore[import-not-found]
+from .data import COINBASE, OANDA_MINUTES, OANDA_TICKS, load_all, loaded, readme_count, split  # type: ignore[import-not-found]
 
 Ohlcv = tuple[float, float, float, float, float]
 
@@ -42,7 +42,7 @@ def test_oanda_has_a_minute_file_for_every_tick_file():
 
 @pytest.mark.parametrize("day", OANDA_DAYS)
 def test_oanda_ticks_reproduce_the_oanda_minute_bid_and_ask_bars(day):
-    ticks, rejected = split(load(OANDA_TICKS / day))
+    ticks, rejected = split(load_all(OANDA_TICKS / day))
     recorded = loaded(OANDA_MINUTES / day)
     assert rejected == []
     assert len(ticks) == readme_count(OANDA_TICKS / day)

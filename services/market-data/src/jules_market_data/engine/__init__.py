@@ -19,7 +19,8 @@ from jules_market_data.engine.rejections import (
     RejectReason,
     reason_for_validation_error,
 )
-from jules_market_data.engine.units import interval_ns, mid_price, stream_key
+from jules_market_data.engine.streams import stream_key
+from jules_market_data.engine.units import interval_ns, mid_price
 from jules_market_data.engine.validation import MarketDataValidator, ValidationReport
 
 __all__ = [

@@ -16,7 +16,8 @@ from enum import StrEnum
 from jules_contracts import Event, format_utc_nanos
 
 from jules_market_data.engine.config import GapDetectorConfig
-from jules_market_data.engine.units import interval_ns, stream_key
+from jules_market_data.engine.streams import stream_key
+from jules_market_data.engine.units import interval_ns
 
 __all__ = ["FindingKind", "GapDetector", "GapFinding"]
 

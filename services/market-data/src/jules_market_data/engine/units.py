@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-__all__ = ["as_decimal", "interval_ns", "mid_price", "stream_key"]
+__all__ = ["as_decimal", "interval_ns", "mid_price"]
 
 _INTERVAL_RE = re.compile(r"^([1-9][0-9]*)(ms|s|m|h|d)$")
 _UNIT_NS = {
@@ -23,7 +23,6 @@ _UNIT_NS = {
     "d": 86_400_000_000_000,
 }
 _TWO = Decimal(2)
-_BOOK_TYPES = frozenset({"md.book_snapshot", "md.book_delta"})
 
 
 def interval_ns(interval: str) -> int:
@@ -49,21 +48,3 @@ def as_decimal(value: float) -> Decimal:
 def mid_price(bid: float, ask: float) -> float:
     """The mid price ``(bid + ask) / 2``, computed in decimal and rounded once to a float."""
     return float((as_decimal(bid) + as_decimal(ask)) / _TWO)
-
-
-def stream_key(event: object) -> tuple[str, ...]:
-    """The stream an event belongs to, for order, duplicate and gap checks.
-
-    One instrument carries several streams (trades, quotes, book, bars of each interval and
-    price type); each is in event-time order on its own. Book snapshots and deltas of an
-    instrument form one stream (``md.book``). Events without an instrument share
-    the key ``("", <event type>)``.
-    """
-    instrument = str(getattr(event, "instrument_id", ""))
-    event_type = str(getattr(event, "event_type", type(event).__name__))
-    if event_type in _BOOK_TYPES:
-        return (instrument, "md.book")
-    interval = getattr(event, "interval", None)
-    if interval is None:
-        return (instrument, event_type)
-    return (instrument, event_type, str(interval), str(getattr(event, "price_type", "")))

@@ -29,7 +29,7 @@ from jules_contracts import BookDelta, BookSnapshot, Event, Quote, Trade
 from jules_market_data.engine.book import BookStatus, L2Book
 from jules_market_data.engine.config import ValidatorConfig
 from jules_market_data.engine.rejections import Rejection, RejectReason
-from jules_market_data.engine.units import stream_key
+from jules_market_data.engine.streams import stream_key
 
 __all__ = ["MarketDataValidator", "ValidationReport"]
 

@@ -34,6 +34,7 @@ from jules_market_data.loaders._common import (
     parse_int,
     parse_time,
 )
+from jules_market_data.loaders.tables import Row as TableRow
 from jules_market_data.loaders.tables import read_table
 
 __all__ = [
@@ -47,6 +48,7 @@ _SIDES = {"b": BookSide.BID, "bid": BookSide.BID, "a": BookSide.ASK, "ask": Book
 _LEVEL_RE = re.compile(r"^(asks|bids)\[(\d+)\]\.(price|amount)$")
 
 Row = tuple[str, dict[str, Any]]
+"""A readable table row and its position."""
 
 
 def sorted_levels(pairs: Iterable[Iterable[Any]], side: BookSide) -> list[dict[str, float]]:
@@ -71,15 +73,17 @@ def _side(value: object) -> BookSide:
 
 
 def _grouped(
-    rows: Iterator[Row], sink: RowSink, key: Callable[[dict[str, Any]], Hashable]
+    rows: Iterator[tuple[str, TableRow]],
+    sink: RowSink,
+    key: Callable[[dict[str, Any]], Hashable],
 ) -> Iterator[list[Row] | LoadedItem]:
-    """Consecutive rows with the same key, or a rejection for a row whose key is unreadable."""
+    """Consecutive rows with the same key, or a rejection for a row that cannot be read."""
     current: list[Row] = []
     current_key: Hashable = None
     for position, row in rows:
         try:
-            if "" in row and len(row) == 1:
-                raise RowError(RejectReason.MALFORMED, str(row[""]))
+            if isinstance(row, RowError):
+                raise row
             row_key = key(row)
         except (RowError, KeyError) as exc:
             if current:
@@ -181,8 +185,8 @@ def load_tardis_book_snapshots(path: Path, *, instrument_id: str) -> Iterator[Lo
     def snapshots() -> Iterator[LoadedItem]:
         for position, row in table.rows:
             try:
-                if "" in row and len(row) == 1:
-                    raise RowError(RejectReason.MALFORMED, str(row[""]))
+                if isinstance(row, RowError):
+                    raise row
                 time = parse_time(row["timestamp"], "timestamp", epoch_unit="us")
                 fields: dict[str, Any] = {
                     "event_id": sink.position_id("book", position),

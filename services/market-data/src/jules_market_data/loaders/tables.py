@@ -58,12 +58,16 @@ TIME_COLUMNS = ("timestamp", "timestamp_utc", "ts_event", "time", "datetime", "d
 Label = Literal["start", "end"]
 
 
+Row = dict[str, Any] | RowError
+"""A table row by column name, or the error that makes it unreadable (wrong column count)."""
+
+
 @dataclass
 class Table:
-    """A table's column names and its rows (``(position, {column: value})``, lazily)."""
+    """A table's column names and its rows (``(position, row)``, read lazily)."""
 
     columns: list[str]
-    rows: Iterator[tuple[str, dict[str, Any]]]
+    rows: Iterator[tuple[str, Row]]
 
     def column(self, *aliases: str, required: bool = True, path: Path | None = None) -> str | None:
         """The first column named like one of ``aliases`` (case-insensitive)."""
@@ -90,46 +94,53 @@ def read_table(path: Path) -> Table:
     return Table([name.strip() for name in header], _csv_rows(path))
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _csv_rows(path: Path) -> Iterator[tuple[str, Row]]:
     with open_text(path) as handle:
         reader = csv.reader(handle)
         header = [name.strip() for name in next(reader)]
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue
+            row: Row
             if len(cells) != len(header):
-                row = {"": f"expected {len(header)} columns, got {len(cells)}: {cells[:6]}"}
+                detail = f"expected {len(header)} columns, got {len(cells)}: {cells[:6]}"
+                row = RowError(RejectReason.MALFORMED, detail)
             else:
                 row = dict(zip(header, cells, strict=True))
             yield str(reader.line_num), row
 
 
 def _parquet(path: Path) -> Table:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # imported on first use: it takes a while
 
-    parquet = pq.ParquetFile(path)
-    names = list(parquet.schema_arrow.names)
+    names = list(pq.read_schema(path).names)
 
-    def rows() -> Iterator[tuple[str, dict[str, Any]]]:
-        number = 0
-        for batch in parquet.iter_batches(batch_size=65_536):
-            columns = {}
-            for name, column in zip(batch.schema.names, batch.columns, strict=True):
-                if pa.types.is_timestamp(column.type):
-                    # Exact integer nanoseconds; a zone-less timestamp becomes naive text.
-                    nanos = column.cast(pa.timestamp("ns", column.type.tz)).cast(pa.int64())
-                    values = nanos.to_pylist()
-                    if column.type.tz is None:
-                        values = [None if v is None else _NaiveNanos(v) for v in values]
-                    columns[name] = values
-                else:
-                    columns[name] = column.to_pylist()
-            for index in range(batch.num_rows):
-                number += 1
-                yield f"row {number}", {name: values[index] for name, values in columns.items()}
+    def rows() -> Iterator[tuple[str, Row]]:
+        with pq.ParquetFile(path) as parquet:
+            yield from _parquet_rows(parquet)
 
     return Table(names, rows())
+
+
+def _parquet_rows(parquet: Any) -> Iterator[tuple[str, Row]]:
+    import pyarrow as pa
+
+    number = 0
+    for batch in parquet.iter_batches(batch_size=65_536):
+        columns = {}
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            if pa.types.is_timestamp(column.type):
+                # Exact integer nanoseconds; a zone-less timestamp is marked naive.
+                nanos = column.cast(pa.timestamp("ns", column.type.tz)).cast(pa.int64())
+                values = nanos.to_pylist()
+                if column.type.tz is None:
+                    values = [None if v is None else _NaiveNanos(v) for v in values]
+                columns[name] = values
+            else:
+                columns[name] = column.to_pylist()
+        for index in range(batch.num_rows):
+            number += 1
+            yield f"row {number}", {name: values[index] for name, values in columns.items()}
 
 
 class _NaiveNanos(int):
@@ -155,9 +166,10 @@ def _time(row: dict[str, Any], column: str, assume_utc: bool, epoch_unit: str | 
     return parse_time(value, column, assume_utc=assume_utc, epoch_unit=epoch_unit)
 
 
-def _check_row(row: dict[str, Any]) -> None:
-    if "" in row and len(row) == 1:
-        raise RowError(RejectReason.MALFORMED, str(row[""]))
+def _readable(row: Row) -> dict[str, Any]:
+    if isinstance(row, RowError):
+        raise row
+    return row
 
 
 def _floats(row: dict[str, Any], columns: Sequence[tuple[str, str | None]]) -> dict[str, float]:
@@ -210,7 +222,7 @@ def load_bar_table(
     def bars() -> Iterator[LoadedItem]:
         for position, row in table.rows:
             try:
-                _check_row(row)
+                row = _readable(row)
                 start = _time(row, str(time_column), assume_utc, epoch_unit) - shift
                 values = _floats(row, columns)
             except RowError as error:
@@ -251,7 +263,7 @@ def load_quote_table(
     def quotes() -> Iterator[LoadedItem]:
         for position, row in table.rows:
             try:
-                _check_row(row)
+                row = _readable(row)
                 time = _time(row, time_column, assume_utc, epoch_unit)
                 values = _floats(row, columns)
             except RowError as error:
@@ -290,7 +302,7 @@ def load_trade_table(
     def trades() -> Iterator[LoadedItem]:
         for position, row in table.rows:
             try:
-                _check_row(row)
+                row = _readable(row)
                 time = _time(row, time_column, assume_utc, epoch_unit)
                 values: dict[str, Any] = _floats(row, columns)
                 values["aggressor_side"] = _aggressor(row, side_column, maker_column)
