@@ -18,11 +18,12 @@ from jules_market_data import (
     Rejection,
     RejectReason,
     ValidatorConfig,
+    load,
     merge_streams,
 )
 from pydantic import ValidationError
 
-from .data import BITSTAMP, FXCM_TICKS, HFT, loaded, rejection, split  # type: ignore[import-not-found]
+from .data import BITSTAMP, FXCM_TICKS, HFT, loaded, ns, rejection, split  # type: ignore[import-not-found]
 
 BTC = "BTCUSD.TEST"
 
@@ -265,3 +266,37 @@ def test_the_real_binance_spot_feed_validates_without_a_rejection():
     book = validator.book("BTCUSDT.BINANCE")
     assert book is not None
     assert book.synced
+
+
+def test_stream_problems_in_files_are_refused_after_loading(tmp_path):
+    trades = tmp_path / "trades.csv"
+    trades.write_text(
+        "timestamp,price,amount,id\n"
+        "2024-01-02T10:00:00Z,100,1,t1\n"
+        "2024-01-02T10:00:02Z,101,1,t2\n"
+        "2024-01-02T10:00:01Z,102,1,t3\n"  # earlier than the previous trade
+        "2024-01-02T10:00:03Z,101,1,t2\n"  # the venue sent trade t2 again
+    )
+    quotes = tmp_path / "quotes.csv"
+    quotes.write_text(
+        "timestamp,bid,ask\n2024-01-02T10:00:00Z,1.1,1.2\n2024-01-02T10:00:01Z,1.3,1.2\n"
+    )
+    validator = MarketDataValidator()
+
+    items = list(
+        validator.validate(
+            merge_streams(
+                load(trades, instrument_id="ABC.TEST"), load(quotes, instrument_id="ABC.TEST")
+            )
+        )
+    )
+
+    refused = [
+        (rejection(i).reason, rejection(i).event_time) for i in items if isinstance(i, Rejection)
+    ]
+    assert refused == [
+        (RejectReason.CROSSED_BOOK, ns("2024-01-02 10:00:01")),
+        (RejectReason.OUT_OF_ORDER, ns("2024-01-02 10:00:01")),
+        (RejectReason.DUPLICATE, ns("2024-01-02 10:00:03")),
+    ]
+    assert validator.report().accepted == 3
