@@ -97,7 +97,7 @@ def compute_metrics(
         "execution_success_rate": counts.filled / executable if executable > 0 else None,
         "start_equity": float(curve[0]) if curve.size else None,
         "end_equity": float(curve[-1]) if curve.size else None,
-        "bars": int(curve.size),
+        "periods": int(curve.size),
     }
 
 
