@@ -14,7 +14,7 @@ from jules.cli import app
 from jules_audit.store import verify
 from typer.testing import CliRunner
 
-from .backtest_helpers import small_config
+from .backtest_helpers import COINBASE, DATA_DIR, small_config
 
 RUN_FILES = {
     "orders.csv",
@@ -168,3 +168,22 @@ def test_a_missing_data_file_exits_1_naming_it(tmp_path):
     result = CliRunner().invoke(app, ["backtest", "-c", str(config_file), "--no-progress"])
     assert result.exit_code == 1
     assert "nowhere/file.zip" in result.output
+
+
+def test_a_toml_configuration_runs_too(tmp_path):
+    config_file = tmp_path / "bt.toml"
+    config_file.write_text(
+        f"""
+name = "toml-run"
+data_dir = "{DATA_DIR.as_posix()}"
+output_dir = "{(tmp_path / "toml-run").as_posix()}"
+data = [{{ path = "{COINBASE}/ltcusd/20180405_trade.zip", instrument_id = "LTCUSD.COINBASE" }}]
+strategy = {{ kind = "ema_cross", fast = 9, slow = 21, mode = "long_only" }}
+monte_carlo = {{ samples = 20 }}
+"""
+    )
+    result = CliRunner().invoke(app, ["backtest", "-c", str(config_file), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "toml-run" / "config.json").read_text())
+    assert saved["strategy"]["kind"] == "ema_cross"
+    assert (tmp_path / "toml-run" / "trades.csv").read_text().count("\n") > 1
