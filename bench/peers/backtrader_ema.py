@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
-import resource
 import sys
 import time
 from pathlib import Path
 
 import backtrader as bt
 import pandas as pd
+from peer_common import argument_parser, report
 
 COLUMNS = ["open", "high", "low", "close", "volume"]
 
@@ -126,13 +125,7 @@ def run(frames: dict[str, pd.DataFrame], args: argparse.Namespace) -> tuple[EmaC
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bars", type=Path, help="bars CSV")
-    parser.add_argument("--fast", type=int, default=10)
-    parser.add_argument("--slow", type=int, default=30)
-    parser.add_argument("--cash", type=float, default=100_000.0)
-    args = parser.parse_args()
-
+    args = argument_parser(__doc__.splitlines()[0]).parse_args()
     frames = read_frames(args.bars)
     n_bars = sum(len(f) for f in frames.values())
 
@@ -140,22 +133,17 @@ def main() -> None:
     strategy, equity = run(frames, args)
     seconds = time.perf_counter() - started
 
-    if strategy.bars != n_bars:
-        sys.exit(f"strategy saw {strategy.bars} bars of {n_bars}")
-    if strategy.refused:
-        sys.exit(f"{strategy.refused} orders refused")
-    result = {
-        "peer": "backtrader",
-        "version": bt.__version__,
-        "bars": strategy.bars,
-        "instruments": len(frames),
-        "seconds": seconds,
-        "bars_per_second": strategy.bars / seconds,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "trades": strategy.fills,
-        "final_equity": round(equity, 2),
-    }
-    print(json.dumps(result), flush=True)
+    report(
+        peer="backtrader",
+        version=bt.__version__,
+        bars_seen=strategy.bars,
+        bars_expected=n_bars,
+        refused=strategy.refused,
+        instruments=len(frames),
+        seconds=seconds,
+        fills=strategy.fills,
+        equity=equity,
+    )
 
 
 if __name__ == "__main__":

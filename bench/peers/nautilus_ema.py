@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
-import resource
 import sys
 import time
 from decimal import Decimal
@@ -64,6 +62,7 @@ from nautilus_trader.model.identifiers import InstrumentId, Symbol, TradeId, Ven
 from nautilus_trader.model.instruments import CurrencyPair
 from nautilus_trader.model.objects import Currency, Money, Price, Quantity
 from nautilus_trader.trading.strategy import Strategy
+from peer_common import argument_parser, report
 
 VENUE = Venue("SIM")
 MINUTE_NS = 60_000_000_000
@@ -282,11 +281,7 @@ def run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bars", type=Path, help="bars CSV")
-    parser.add_argument("--fast", type=int, default=10)
-    parser.add_argument("--slow", type=int, default=30)
-    parser.add_argument("--cash", type=float, default=100_000.0)
+    parser = argument_parser(__doc__.splitlines()[0])
     parser.add_argument(
         "--bar-execution",
         action="store_true",
@@ -304,22 +299,17 @@ def main() -> None:
     seconds = time.perf_counter() - started
     engine.dispose()
 
-    if strategy.bars != n_bars:
-        sys.exit(f"strategy saw {strategy.bars} bars of {n_bars}")
-    if strategy.refused:
-        sys.exit(f"orders refused: {strategy.refused[:3]}")
-    result = {
-        "peer": "nautilus_trader",
-        "version": nautilus_trader.__version__,
-        "bars": strategy.bars,
-        "instruments": len(instruments),
-        "seconds": seconds,
-        "bars_per_second": strategy.bars / seconds,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "trades": strategy.fills,
-        "final_equity": round(equity, 2),
-    }
-    print(json.dumps(result), flush=True)
+    report(
+        peer="nautilus_trader",
+        version=nautilus_trader.__version__,
+        bars_seen=strategy.bars,
+        bars_expected=n_bars,
+        refused=strategy.refused[:3],
+        instruments=len(instruments),
+        seconds=seconds,
+        fills=strategy.fills,
+        equity=equity,
+    )
 
 
 if __name__ == "__main__":
