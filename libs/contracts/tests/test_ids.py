@@ -25,3 +25,19 @@ def test_client_order_id_is_a_valid_identifier_of_27_characters():
     assert len(value) == 27
     assert value.isalnum()
     assert value.startswith("J")
+
+
+def reference_event_id(*parts: str | int) -> str:
+    """The definition, spelled out with the uuid module: SHA-256 → 16 bytes → UUIDv8."""
+    import hashlib
+    import uuid
+
+    raw = bytearray(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x80
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+@given(st.lists(st.one_of(st.text(max_size=30), st.integers()), min_size=1, max_size=5))
+def test_derived_event_ids_follow_the_uuidv8_definition(parts):
+    assert derive_event_id(*parts) == reference_event_id(*parts)

@@ -161,17 +161,20 @@ EventId = Annotated[
 """A lowercase UUID string."""
 
 
+_HEX = "0123456789abcdef"
+
+
 def derive_event_id(*parts: str | int) -> str:
     """Return a deterministic event id: a UUIDv8 built from the SHA-256 of ``parts``.
 
     The same parts always give the same id, so an event derived from a cause
     (``derive_event_id(event_type, cause_id, leg)``) keeps its id when a run is replayed.
+    The first 16 bytes of the digest, with the version nibble set to 8 (custom, RFC 9562)
+    and the RFC 4122 variant bits, formatted as a lowercase UUID.
     """
-    digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).digest()
-    raw = bytearray(digest[:16])
-    raw[6] = (raw[6] & 0x0F) | 0x80  # version 8: custom (RFC 9562)
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    return str(uuid.UUID(bytes=bytes(raw)))
+    h = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+    variant = _HEX[(int(h[16], 16) & 0x3) | 0x8]
+    return f"{h[:8]}-{h[8:12]}-8{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
 
 
 def new_event_id() -> str:
