@@ -176,7 +176,11 @@ class RiskEngine:
                 self._book.equity,
                 price,
                 atr=state.atr if state else None,
-                returns=state.recent_returns(sizing.volatility_lookback) if state else None,
+                returns=(
+                    state.recent_returns(sizing.volatility_lookback)
+                    if state and sizing.kind == "volatility_target"
+                    else None
+                ),
             )
         except SizingUnavailableError as error:
             alert = _Alert(

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass
 
@@ -112,6 +113,6 @@ class MarketState:
             self.reference = ReferencePrice(price, time)
 
     def recent_returns(self, count: int) -> list[float]:
-        """The last ``count`` bar returns (fewer while warming up)."""
-        values = [value for _, value in self.returns]
-        return values[-count:]
+        """The last ``count`` bar returns (fewer while warming up), oldest first."""
+        newest_first = itertools.islice(reversed(self.returns), count)
+        return [value for _, value in newest_first][::-1]
