@@ -187,3 +187,23 @@ monte_carlo = {{ samples = 20 }}
     saved = json.loads((tmp_path / "toml-run" / "config.json").read_text())
     assert saved["strategy"]["kind"] == "ema_cross"
     assert (tmp_path / "toml-run" / "trades.csv").read_text().count("\n") > 1
+
+
+def test_trades_are_aggregated_into_bars_and_bad_trades_reported(tmp_path):
+    config = small_config(tmp_path / "trades")
+    config["data"] = [
+        {
+            "path": "pyalgotrade/testcases/data/bitstampUSD.csv",
+            "instrument_id": "BTCUSD.BITSTAMP",
+            "bar_interval": "1h",
+        }
+    ]
+    summary = run_backtest(BacktestConfig.model_validate(config))
+    quality = json.loads((tmp_path / "trades" / "data_quality.json").read_text())
+    assert quality["rejected_by_reason"] == {"ZERO_SIZE": 1}  # line 8524 trades zero bitcoin
+    assert quality["accepted_bars_by_instrument"]["BTCUSD.BITSTAMP"] == summary.bars > 100
+    equity = read_csv(tmp_path / "trades" / "equity.csv")
+    hours = {row["time"][:13] for row in equity}
+    # one point per hourly bar, plus the snapshot after closing at the last bar's open
+    assert len(equity) == len(hours) + 1
+    assert equity[-1]["time"] == equity[-2]["time"]

@@ -52,6 +52,8 @@ class DataSource(_Frozen):
     format: str | None = None
     interval: str | None = None
     price_type: PriceType | None = None
+    bar_interval: str | None = None
+    """Aggregate the file's trades or quotes into bars of this length (``1m``, ``1h``)."""
 
 
 class OnnxStrategyConfig(_Frozen):

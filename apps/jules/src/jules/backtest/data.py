@@ -6,8 +6,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jules_contracts import Bar
-from jules_market_data.engine import MarketDataValidator, Rejection, merge_streams
+from jules_contracts import Bar, Event, PriceType
+from jules_market_data.engine import (
+    BarAggregator,
+    BarAggregatorConfig,
+    MarketDataValidator,
+    Rejection,
+    merge_streams,
+)
 from jules_market_data.loaders import load
 
 from jules.backtest.config import BacktestConfig, DataSource
@@ -44,13 +50,31 @@ def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[objec
     path = resolve(config, source)
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path} (data_dir is {config.data_dir})")
-    return load(
+    stream = load(
         path,
         instrument_id=source.instrument_id,
         fmt=source.format,
         interval=source.interval,
-        price_type=source.price_type,
+        price_type=None if source.bar_interval else source.price_type,
     )
+    if source.bar_interval is None:
+        return stream
+    return _aggregated(stream, source.bar_interval, source.price_type or PriceType.MID)
+
+
+def _aggregated(
+    stream: Iterator[Event | Rejection], interval: str, quote_price_type: PriceType
+) -> Iterator[Event | Rejection]:
+    """Trades or quotes into time bars; rejections pass through in place."""
+    aggregator = BarAggregator(
+        BarAggregatorConfig(interval=interval, quote_price_types=(quote_price_type,))
+    )
+    for item in stream:
+        if isinstance(item, Rejection):
+            yield item
+        else:
+            yield from aggregator.on_event(item)
+    yield from aggregator.flush()
 
 
 def load_bars(config: BacktestConfig, quality: DataQuality) -> Iterator[Bar]:
