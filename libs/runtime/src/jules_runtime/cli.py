@@ -6,10 +6,15 @@ commands to it (``run``, ``kill`` …).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import typer
 
 from jules_runtime.errors import ConfigError
 from jules_runtime.settings import ServiceSettings, env_prefix, load_settings
+
+S = TypeVar("S", bound=ServiceSettings)
 
 __all__ = ["EXIT_CONFIG_ERROR", "service_cli"]
 
@@ -17,15 +22,18 @@ EXIT_CONFIG_ERROR = 2
 """Exit status of a command stopped by an invalid configuration."""
 
 
-def service_cli(settings_cls: type[ServiceSettings], summary: str) -> typer.Typer:
+def service_cli(
+    settings_cls: type[S], summary: str, create_app: Callable[[S], Any] | None = None
+) -> typer.Typer:
     """Build the command-line application of a service.
 
     Args:
         settings_cls: The service's settings class (its ``service_name`` names the command).
         summary: One line saying what the service does.
+        create_app: Builds the service's ASGI app from its settings; gives the ``run`` command.
 
     Returns:
-        A Typer application with the ``check-config`` command.
+        A Typer application with ``check-config`` (and ``run`` when ``create_app`` is given).
     """
     name = settings_cls.service_name
     app = typer.Typer(
@@ -42,14 +50,31 @@ def service_cli(settings_cls: type[ServiceSettings], summary: str) -> typer.Type
     def _root() -> None:
         """Keep sub-commands even while the service has only one."""
 
-    @app.command("check-config")
-    def check_config() -> None:
-        """Validate the configuration from the environment and print the effective settings."""
+    def load() -> S:
         try:
-            settings = load_settings(settings_cls)
+            return load_settings(settings_cls)
         except ConfigError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(EXIT_CONFIG_ERROR) from exc
-        typer.echo(settings.model_dump_json(indent=2))
+
+    @app.command("check-config")
+    def check_config() -> None:
+        """Validate the configuration from the environment and print the effective settings."""
+        typer.echo(load().model_dump_json(indent=2))
+
+    if create_app is not None:
+        build = create_app
+
+        @app.command("run")
+        def run() -> None:
+            """Run the service: consume, process, publish; serve /health, /ready and /metrics.
+
+            SIGTERM stops it gracefully: consuming stops, in-flight messages finish and are
+            committed, connections close.
+            """
+            from jules_runtime.service import serve
+
+            settings = load()
+            serve(build(settings), settings)
 
     return app

@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from jules_runtime.errors import ConfigError
 
 __all__ = [
+    "HttpSettings",
     "KafkaSettings",
     "LogSettings",
     "ServiceSettings",
@@ -98,6 +99,16 @@ class LogSettings(BaseModel):
     """One JSON object per line (for machines); ``false`` gives readable lines."""
 
 
+class HttpSettings(BaseModel):
+    """Where the service serves ``/health``, ``/ready`` and ``/metrics``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: Annotated[str, StringConstraints(min_length=1)] = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] | None = None
+    """Default: the service's own port (8101 market-data … 8106 audit); 0 picks a free one."""
+
+
 RunScope = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 
 
@@ -128,11 +139,18 @@ class ServiceSettings(BaseSettings):
     """
 
     service_name: ClassVar[str] = "service"
+    default_http_port: ClassVar[int] = 8100
     model_config = service_settings_config("service")
 
     kafka: KafkaSettings = KafkaSettings()
     log: LogSettings = LogSettings()
+    http: HttpSettings = HttpSettings()
     run_scope: RunScope | None = None
+
+    @property
+    def http_port(self) -> int:
+        """The HTTP port: the configured one or the service's default."""
+        return self.default_http_port if self.http.port is None else self.http.port
 
     @property
     def client_id(self) -> str:

@@ -9,7 +9,13 @@ from typing import Self
 
 from jules_contracts import Event, Topic
 
-from jules_runtime.bus.processor import Handler, MessageProcessor, OutputsPublishedHook, Sender
+from jules_runtime.bus.processor import (
+    Handler,
+    MessageProcessor,
+    OutputsPublishedHook,
+    ProcessingObserver,
+    Sender,
+)
 from jules_runtime.bus.records import OutboundMessage, outbound_event
 
 __all__ = ["Bus"]
@@ -23,12 +29,21 @@ class Bus(ABC, Sender):
         scope: Run scope prefixed to every topic (``bt-<run>``); ``None`` for live topics.
         handler_attempts: How often a failing handler is tried before the message is
             dead-lettered.
+        observer: Told of every message received, processed and dead-lettered (metrics).
     """
 
-    def __init__(self, service: str, scope: str | None = None, *, handler_attempts: int = 3):
+    def __init__(
+        self,
+        service: str,
+        scope: str | None = None,
+        *,
+        handler_attempts: int = 3,
+        observer: ProcessingObserver | None = None,
+    ):
         self.service = service
         self.scope = scope
         self.handler_attempts = handler_attempts
+        self.observer = observer
         self.processors: list[MessageProcessor] = []
 
     def subscribe(
@@ -59,6 +74,7 @@ class Bus(ABC, Sender):
             sender=self,
             handler_attempts=self.handler_attempts,
             on_outputs_published=on_outputs_published,
+            observer=self.observer,
         )
         self.processors.append(processor)
         self._attach(processor, group or self.default_group)

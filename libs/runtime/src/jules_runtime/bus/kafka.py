@@ -22,7 +22,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from jules_runtime.bus.base import Bus
-from jules_runtime.bus.processor import MessageProcessor
+from jules_runtime.bus.processor import MessageProcessor, ProcessingObserver
 from jules_runtime.bus.records import InboundRecord, OutboundMessage
 from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
@@ -83,6 +83,8 @@ class KafkaBus(Bus):
         scope: Run scope of the topics (``bt-<run>``), ``None`` for live.
         client_id: Kafka client id (default ``jules-<service>``).
         handler_attempts: Attempts of a failing handler before the message is dead-lettered.
+        observer: Told of every message received, processed and dead-lettered (metrics).
+        middlewares: FastStream broker middlewares (Prometheus, tracing).
     """
 
     def __init__(
@@ -93,14 +95,17 @@ class KafkaBus(Bus):
         *,
         client_id: str | None = None,
         handler_attempts: int = 3,
+        observer: ProcessingObserver | None = None,
+        middlewares: Sequence[Any] = (),
     ) -> None:
-        super().__init__(service, scope, handler_attempts=handler_attempts)
+        super().__init__(service, scope, handler_attempts=handler_attempts, observer=observer)
         self.kafka = kafka
         self.client_id = client_id or kafka.client_id or f"jules-{service}"
         self.broker = KafkaBroker(
             **producer_options(kafka, self.client_id),
             logger=logging.getLogger(f"jules.{service}.faststream"),
             log_level=logging.DEBUG,
+            middlewares=tuple(middlewares),
         )
 
     def _attach(self, processor: MessageProcessor, group: str) -> None:

@@ -10,6 +10,7 @@ guarded by ``event_id`` (see ``jules_runtime.bus.dedup``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,6 +31,7 @@ __all__ = [
     "Handler",
     "MessageProcessor",
     "OutputsPublishedHook",
+    "ProcessingObserver",
     "ProcessingStats",
     "Sender",
 ]
@@ -46,6 +48,22 @@ class Sender(Protocol):
 
     async def send(self, messages: Sequence[OutboundMessage]) -> None:
         """Publish ``messages`` and wait for every acknowledgement."""
+        ...
+
+
+class ProcessingObserver(Protocol):
+    """Told what the pipeline does, for metrics (``jules_runtime.service.ServiceMetrics``)."""
+
+    def message_received(self, topic: str) -> None:
+        """A message arrived from ``topic``."""
+        ...
+
+    def message_processed(self, topic: str, seconds: float, outputs: Sequence[Event]) -> None:
+        """A message was handled and its outputs acknowledged, in ``seconds`` of processing."""
+        ...
+
+    def message_dead_lettered(self, topic: str, reason: DeadLetterReason) -> None:
+        """A message went to the dead-letter topic."""
         ...
 
 
@@ -75,6 +93,7 @@ class MessageProcessor:
         handler_attempts: int = 3,
         retry_wait_s: float = 0.05,
         on_outputs_published: OutputsPublishedHook | None = None,
+        observer: ProcessingObserver | None = None,
     ) -> None:
         if handler_attempts < 1:
             raise ValueError(f"handler_attempts must be at least 1, not {handler_attempts}")
@@ -86,6 +105,7 @@ class MessageProcessor:
         self._attempts = handler_attempts
         self._retry_wait_s = retry_wait_s
         self._on_outputs_published = on_outputs_published
+        self._observer = observer
         self.stats = ProcessingStats()
 
     @property
@@ -101,6 +121,9 @@ class MessageProcessor:
                 not be committed and the message must be read again.
         """
         self.stats.received += 1
+        started = time.perf_counter()
+        if self._observer is not None:
+            self._observer.message_received(record.topic)
         topic = self._topics.get(record.topic)
         if topic is None:
             raise ValueError(f"{record.topic!r} is not consumed by this processor")
@@ -123,6 +146,10 @@ class MessageProcessor:
             await self._sender.send([outbound_event(output, self.scope) for output in outputs])
             self.stats.published += len(outputs)
             self.stats.processed += 1
+            if self._observer is not None:
+                self._observer.message_processed(
+                    record.topic, time.perf_counter() - started, outputs
+                )
             if self._on_outputs_published is not None:
                 self._on_outputs_published(record, event, outputs)
 
@@ -150,6 +177,8 @@ class MessageProcessor:
         self.stats.dead_letter_reasons[reason.value] = (
             self.stats.dead_letter_reasons.get(reason.value, 0) + 1
         )
+        if self._observer is not None:
+            self._observer.message_dead_lettered(record.topic, reason)
         logger.warning(
             "message dead-lettered",
             reason=reason.value,

@@ -1,0 +1,202 @@
+"""A running service: its Kafka bus, HTTP endpoints, metrics and lifecycle.
+
+``create_service_app(settings, wire)`` builds the FastStream ASGI application of a service:
+
+* ``wire(runtime)`` subscribes the service's handlers on ``runtime.bus`` (and may add
+  start-up and shutdown hooks); nothing connects before the app starts;
+* ``GET /health`` answers 204 while the process runs, ``GET /ready`` 204 once the broker
+  answers (500 otherwise), ``GET /metrics`` the Prometheus metrics: FastStream's Kafka
+  middleware plus ``jules_<service>_events_in_total``, ``…_events_out_total``,
+  ``…_dead_letters_total`` and ``…_processing_seconds``;
+* SIGTERM (uvicorn) stops consuming, lets in-flight messages finish and commit, and closes.
+
+``serve(app, settings)`` runs it with uvicorn; the service's ``run`` command calls it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from faststream.asgi import AsgiFastStream, AsgiResponse, get, make_ping_asgi
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from jules_contracts import Event
+from jules_contracts.enums import DeadLetterReason
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from jules_runtime.bus import KafkaBus
+from jules_runtime.logging import configure_logging, logger
+from jules_runtime.settings import ServiceSettings
+
+__all__ = ["ServiceMetrics", "ServiceRuntime", "create_service_app", "serve"]
+
+_LATENCY_BUCKETS = (
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.5,
+    1.0,
+)
+
+
+class ServiceMetrics:
+    """Domain metrics of one service (``jules_<service>_…``), fed by the bus pipeline."""
+
+    def __init__(self, service: str, registry: CollectorRegistry) -> None:
+        prefix = f"jules_{service.replace('-', '_')}"
+        self.events_in = Counter(
+            f"{prefix}_events_in", "Messages received, by topic.", ["topic"], registry=registry
+        )
+        self.events_out = Counter(
+            f"{prefix}_events_out",
+            "Events published, by event type.",
+            ["event_type"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            f"{prefix}_dead_letters",
+            "Messages sent to a dead-letter topic, by topic and reason.",
+            ["topic", "reason"],
+            registry=registry,
+        )
+        self.processing = Histogram(
+            f"{prefix}_processing_seconds",
+            "Time from receiving a message to its outputs being acknowledged.",
+            ["topic"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+
+    def message_received(self, topic: str) -> None:
+        """Count a message received."""
+        self.events_in.labels(topic=topic).inc()
+
+    def message_processed(self, topic: str, seconds: float, outputs: Sequence[Event]) -> None:
+        """Record a processed message and the events it published."""
+        self.processing.labels(topic=topic).observe(seconds)
+        for output in outputs:
+            self.events_out.labels(event_type=output.event_type).inc()
+
+    def message_dead_lettered(self, topic: str, reason: DeadLetterReason) -> None:
+        """Count a dead letter."""
+        self.dead_letters.labels(topic=topic, reason=reason.value).inc()
+
+
+@dataclass
+class ServiceRuntime:
+    """What a service's ``wire`` function gets: settings, bus, metrics and lifecycle hooks."""
+
+    settings: ServiceSettings
+    bus: KafkaBus
+    registry: CollectorRegistry
+    metrics: ServiceMetrics
+    on_startup: list[Callable[[], Any]] = field(default_factory=list)
+    on_shutdown: list[Callable[[], Any]] = field(default_factory=list)
+
+
+def create_service_app(
+    settings: ServiceSettings, wire: Callable[[ServiceRuntime], None]
+) -> AsgiFastStream:
+    """Build a service's ASGI application (nothing connects until it starts).
+
+    Args:
+        settings: The service's validated settings.
+        wire: Subscribes the service's handlers (and hooks) on the runtime's bus.
+
+    Returns:
+        The FastStream ASGI application, for ``serve`` or any ASGI server.
+    """
+    service = settings.service_name
+    registry = CollectorRegistry()
+    metrics = ServiceMetrics(service, registry)
+    bus = KafkaBus(
+        service,
+        settings.kafka,
+        settings.run_scope,
+        client_id=settings.client_id,
+        observer=metrics,
+        middlewares=[
+            KafkaPrometheusMiddleware(
+                registry=registry,
+                app_name=f"jules-{service}",
+                metrics_prefix=f"jules_{service.replace('-', '_')}_faststream",
+            )
+        ],
+    )
+    runtime = ServiceRuntime(settings, bus, registry, metrics)
+    wire(runtime)
+
+    @get
+    async def health(scope: Any) -> AsgiResponse:
+        return AsgiResponse(b"", 204)
+
+    @get
+    async def metrics_endpoint(scope: Any) -> AsgiResponse:
+        return AsgiResponse(
+            generate_latest(registry), 200, headers={"content-type": CONTENT_TYPE_LATEST}
+        )
+
+    async def started() -> None:
+        logger.info("service started", scope=settings.run_scope, group=settings.consumer_group)
+
+    return AsgiFastStream(
+        bus.broker,
+        asgi_routes=[
+            ("/health", health),
+            ("/ready", make_ping_asgi(bus.broker, timeout=5.0)),
+            ("/metrics", metrics_endpoint),
+        ],
+        logger=logging.getLogger(f"jules.{service}.app"),
+        on_startup=list(runtime.on_startup),
+        after_startup=[started],
+        on_shutdown=list(runtime.on_shutdown),
+    )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a graceful stop on SIGTERM/SIGINT exits with status 0.
+
+    uvicorn re-raises the signal once it has shut down, so the process would end "killed by
+    SIGTERM" even after a clean shutdown; a service that stopped cleanly exits 0.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def serve(app: AsgiFastStream, settings: ServiceSettings) -> None:
+    """Run the app with uvicorn until SIGTERM or SIGINT (graceful: in-flight work finishes)."""
+    configure_logging(settings.service_name, settings.log.level, json_logs=settings.log.json_logs)
+    config = uvicorn.Config(
+        app,
+        host=settings.http.host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=int(settings.kafka.graceful_timeout_s) + 5,
+    )
+    _Server(config).run()

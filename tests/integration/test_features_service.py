@@ -1,0 +1,71 @@
+"""The features service as its own process on the real broker: the same vectors as the
+embedded engine, health/readiness/metrics endpoints, graceful shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from jules_contracts import Bar, FeatureVector, decode_event
+from jules_contracts.topics import FEATURES, MD_BARS
+from jules_features.engine import FeatureEngine, FeatureSchema
+from jules_market_data.loaders import load
+from jules_runtime.bus import KafkaBus
+from jules_runtime.settings import KafkaSettings
+
+from .bus_helpers import create_scoped_topics, new_scope, read_topic
+from .service_process import http_status, http_text, start_service
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
+BARS_FILE = "QuantConnect_Lean/Data/crypto/coinbase/minute/ethusd/20180405_trade.zip"
+NAMES = ("sma_10", "ema_21", "rsi_14", "atr_14", "vwap")
+
+
+def real_bars(count: int) -> list[Bar]:
+    bars = [
+        e for e in load(DATA_DIR / BARS_FILE, instrument_id="ETHUSD.COINBASE") if isinstance(e, Bar)
+    ]
+    return bars[:count]
+
+
+async def test_features_service_process_publishes_the_embedded_vectors(kafka, tmp_path):
+    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
+    scope = new_scope()
+    await create_scoped_topics(settings, scope)
+    bars = real_bars(200)
+    embedded = FeatureEngine(FeatureSchema.from_names(NAMES))
+    expected = [embedded.on_bar(bar) for bar in bars]
+
+    service = start_service(
+        "features", kafka.bootstrap, scope, tmp_path, FEATURES=json.dumps(list(NAMES))
+    )
+    try:
+        service.wait_ready()
+        assert http_status(service.base_url + "/health") == 204
+        async with KafkaBus("test-feed", settings, scope) as feed:
+            await feed.publish(*bars)
+        records = await read_topic(kafka.bootstrap, FEATURES.scoped(scope), len(bars))
+        metrics = http_text(service.base_url + "/metrics")
+    finally:
+        status = service.terminate()
+
+    vectors = [decode_event(record.value) for record in records]
+    assert all(isinstance(v, FeatureVector) for v in vectors)
+    assert vectors == expected  # same ids, values and schema as the embedded engine
+    assert f'jules_features_events_in_total{{topic="{MD_BARS.scoped(scope)}"}} 200.0' in metrics
+    assert 'jules_features_events_out_total{event_type="features.vector"} 200.0' in metrics
+    assert "jules_features_processing_seconds_bucket" in metrics
+    assert "jules_features_faststream_received_messages_total" in metrics
+    assert status == 0, service.log.read_text()[-3000:]
+    assert "service started" in service.log.read_text()
+
+
+async def test_an_invalid_setting_stops_the_service_at_start_up(kafka, tmp_path):
+    service = start_service(
+        "features", kafka.bootstrap, new_scope(), tmp_path, FEATURES='["sma_10","bogus_3"]'
+    )
+    status = service.process.wait(timeout=60)
+    assert status == 2
+    assert "unknown feature 'bogus_3'" in service.log.read_text()
