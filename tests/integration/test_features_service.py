@@ -57,6 +57,12 @@ async def test_features_service_process_publishes_the_embedded_vectors(kafka, tm
     assert f'jules_features_events_in_total{{topic="{MD_BARS.scoped(scope)}"}} 200.0' in metrics
     assert 'jules_features_events_out_total{event_type="features.vector"} 200.0' in metrics
     assert "jules_features_processing_seconds_bucket" in metrics
+    [last_time] = [
+        float(line.split()[1])
+        for line in metrics.splitlines()
+        if line.startswith("jules_features_last_event_time_seconds ")
+    ]
+    assert last_time == bars[-1].event_time / 1e9
     assert "jules_features_faststream_received_messages_total" in metrics
     assert status == 0, service.log.read_text()[-3000:]
     assert "service started" in service.log.read_text()

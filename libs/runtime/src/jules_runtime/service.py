@@ -27,7 +27,7 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get, make_ping_asgi
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from jules_contracts import Event
 from jules_contracts.enums import DeadLetterReason
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from jules_runtime.bus import KafkaBus
@@ -73,6 +73,11 @@ class ServiceMetrics:
             ["topic", "reason"],
             registry=registry,
         )
+        self.last_event_time = Gauge(
+            f"{prefix}_last_event_time_seconds",
+            "Event time of the last message processed (Unix seconds).",
+            registry=registry,
+        )
         self.processing = Histogram(
             f"{prefix}_processing_seconds",
             "Time from receiving a message to its outputs being acknowledged.",
@@ -85,9 +90,12 @@ class ServiceMetrics:
         """Count a message received."""
         self.events_in.labels(topic=topic).inc()
 
-    def message_processed(self, topic: str, seconds: float, outputs: Sequence[Event]) -> None:
+    def message_processed(
+        self, topic: str, seconds: float, event: Event, outputs: Sequence[Event]
+    ) -> None:
         """Record a processed message and the events it published."""
         self.processing.labels(topic=topic).observe(seconds)
+        self.last_event_time.set(event.event_time / 1e9)
         for output in outputs:
             self.events_out.labels(event_type=output.event_type).inc()
 

@@ -58,8 +58,10 @@ class ProcessingObserver(Protocol):
         """A message arrived from ``topic``."""
         ...
 
-    def message_processed(self, topic: str, seconds: float, outputs: Sequence[Event]) -> None:
-        """A message was handled and its outputs acknowledged, in ``seconds`` of processing."""
+    def message_processed(
+        self, topic: str, seconds: float, event: Event, outputs: Sequence[Event]
+    ) -> None:
+        """``event`` was handled and its outputs acknowledged, in ``seconds`` of processing."""
         ...
 
     def message_dead_lettered(self, topic: str, reason: DeadLetterReason) -> None:
@@ -148,7 +150,7 @@ class MessageProcessor:
             self.stats.processed += 1
             if self._observer is not None:
                 self._observer.message_processed(
-                    record.topic, time.perf_counter() - started, outputs
+                    record.topic, time.perf_counter() - started, event, outputs
                 )
             if self._on_outputs_published is not None:
                 self._on_outputs_published(record, event, outputs)
