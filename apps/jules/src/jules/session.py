@@ -1,0 +1,309 @@
+"""A paper-trading session on one machine: the broker and the six services as processes.
+
+``start_session`` starts (or reuses) the local Kafka broker, starts every service with
+``jules-<service> run`` (its settings as environment variables, its log in the session folder),
+waits until each is ready, and writes ``session.json`` there; the market-data service then
+replays recorded data into the session's topics as a live feed. ``session_status`` reports
+each service's process, health, readiness, consumer lag and last event time.
+``stop_session`` stops the services with SIGTERM (graceful), then the broker if the session
+started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+__all__ = [
+    "SERVICES",
+    "ServiceState",
+    "ServiceStatus",
+    "SessionState",
+    "session_status",
+    "start_session",
+    "stop_session",
+]
+
+SERVICES = ("audit", "order-router", "risk", "signal", "features", "market-data")
+"""Start order: consumers before producers, so nothing published is missed."""
+
+_KAFKA_SCRIPT = Path("deploy") / "local" / "kafka" / "kafka-local.sh"
+_STATE_FILE = "session.json"
+_POINTER = Path(".local") / "session"
+
+
+@dataclass
+class ServiceState:
+    """One running service of a session."""
+
+    name: str
+    pid: int
+    port: int
+    log: str
+
+
+@dataclass
+class SessionState:
+    """What ``jules down`` and ``jules status`` need to find the session again."""
+
+    run_dir: str
+    scope: str
+    bootstrap: str
+    started_broker: bool
+    services: list[ServiceState] = field(default_factory=list)
+
+    def save(self) -> None:
+        """Write ``session.json`` in the run folder and point ``.local/session`` at it."""
+        path = Path(self.run_dir) / _STATE_FILE
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        _POINTER.parent.mkdir(parents=True, exist_ok=True)
+        _POINTER.write_text(str(path) + "\n")
+
+    @classmethod
+    def load(cls, run_dir: Path | None = None) -> SessionState:
+        """The session in ``run_dir``, or the last one started here.
+
+        Raises:
+            FileNotFoundError: There is no session to find.
+        """
+        if run_dir is not None:
+            path = run_dir / _STATE_FILE
+        elif _POINTER.exists():
+            path = Path(_POINTER.read_text().strip())
+        else:
+            raise FileNotFoundError("no session: start one with `jules up`")
+        data = json.loads(path.read_text())
+        services = [ServiceState(**service) for service in data.pop("services")]
+        return cls(**data, services=services)
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What ``jules status`` shows for one service."""
+
+    name: str
+    running: bool
+    healthy: bool
+    ready: bool
+    lag: int | None
+    last_event_time: float | None
+    port: int
+
+
+def _http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 (loopback)
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def _metric(port: int, name: str) -> float | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _kafka(action: str) -> subprocess.CompletedProcess[str]:
+    """Run ``kafka-local.sh <action>`` (the project's own script)."""
+    return subprocess.run(  # noqa: S603
+        [str(_KAFKA_SCRIPT), action], capture_output=True, text=True, check=False, timeout=600
+    )
+
+
+def start_broker() -> tuple[str, bool]:
+    """Start the local broker (``make kafka-up``) unless it runs; return (bootstrap, started)."""
+    status = _kafka("status")
+    if status.returncode == 0:
+        bootstrap = status.stdout.split("bootstrap ")[1].split()[0]
+        return bootstrap, False
+    out = _kafka("start")
+    if out.returncode != 0:
+        raise RuntimeError(f"the Kafka broker did not start:\n{out.stderr[-2000:]}")
+    return out.stdout.strip().splitlines()[-1], True
+
+
+def start_service(name: str, env: Mapping[str, str], run_dir: Path, port: int) -> ServiceState:
+    """Start ``jules-<name> run`` with ``env`` (its settings), logging to the run folder."""
+    log = run_dir / "logs" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = Path(sys.executable).parent / f"jules-{name}"
+    with log.open("ab") as handle:
+        process = subprocess.Popen(  # noqa: S603 (our own command)
+            [str(command), "run"],
+            env={**os.environ, **env},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return ServiceState(name, process.pid, port, str(log))
+
+
+def wait_ready(services: list[ServiceState], timeout_s: float = 120) -> None:
+    """Wait until every service answers 204 on ``/ready``.
+
+    Raises:
+        RuntimeError: A service exited or did not become ready (its log's tail is included).
+    """
+    deadline = time.monotonic() + timeout_s
+    pending = list(services)
+    while pending:
+        service = pending[0]
+        if _http_status(f"http://127.0.0.1:{service.port}/ready") == 204:
+            pending.pop(0)
+            continue
+        if not _alive(service.pid) or time.monotonic() > deadline:
+            tail = Path(service.log).read_text()[-2000:]
+            raise RuntimeError(f"{service.name} did not become ready:\n{tail}")
+        time.sleep(0.2)
+
+
+def start_session(
+    run_dir: Path, scope: str, environments: Mapping[str, Mapping[str, str]]
+) -> SessionState:
+    """Start the broker and the services; ``environments`` gives each service's settings.
+
+    The common settings (bootstrap, run scope, HTTP port, JSON logs) are added here.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    bootstrap, started_broker = start_broker()
+    state = SessionState(str(run_dir), scope, bootstrap, started_broker)
+    try:
+        for name in SERVICES:
+            prefix = f"JULES_{name.upper().replace('-', '_')}__"
+            port = free_port()
+            env = {
+                f"{prefix}KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+                f"{prefix}RUN_SCOPE": scope,
+                f"{prefix}HTTP__PORT": str(port),
+                **{prefix + key: value for key, value in environments.get(name, {}).items()},
+            }
+            service = start_service(name, env, run_dir, port)
+            state.services.append(service)
+            state.save()
+            wait_ready([service])
+    except BaseException:
+        stop_session(state)
+        raise
+    return state
+
+
+def stop_session(state: SessionState, timeout_s: float = 60) -> list[str]:
+    """Stop the services (SIGTERM, then SIGKILL after ``timeout_s``), then the broker if ours.
+
+    Returns:
+        One line per service saying how it stopped.
+    """
+    report = []
+    for service in reversed(state.services):
+        if not _alive(service.pid):
+            report.append(f"{service.name}: not running")
+            continue
+        os.kill(service.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _alive(service.pid) and time.monotonic() < deadline:
+            _reap(service.pid)
+            time.sleep(0.1)
+        if _alive(service.pid):
+            os.kill(service.pid, signal.SIGKILL)
+            report.append(f"{service.name}: killed after {timeout_s:.0f}s")
+        else:
+            report.append(f"{service.name}: stopped")
+    if state.started_broker:
+        _kafka("stop")
+        report.append("kafka: stopped")
+    return report
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+async def _lags(bootstrap: str, groups: Mapping[str, str]) -> dict[str, int | None]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="jules-status")
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await admin.start()
+    await consumer.start()
+    lags: dict[str, int | None] = {}
+    try:
+        for name, group in groups.items():
+            offsets = await admin.list_consumer_group_offsets(group)
+            partitions = [TopicPartition(tp.topic, tp.partition) for tp in offsets]
+            if not partitions:
+                lags[name] = None
+                continue
+            ends = await consumer.end_offsets(partitions)
+            lags[name] = sum(
+                max(0, ends[tp] - meta.offset) for tp, meta in offsets.items() if meta.offset >= 0
+            )
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return lags
+
+
+def session_status(state: SessionState) -> list[ServiceStatus]:
+    """The status of every service of the session."""
+    groups = {s.name: f"{state.scope}.jules-{s.name}" for s in state.services}
+    try:
+        lags = asyncio.run(_lags(state.bootstrap, groups))
+    except Exception:
+        lags = dict.fromkeys(groups)
+    statuses = []
+    for service in state.services:
+        base = f"http://127.0.0.1:{service.port}"
+        metric = f"jules_{service.name.replace('-', '_')}_last_event_time_seconds"
+        statuses.append(
+            ServiceStatus(
+                name=service.name,
+                running=_alive(service.pid),
+                healthy=_http_status(base + "/health") == 204,
+                ready=_http_status(base + "/ready") == 204,
+                lag=lags.get(service.name),
+                last_event_time=_metric(service.port, metric),
+                port=service.port,
+            )
+        )
+    return statuses
