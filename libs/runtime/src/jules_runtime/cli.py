@@ -75,6 +75,11 @@ def service_cli(
             from jules_runtime.service import serve
 
             settings = load()
-            serve(build(settings), settings)
+            try:
+                service_app = build(settings)  # may refuse a setting only it can check
+            except ConfigError as exc:
+                typer.echo(str(exc), err=True)
+                raise typer.Exit(EXIT_CONFIG_ERROR) from exc
+            serve(service_app, settings)
 
     return app
