@@ -1,0 +1,109 @@
+"""Settings from the environment: the engine's nested configuration, one variable per value,
+validated as strictly as the engine validates it, errors naming the variable and the value."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from jules_risk.config import DEFAULT_ACCOUNT_ID, RiskSettings
+from jules_runtime.errors import ConfigError
+from jules_runtime.settings import load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("JULES_RISK__"):
+            monkeypatch.delenv(name)
+
+
+def load(monkeypatch: pytest.MonkeyPatch, **variables: str) -> RiskSettings:
+    for name, value in variables.items():
+        monkeypatch.setenv(f"JULES_RISK__{name}", value)
+    return load_settings(RiskSettings)
+
+
+def test_defaults_are_the_engines(monkeypatch):
+    settings = load(monkeypatch)
+    config = settings.risk_config
+    assert config.account_id == DEFAULT_ACCOUNT_ID
+    assert config.limits.price_collar_bps == 500.0
+    assert config.sizing.kind == "fixed_fraction"
+    assert config.stops.enabled is False
+    assert (config.atr_period, config.history_length, config.cancel_on_halt) == (14, 500, True)
+    assert settings.http_port == 8104
+    assert settings.dedup_window == 100_000
+
+
+def test_nested_variables_set_the_engines_configuration(monkeypatch):
+    settings = load(
+        monkeypatch,
+        ACCOUNT_ID="paper-01",
+        LIMITS__MAX_ORDER_NOTIONAL="50000",
+        LIMITS__MAX_OPEN_ORDERS="5",
+        LIMITS__ES_CONFIDENCE="0.95",
+        LIMITS__PRICE_COLLAR_BPS="null",
+        LIMITS__ALLOWED_INSTRUMENTS='["BTCUSDT.BINANCE","ETHUSDT.BINANCE"]',
+        SIZING__KIND="volatility_target",
+        SIZING__FRACTION="0.25",
+        SIZING__WHOLE_UNITS="true",
+        STOPS__STOP_LOSS_ATR_MULTIPLE="3",
+        STOPS__STRATEGY_ID="123",
+        ATR_PERIOD="10",
+        CANCEL_ON_HALT="false",
+    )
+    config = settings.risk_config
+    assert config.account_id == "paper-01"
+    assert config.limits.max_order_notional == 50_000.0
+    assert config.limits.max_open_orders == 5
+    assert config.limits.es_confidence == 0.95
+    assert config.limits.price_collar_bps is None
+    assert config.limits.allowed_instruments == ("BTCUSDT.BINANCE", "ETHUSDT.BINANCE")
+    assert config.sizing.kind == "volatility_target"
+    assert config.sizing.fraction == 0.25
+    assert config.sizing.whole_units is True
+    assert config.stops.stop_loss_atr_multiple == 3.0
+    assert config.stops.strategy_id == "123"  # text stays text
+    assert (config.atr_period, config.cancel_on_halt) == (10, False)
+
+
+def test_a_whole_section_may_come_as_one_json_variable(monkeypatch):
+    settings = load(monkeypatch, SIZING='{"kind": "all_equity", "whole_units": true}')
+    assert settings.sizing.kind == "all_equity"
+    assert settings.sizing.whole_units is True
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LIMITS__MAX_ORDER_NOTIONAL", "-5", "greater than 0"),
+        ("LIMITS__MAX_ORDER_NOTIONAL", "abc", "valid number"),
+        ("LIMITS__ES_CONFIDENCE", "NaN", "finite number"),
+        ("LIMITS__MAX_OPEN_ORDERS", "2.5", "valid integer"),
+        ("LIMITS__ALLOWED_INSTRUMENTS", "BTCUSDT", "valid tuple"),
+        ("SIZING__FRACTION", "1.5", "less than or equal to 1"),
+        ("SIZING__FRACTION", '"0.5"', "valid number"),  # a JSON string is not a number
+        ("SIZING__KIND", "kelly", "fixed_fraction"),
+        ("SIZING__WHOLE_UNITS", "1", "valid boolean"),
+        ("ACCOUNT_ID", "no spaces", "pattern"),
+        ("ATR_PERIOD", "0", "greater than 0"),
+        ("DEDUP_WINDOW", "0", "greater than or equal to 1"),
+    ],
+)
+def test_an_invalid_value_names_the_variable_and_the_value(monkeypatch, variable, value, message):
+    with pytest.raises(ConfigError) as error:
+        load(monkeypatch, **{variable: value})
+    text = str(error.value)
+    assert f"JULES_RISK__{variable}={value!r}" in text
+    assert message in text
+
+
+def test_a_misspelt_variable_is_refused_with_a_suggestion(monkeypatch):
+    with pytest.raises(ConfigError, match="did you mean JULES_RISK__LIMITS__MAX_ORDER_NOTIONAL"):
+        load(monkeypatch, LIMITS__MAX_ORDER_NOTIONL="5")
+
+
+def test_a_section_that_breaks_a_rule_across_values_is_refused(monkeypatch):
+    with pytest.raises(ConfigError, match=r"lot_size 0\.5 must be a whole number"):
+        load(monkeypatch, SIZING__WHOLE_UNITS="true", SIZING__LOT_SIZE="0.5")
