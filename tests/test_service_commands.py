@@ -13,6 +13,9 @@ import pytest
 
 SERVICES = ["market-data", "features", "signal", "risk", "order-router", "audit"]
 BIN = Path(sys.executable).parent
+REQUIRED_SETTINGS: dict[str, dict[str, str]] = {
+    "audit": {"JULES_AUDIT__DIRECTORY": "audit-log"},  # checked, not created, by check-config
+}
 
 
 def run(
@@ -32,7 +35,8 @@ def run(
 @pytest.mark.parametrize("service", SERVICES)
 def test_check_config_prints_the_effective_settings(service):
     prefix = f"JULES_{service.upper().replace('-', '_')}__"
-    outcome = run(f"jules-{service}", "check-config", env={f"{prefix}KAFKA__LINGER_MS": "7"})
+    env = {**REQUIRED_SETTINGS.get(service, {}), f"{prefix}KAFKA__LINGER_MS": "7"}
+    outcome = run(f"jules-{service}", "check-config", env=env)
     assert outcome.returncode == 0, outcome.stderr
     settings = json.loads(outcome.stdout)
     assert settings["kafka"]["linger_ms"] == 7

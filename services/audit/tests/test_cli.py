@@ -55,8 +55,17 @@ def test_export_writes_the_csv_to_a_file(log_dir, tmp_path):
     assert "exported 120 order event(s) as csv" in result.stderr
 
 
-def test_check_config_is_still_there():
-    result = runner.invoke(app, ["check-config"])
+def test_check_config_is_still_there(tmp_path):
+    result = runner.invoke(app, ["check-config"], env={"JULES_AUDIT__DIRECTORY": str(tmp_path)})
 
     assert result.exit_code == 0, result.output
-    assert "kafka" in json.loads(result.stdout)
+    settings = json.loads(result.stdout)
+    assert "kafka" in settings
+    assert settings["directory"] == str(tmp_path)
+
+
+def test_check_config_names_the_missing_log_directory():
+    result = runner.invoke(app, ["check-config"], env={"JULES_AUDIT__DIRECTORY": None})
+
+    assert result.exit_code == 2
+    assert "JULES_AUDIT__DIRECTORY: Field required" in result.stderr
