@@ -47,11 +47,12 @@ from jules_contracts.topics import (
     topic_for,
 )
 from jules_market_data.loaders import load
+from jules_risk.config import KILL_SWITCH_PATH
 from jules_risk.engine import RiskConfig, RiskEngine, RiskLimits, SizingConfig, StopsConfig
 from jules_runtime.bus import KafkaBus
 from jules_runtime.settings import KafkaSettings
 
-from .bus_helpers import create_scoped_topics, new_scope, read_topic
+from .bus_helpers import create_scoped_topics, new_scope, read_topic, wait_until
 from .service_process import BIN, ServiceProcess, http_status, http_text, start_service
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -359,6 +360,56 @@ async def test_risk_service_process_decides_as_the_engine_and_obeys_the_kill_swi
     assert "jules_risk_faststream_received_messages_total" in metrics
     assert status == 0, service.log.read_text()[-3000:]
     assert "service started" in service.log.read_text()
+
+
+async def test_a_restarted_service_keeps_its_kill_switch(kafka, tmp_path):
+    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
+    scope = new_scope()
+    await create_scoped_topics(settings, scope)
+    service = start_service("risk", kafka.bootstrap, scope, tmp_path)
+    try:
+        service.wait_ready()
+        risk_kill(
+            "--engage",
+            "--reducing",
+            "--reason",
+            "restart test",
+            "--operator",
+            "alice",
+            bootstrap=kafka.bootstrap,
+            scope=scope,
+        )
+        await wait_until(lambda: kill_switch_state(service) == "REDUCING", timeout_s=30)
+    finally:
+        assert service.terminate() == 0
+
+    (tmp_path / "restarted").mkdir()
+    restarted = start_service("risk", kafka.bootstrap, scope, tmp_path / "restarted")
+    try:
+        restarted.wait_ready()
+        assert kill_switch_state(restarted) == "REDUCING", restarted.log.read_text()[-4000:]
+        assert '"message":"control commands restored"' in restarted.log.read_text()
+        async with KafkaBus("test-operator", settings, scope) as bus:
+            await bus.publish(
+                ReleaseKillSwitch(
+                    event_id=derive_event_id("it-release", scope),
+                    source="it",
+                    event_time=time.time_ns(),
+                    reason="restart test over",
+                    operator="alice",
+                )
+            )
+        await wait_until(lambda: kill_switch_state(restarted) == "ACTIVE", timeout_s=30)
+        records = await read_topic(kafka.bootstrap, RISK_ALERTS.scoped(scope), 2)
+    finally:
+        assert restarted.terminate() == 0
+    codes = [a.code for a in (decode_event(r.value) for r in records) if isinstance(a, RiskAlert)]
+    assert codes == ["KILL_SWITCH_ENGAGED", "KILL_SWITCH_RELEASED"]  # engaged alert not repeated
+
+
+def kill_switch_state(service: ServiceProcess) -> str:
+    state: str = json.loads(http_text(service.base_url + KILL_SWITCH_PATH))["state"]
+    return state
 
 
 async def test_an_invalid_risk_setting_stops_the_service_at_start_up(kafka, tmp_path):

@@ -340,6 +340,20 @@ def test_the_dedup_window_forgets_the_oldest_ids():
         RiskService(make_engine(), dedup_window=0)
 
 
+def test_restored_commands_set_the_kill_switch_and_config_and_are_not_applied_again():
+    service = RiskService(make_engine(max_order_notional=5_000.0))
+    halt, raise_limit = engage(T0), change(T0, "risk", 20_000.0)
+    for_signal = engage(T0, target="signal")
+    assert service.restore([raise_limit, for_signal, halt]) == 2
+    assert service.engine.kill_switch_state() is KillSwitchState.HALTED
+    assert service.engine.config.limits.max_order_notional == 20_000.0
+    assert service.process(halt) == []  # read again by the control consumer: nothing
+    assert service.process(raise_limit) == []
+    assert [a.code for a in service.process(release(T0 + MINUTE)) if isinstance(a, RiskAlert)] == [
+        "KILL_SWITCH_RELEASED"
+    ]
+
+
 async def call(app: Any, path: str, query: bytes = b"") -> tuple[int, dict[str, str], bytes]:
     """Call an ASGI app with a GET; return the status, headers and body."""
     sent: list[dict[str, Any]] = []

@@ -26,8 +26,11 @@ An input delivered again (Kafka delivers at least once) is recognised by its ``e
 gets its first outputs again if they were never acknowledged, nothing otherwise (see
 ``RiskService``).
 
-The engine's state lives in memory: a restarted service starts with a fresh engine (kill
-switch ``ACTIVE``, no working orders) and resumes from its committed offsets.
+The engine's state lives in memory. A restarted service first applies again the control
+commands its consumer group had processed (kill switch, configuration changes; their outputs
+are not published again), then resumes from its committed offsets; market knowledge, working
+orders and loss halts start afresh. ``control.v1`` must keep its messages for this (long
+retention or compaction by key would lose older commands of the same target).
 
 Besides ``/health``, ``/ready`` and ``/metrics``, the service answers ``GET /kill-switch``
 with ``{"state": "ACTIVE" | "REDUCING" | "HALTED"}`` (``?instrument=<id>``: the state in force
@@ -37,16 +40,22 @@ for that instrument). Domain metrics: ``jules_risk_kill_switch_state`` (0 active
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
 from jules_contracts import (
     Bar,
     CancelOrder,
+    DecodeError,
     EngageKillSwitch,
     Event,
     OrderAccepted,
@@ -63,6 +72,7 @@ from jules_contracts import (
     SignalGenerated,
     SubmitOrder,
     Trade,
+    decode_event,
 )
 from jules_contracts.control import ChangeConfig, SwapModel
 from jules_contracts.enums import AlertSeverity, KillSwitchState
@@ -91,6 +101,7 @@ __all__ = [
     "RiskService",
     "create_app",
     "kill_switch_endpoint",
+    "read_processed_control",
     "subscribe",
 ]
 
@@ -157,6 +168,27 @@ class RiskService:
         self._acknowledged[event.event_id] = None
         if len(self._acknowledged) > self._window:
             self._acknowledged.popitem(last=False)
+
+    def restore(self, commands: Sequence[Event]) -> int:
+        """Apply control commands a previous run of the service already processed.
+
+        Their outputs were published then, so they are discarded; the commands count as
+        acknowledged (read again, they publish nothing).
+
+        Returns:
+            How many commands were for risk.
+        """
+        applied = 0
+        for command in commands:
+            if isinstance(command, EngageKillSwitch | ReleaseKillSwitch | ChangeConfig) and (
+                command.target in (SOURCE, "*")
+            ):
+                self.engine.on_control(command)
+                applied += 1
+            self._acknowledged[command.event_id] = None
+        while len(self._acknowledged) > self._window:
+            self._acknowledged.popitem(last=False)
+        return applied
 
     def process(self, event: Event) -> list[Event]:
         """Give ``event`` to the engine; return what it causes (possibly nothing)."""
@@ -311,12 +343,93 @@ def kill_switch_endpoint(service: RiskService) -> HttpHandler:
     return kill_switch
 
 
+async def read_processed_control(settings: RiskSettings) -> list[Event]:
+    """The control commands the service's consumer group has already processed, in order.
+
+    Reads ``control.v1`` (within the run scope) from its beginning up to the group's committed
+    offsets, without joining the group. Messages that are not valid control commands (they
+    were dead-lettered) are left out.
+    """
+    topic = CONTROL.scoped(settings.run_scope)
+    kafka = settings.kafka
+    connection = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "client_id": f"{settings.client_id}-restore",
+        "request_timeout_ms": kafka.request_timeout_ms,
+        "retry_backoff_ms": kafka.retry_backoff_ms,
+        "metadata_max_age_ms": kafka.metadata_max_age_ms,
+        "connections_max_idle_ms": kafka.connections_max_idle_ms,
+    }
+    deadline = time.monotonic() + kafka.request_timeout_ms / 1000
+    admin = AIOKafkaAdminClient(**connection)
+    await admin.start()
+    try:
+        while True:
+            try:
+                committed = await admin.list_consumer_group_offsets(settings.consumer_group)
+                break
+            except KafkaError as error:  # no coordinator yet on a new cluster: retriable
+                if not error.retriable or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(kafka.retry_backoff_ms / 1000)
+    finally:
+        await admin.close()
+    ends = {tp: meta.offset for tp, meta in committed.items() if tp.topic == topic}
+    todo = sorted(tp for tp, end in ends.items() if end > 0)
+    if not todo:
+        return []
+    consumer = AIOKafkaConsumer(
+        **connection,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level=kafka.isolation_level,
+    )
+    await consumer.start()
+    try:
+        consumer.assign(todo)
+        await consumer.seek_to_beginning(*todo)
+        commands: list[Event] = []
+        while todo:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic} could not be read up to offsets {ends}")
+            batch = await consumer.getmany(*todo, timeout_ms=500)
+            for tp, records in sorted(batch.items()):
+                for record in records:
+                    if record.offset >= ends[tp]:
+                        break
+                    try:
+                        commands.append(
+                            decode_event(record.value or b"", allowed=CONTROL.event_types)
+                        )
+                    except DecodeError:
+                        continue
+            todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
+        return commands
+    finally:
+        await consumer.stop()
+
+
 def create_app(settings: RiskSettings) -> AsgiFastStream:
-    """Build the risk service (consumer group ``jules-risk``): one engine, two consumers."""
+    """Build the risk service (consumer group ``jules-risk``): one engine, two consumers.
+
+    Before consuming, the control commands the group already processed are applied again
+    (``read_processed_control``), so a restarted service keeps its kill switch and the
+    configuration changes made at run time. The rest of the engine's state (market, working
+    orders, loss halts) starts afresh.
+    """
     service = RiskService(RiskEngine(settings.risk_config), dedup_window=settings.dedup_window)
+
+    async def restore() -> None:
+        applied = service.restore(await read_processed_control(settings))
+        logger.info(
+            "control commands restored",
+            commands=applied,
+            kill_switch=service.engine.kill_switch_state().value,
+        )
 
     def wire(runtime: ServiceRuntime) -> None:
         subscribe(runtime.bus, service, RiskMetrics(service, runtime.registry))
+        runtime.on_startup.append(restore)
 
     app = create_service_app(settings, wire)
     app.mount(KILL_SWITCH_PATH, kill_switch_endpoint(service))
