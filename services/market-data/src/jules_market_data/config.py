@@ -1,14 +1,105 @@
-"""Settings of the market-data service (environment prefix ``JULES_MARKET_DATA__``)."""
+"""Settings of the market-data service (environment prefix ``JULES_MARKET_DATA__``).
+
+The service has no live venue connection yet (ccxt adapters come later): ``run`` replays the
+recorded files named in ``files`` onto the ``md.*`` topics, at full speed or paced by event
+time, and then keeps serving ``/health``, ``/ready`` and ``/metrics``.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Self
 
 from jules_runtime.settings import ServiceSettings, service_settings_config
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from jules_market_data.engine import ValidatorConfig
+from jules_market_data.loaders import Format, default_instrument_id
+
+__all__ = ["MarketDataSettings", "ReplaySource"]
+
+
+class ReplaySource(BaseModel):
+    """One recorded file to replay and the instrument it holds.
+
+    A plain string is read as ``{"path": ...}``.
+
+    Attributes:
+        path: The file (any format ``jules_market_data.loaders.load`` reads).
+        instrument_id: ``SYMBOL.VENUE`` of its events; by default derived from the path.
+        format: The file format; by default sniffed from the name and first line.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: Path
+    instrument_id: Annotated[str, Field(min_length=1)] | None = None
+    format: Format | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str | Path) else value
+
+    @field_validator("path")
+    @classmethod
+    def _existing_file(cls, path: Path) -> Path:
+        if not path.is_file():
+            raise ValueError(f"file not found: {path}")
+        return path
+
+    @model_validator(mode="after")
+    def _known_instrument(self) -> Self:
+        if self.instrument_id is None and default_instrument_id(self.path) is None:
+            raise ValueError(f"cannot tell the instrument of {self.path}: give instrument_id")
+        return self
+
+
+def _env_integers(model: type[BaseModel], value: Any) -> Any:
+    """Turn digit strings into integers for a model's integer fields, nested models included.
+
+    Environment variables arrive as text, and the engine configs declare their counts as
+    strict integers (``dedup_window``), which refuse ``"5"``.
+    """
+    if not isinstance(value, dict):
+        return value
+    out = dict(value)
+    for name, field in model.model_fields.items():
+        if name not in out:
+            continue
+        item = out[name]
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            out[name] = _env_integers(annotation, item)
+        elif annotation is int and isinstance(item, str) and item.strip().lstrip("-").isdigit():
+            out[name] = int(item)
+    return out
 
 
 class MarketDataSettings(ServiceSettings):
-    """Settings of the market-data service."""
+    """Settings of the market-data service.
+
+    Attributes:
+        files: The recorded files ``run`` replays, merged in event time
+            (``JULES_MARKET_DATA__FILES='["a.zip", {"path": "b.csv", "instrument_id":
+            "BTCUSD.BITSTAMP"}]'``); empty: nothing to publish (live venues come later).
+        speed: Replay pace: ``60`` publishes one minute of event time per second of wall
+            time; unset: full speed.
+        validator: What the stream validator refuses (refused rows are counted by reason).
+        publish_batch: Events published before waiting for the broker's acknowledgements at
+            full speed.
+    """
 
     service_name: ClassVar[str] = "market-data"
+    default_http_port: ClassVar[int] = 8101
     model_config = service_settings_config("market-data")
+
+    files: tuple[ReplaySource, ...] = ()
+    speed: Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)] | None = None
+    validator: ValidatorConfig = ValidatorConfig()
+    publish_batch: Annotated[int, Field(ge=1, le=100_000)] = 500
+
+    @field_validator("validator", mode="before")
+    @classmethod
+    def _validator_from_env(cls, value: Any) -> Any:
+        return _env_integers(ValidatorConfig, value)
