@@ -10,11 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from jules_features.engine import FeatureSchema
 
 SERVICES = ["market-data", "features", "signal", "risk", "order-router", "audit"]
 BIN = Path(sys.executable).parent
 REQUIRED_SETTINGS: dict[str, dict[str, str]] = {
     "audit": {"JULES_AUDIT__DIRECTORY": "audit-log"},  # checked, not created, by check-config
+    "signal": {
+        "JULES_SIGNAL__FEATURES": '["sma_10","sma_30"]',
+        "JULES_SIGNAL__FEATURE_SCHEMA_ID": FeatureSchema.from_names(["sma_10", "sma_30"]).schema_id,
+        "JULES_SIGNAL__STRATEGY": '{"kind":"sma_cross","fast":10,"slow":30}',
+    },
 }
 
 
