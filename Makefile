@@ -37,7 +37,7 @@ MYPY_SRC := $(wildcard libs/*/src services/*/src apps/*/src)
 MYPY_TESTS := $(foreach d,$(wildcard libs/*/tests services/*/tests apps/*/tests tests),$(if $(shell find $(d) -name '*.py' -print -quit),$(d)))
 
 .PHONY: help setup kafka-fetch kafka-up kafka-down kafka-status lint format unit integration \
-        test demo bench bench-peers schemas lock clean distclean FORCE
+        test demo up down bench bench-peers schemas lock clean distclean FORCE
 
 help: ## list the targets
 	@echo "usage: make <target>   (PYTHON=$(PYTHON), uv $(UV_VERSION): $(UV))"
@@ -94,6 +94,12 @@ test: $(SETUP_STAMP) kafka-fetch lint ## setup, lint, then all tests (unit + int
 
 demo: $(SETUP_STAMP) ## backtest three crypto instruments on real data (examples/demo.yaml) into runs/demo
 	$(RUN) jules backtest --config examples/demo.yaml
+
+up: $(SETUP_STAMP) ## start the broker and the six services on a replayed feed (jules up)
+	$(RUN) jules up
+
+down: ## stop the session started by `make up` (jules down)
+	$(RUN) jules down
 
 bench-peers: | $(UV_DEP) ## create .local/bench-peers with NautilusTrader and backtrader (bench only)
 	$(UV) venv --allow-existing .local/bench-peers --python $(PYTHON)

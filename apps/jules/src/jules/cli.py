@@ -7,6 +7,7 @@ import typer
 from jules.audit_cmd import audit_app
 from jules.backtest_cmd import backtest
 from jules.features_cmd import features_app
+from jules.session_cmd import down, status, up
 
 app = typer.Typer(
     name="jules",
@@ -19,6 +20,9 @@ app = typer.Typer(
 app.add_typer(audit_app, name="audit")
 app.add_typer(features_app, name="features")
 app.command()(backtest)
+app.command()(up)
+app.command()(status)
+app.command()(down)
 
 
 @app.callback()

@@ -200,14 +200,25 @@ def wait_ready(services: list[ServiceState], timeout_s: float = 120) -> None:
 
 
 def start_session(
-    run_dir: Path, scope: str, environments: Mapping[str, Mapping[str, str]]
+    run_dir: Path,
+    scope: str,
+    environments: Mapping[str, Mapping[str, str]],
+    bootstrap: str | None = None,
 ) -> SessionState:
     """Start the broker and the services; ``environments`` gives each service's settings.
 
-    The common settings (bootstrap, run scope, HTTP port, JSON logs) are added here.
+    The common settings (bootstrap, run scope, HTTP port) are added here.
+
+    Args:
+        run_dir: The session folder (logs, audit log, ``session.json``).
+        scope: The run scope of the session's topics and consumer groups.
+        environments: Each service's own settings (variables without their prefix).
+        bootstrap: An existing broker to use; ``None`` starts (or reuses) the local one.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    bootstrap, started_broker = start_broker()
+    started_broker = False
+    if bootstrap is None:
+        bootstrap, started_broker = start_broker()
     state = SessionState(str(run_dir), scope, bootstrap, started_broker)
     try:
         for name in SERVICES:
@@ -294,7 +305,13 @@ def session_status(state: SessionState) -> list[ServiceStatus]:
     statuses = []
     for service in state.services:
         base = f"http://127.0.0.1:{service.port}"
-        metric = f"jules_{service.name.replace('-', '_')}_last_event_time_seconds"
+        prefix = f"jules_{service.name.replace('-', '_')}"
+        # market-data consumes nothing: its position is how far its replay has published
+        metric = (
+            f"{prefix}_replay_event_time_seconds"
+            if service.name == "market-data"
+            else f"{prefix}_last_event_time_seconds"
+        )
         statuses.append(
             ServiceStatus(
                 name=service.name,

@@ -1,0 +1,169 @@
+"""``jules up`` / ``jules status`` / ``jules down``: a paper-trading session on this machine."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from jules.backtest.config import BacktestConfig, OnnxStrategyConfig, load_config
+from jules.backtest.data import resolve
+from jules.backtest.run import build_strategy_and_schema
+from jules.session import SessionState, session_status, start_session, stop_session
+
+__all__ = ["down", "service_environments", "status", "up"]
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def service_environments(
+    config: BacktestConfig, run_dir: Path, speed: float | None
+) -> dict[str, dict[str, str]]:
+    """Each service's settings (environment variables without the prefix) for a session."""
+    _, schema = build_strategy_and_schema(config)
+    features = list(schema.names)
+    strategy = config.strategy
+    signal: dict[str, str] = {
+        "FEATURES": _json(features),
+        "FEATURE_SCHEMA_ID": schema.schema_id,
+    }
+    if isinstance(strategy, OnnxStrategyConfig):
+        signal["MODEL_PATH"] = str(Path(strategy.model).resolve())
+        signal["POLICY"] = _json(
+            {"dead_band": strategy.dead_band, "min_weight_change": strategy.min_weight_change}
+        )
+    else:
+        signal["STRATEGY"] = _json(strategy.model_dump(mode="json"))
+    account = config.account
+    execution = config.execution
+    router = {
+        "ACCOUNT_ID": account.account_id,
+        "CURRENCY": account.currency,
+        "STARTING_CASH": repr(account.starting_cash),
+        "FILL_MODEL": _json(execution.fill_model.model_dump(mode="json")),
+        "FEES": _json(execution.fees.model_dump(mode="json")),
+        "LATENCY_NS": str(execution.latency_ns),
+    }
+    if execution.max_participation is not None:
+        router["MAX_PARTICIPATION"] = repr(execution.max_participation)
+    files = [
+        {"path": str(resolve(config, source).resolve()), "instrument_id": source.instrument_id}
+        for source in config.data
+    ]
+    market_data = {"FILES": _json(files)}
+    if speed is not None:
+        market_data["SPEED"] = repr(speed)
+    return {
+        "audit": {"DIRECTORY": str((run_dir / "audit").resolve())},
+        "order-router": router,
+        "risk": {
+            "ACCOUNT_ID": account.account_id,
+            "LIMITS": _json(config.risk.limits.model_dump(mode="json", exclude_none=True)),
+            "SIZING": _json(config.risk.sizing.model_dump(mode="json")),
+            "STOPS": _json(config.risk.stops.model_dump(mode="json", exclude_none=True)),
+        },
+        "signal": signal,
+        "features": {"FEATURES": _json(features)},
+        "market-data": market_data,
+    }
+
+
+def up(
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Session file (the backtest format).")
+    ] = Path("examples") / "demo.yaml",
+    run_dir: Annotated[Path | None, typer.Option(help="Session folder (logs, audit).")] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Replay speed, times real time (0: as fast as possible)."),
+    ] = 60.0,
+    bootstrap: Annotated[
+        str | None,
+        typer.Option(help="Use this Kafka broker instead of starting the local one."),
+    ] = None,
+) -> None:
+    """Start the local broker and all six services; replay recorded data as a live feed."""
+    console = Console()
+    try:
+        settings = load_config(config)
+    except (ValidationError, ValueError, OSError) as exc:
+        console.print(f"[red]invalid session configuration[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder = run_dir or Path("runs") / f"session-{stamp}"
+    scope = f"paper-{stamp.lower()}"
+    try:
+        environments = service_environments(settings, folder, speed or None)
+        state = start_session(folder, scope, environments, bootstrap)
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"session up: scope {state.scope}, broker {state.bootstrap}, folder {folder}")
+    _print_status(console, state)
+    console.print("`jules status` to follow it, `jules down` to stop it.")
+
+
+def status(
+    run_dir: Annotated[
+        Path | None, typer.Option(help="Session folder (default: the last).")
+    ] = None,
+) -> None:
+    """Show each service of the session: process, health, readiness, lag, last event time."""
+    console = Console()
+    try:
+        state = SessionState.load(run_dir)
+    except FileNotFoundError as exc:
+        console.print(str(exc))
+        raise typer.Exit(1) from exc
+    healthy = _print_status(console, state)
+    if not healthy:
+        raise typer.Exit(1)
+
+
+def down(
+    run_dir: Annotated[
+        Path | None, typer.Option(help="Session folder (default: the last).")
+    ] = None,
+) -> None:
+    """Stop the session's services (gracefully) and the broker if the session started it."""
+    console = Console()
+    try:
+        state = SessionState.load(run_dir)
+    except FileNotFoundError as exc:
+        console.print(str(exc))
+        raise typer.Exit(1) from exc
+    for line in stop_session(state):
+        console.print(line)
+
+
+def _print_status(console: Console, state: SessionState) -> bool:
+    table = Table(title=f"session {state.scope} ({state.run_dir})")
+    for column in ("service", "process", "health", "ready", "lag", "last event time", "port"):
+        table.add_column(column)
+    all_good = True
+    for item in session_status(state):
+        all_good &= item.running and item.healthy and item.ready
+        last = (
+            datetime.fromtimestamp(item.last_event_time, tz=UTC).isoformat()
+            if item.last_event_time
+            else "-"
+        )
+        table.add_row(
+            item.name,
+            "running" if item.running else "[red]stopped[/red]",
+            "ok" if item.healthy else "[red]down[/red]",
+            "ok" if item.ready else "[red]not ready[/red]",
+            "-" if item.lag is None else str(item.lag),
+            last,
+            str(item.port),
+        )
+    console.print(table)
+    return all_good
