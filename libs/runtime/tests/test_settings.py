@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import pytest
 from jules_runtime.errors import ConfigError
 from jules_runtime.settings import ServiceSettings, load_settings, service_settings_config
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class RiskSettings(ServiceSettings):
@@ -85,3 +85,36 @@ def test_settings_are_frozen():
     settings = load_settings(RiskSettings)
     with pytest.raises(ValueError, match="frozen"):
         settings.max_order_notional = 1.0
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    fraction: float = 1.0
+    count: int = 1
+    enabled: bool = False
+    label: str = "x"
+    side: Literal["BUY", "SELL"] = "BUY"
+
+
+class StrictSettings(ServiceSettings):
+    service_name: ClassVar[str] = "strict"
+    model_config = service_settings_config("strict")
+
+    section: Strict = Strict()
+
+
+def test_nested_strict_values_from_the_environment_are_read_as_json(monkeypatch):
+    monkeypatch.setenv("JULES_STRICT__SECTION__FRACTION", "0.25")
+    monkeypatch.setenv("JULES_STRICT__SECTION__COUNT", "7")
+    monkeypatch.setenv("JULES_STRICT__SECTION__ENABLED", "true")
+    monkeypatch.setenv("JULES_STRICT__SECTION__LABEL", "42")  # text stays text
+    monkeypatch.setenv("JULES_STRICT__SECTION__SIDE", "SELL")
+    section = load_settings(StrictSettings).section
+    assert section == Strict(fraction=0.25, count=7, enabled=True, label="42", side="SELL")
+
+
+def test_a_nested_value_of_the_wrong_kind_is_still_refused_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("JULES_STRICT__SECTION__COUNT", '"7"')  # a JSON string, not a number
+    with pytest.raises(ConfigError, match="JULES_STRICT__SECTION__COUNT"):
+        load_settings(StrictSettings)

@@ -15,7 +15,11 @@ be ignored silently), stop the service at start-up with a ``ConfigError`` naming
 from __future__ import annotations
 
 import difflib
+import enum
+import json
 import os
+import types
+import typing
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import (
@@ -147,6 +151,25 @@ class ServiceSettings(BaseSettings):
     http: HttpSettings = HttpSettings()
     run_scope: RunScope | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _decode_nested_values(cls, data: Any) -> Any:
+        """Read nested environment strings as JSON where the setting is not text.
+
+        pydantic-settings passes a nested value (``JULES_RISK__SIZING__FRACTION=0.5``) as the
+        string ``"0.5"``; engine configurations are strict models that refuse it. A value
+        is read as JSON (a number, ``true``, ``null``, a list) wherever its setting does not
+        accept text, and then validated exactly as in a configuration file.
+        """
+        if not isinstance(data, dict):
+            return data
+        return {
+            name: _decode_section(cls.model_fields[name].annotation, value)
+            if name in cls.model_fields
+            else value
+            for name, value in data.items()
+        }
+
     @property
     def http_port(self) -> int:
         """The HTTP port: the configured one or the service's default."""
@@ -162,6 +185,40 @@ class ServiceSettings(BaseSettings):
         """The consumer group of the service: ``jules-<service>``, scoped for a backtest."""
         group = f"jules-{self.service_name}"
         return group if self.run_scope is None else f"{self.run_scope}.{group}"
+
+
+def _decode_section(annotation: Any, value: Any) -> Any:
+    """Decode the string values of a nested settings section (recursively), see above."""
+    if not (isinstance(value, dict) and isinstance(annotation, type)):
+        return value
+    if not issubclass(annotation, BaseModel):
+        return value
+    decoded = {}
+    for name, item in value.items():
+        field = annotation.model_fields.get(name)
+        if field is None:
+            decoded[name] = item
+        elif isinstance(item, dict):
+            decoded[name] = _decode_section(field.annotation, item)
+        elif isinstance(item, str) and not _accepts_text(field.annotation):
+            try:
+                decoded[name] = json.loads(item)
+            except ValueError:
+                decoded[name] = item  # validation names the variable and the value
+        else:
+            decoded[name] = item
+    return decoded
+
+
+def _accepts_text(annotation: Any) -> bool:
+    if annotation is str:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return any(isinstance(arg, str) for arg in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType, Annotated):
+        return any(_accepts_text(arg) for arg in typing.get_args(annotation))
+    return isinstance(annotation, type) and issubclass(annotation, enum.Enum)
 
 
 def load_settings(cls: type[S], **overrides: Any) -> S:

@@ -55,27 +55,6 @@ class ReplaySource(BaseModel):
         return self
 
 
-def _env_integers(model: type[BaseModel], value: Any) -> Any:
-    """Turn digit strings into integers for a model's integer fields, nested models included.
-
-    Environment variables arrive as text, and the engine configs declare their counts as
-    strict integers (``dedup_window``), which refuse ``"5"``.
-    """
-    if not isinstance(value, dict):
-        return value
-    out = dict(value)
-    for name, field in model.model_fields.items():
-        if name not in out:
-            continue
-        item = out[name]
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            out[name] = _env_integers(annotation, item)
-        elif annotation is int and isinstance(item, str) and item.strip().lstrip("-").isdigit():
-            out[name] = int(item)
-    return out
-
-
 class MarketDataSettings(ServiceSettings):
     """Settings of the market-data service.
 
@@ -98,8 +77,3 @@ class MarketDataSettings(ServiceSettings):
     speed: Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)] | None = None
     validator: ValidatorConfig = ValidatorConfig()
     publish_batch: Annotated[int, Field(ge=1, le=100_000)] = 500
-
-    @field_validator("validator", mode="before")
-    @classmethod
-    def _validator_from_env(cls, value: Any) -> Any:
-        return _env_integers(ValidatorConfig, value)

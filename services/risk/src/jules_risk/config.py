@@ -13,21 +13,17 @@ nested settings, one environment variable per value with ``__`` for nesting::
     JULES_RISK__STOPS__STOP_LOSS_ATR_MULTIPLE=3
 
 A value is read as JSON (a number, ``true``/``false``, ``null``, a list) wherever the setting
-is not text, then validated exactly as the engine validates it: the engine's models are strict
-(a quoted ``"0.5"`` is not a number), so the same value is refused in a configuration file and
-in the environment. Invalid values stop the service at start-up naming the variable.
+is not text (``ServiceSettings`` does this for every service), then validated exactly as the
+engine validates it. Invalid values stop the service at start-up naming the variable.
 """
 
 from __future__ import annotations
 
-import json
-import types
-import typing
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 from jules_contracts.base import Identifier
 from jules_runtime.settings import ServiceSettings, service_settings_config
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from jules_risk.engine import RiskConfig, RiskLimits, SizingConfig, StopsConfig
 
@@ -70,17 +66,6 @@ class RiskSettings(ServiceSettings):
     cancel_on_halt: bool = True
     dedup_window: Annotated[int, Field(ge=1)] = 100_000
 
-    @field_validator("limits", "sizing", "stops", mode="before")
-    @classmethod
-    def _decode_environment_values(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields[str(info.field_name)]
-        section = field.annotation
-        if not isinstance(value, dict) or not (
-            isinstance(section, type) and issubclass(section, BaseModel)
-        ):
-            return value
-        return {name: _decoded(section, name, item) for name, item in value.items()}
-
     @property
     def risk_config(self) -> RiskConfig:
         """The engine's configuration."""
@@ -93,25 +78,3 @@ class RiskSettings(ServiceSettings):
             history_length=self.history_length,
             cancel_on_halt=self.cancel_on_halt,
         )
-
-
-def _decoded(section: type[BaseModel], name: str, value: Any) -> Any:
-    """An environment string read as JSON, unless the setting is text or it is not JSON."""
-    field = section.model_fields.get(name)
-    if not isinstance(value, str) or field is None or _accepts_text(field.annotation):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value  # validation names the variable and the value
-
-
-def _accepts_text(annotation: Any) -> bool:
-    if annotation is str:
-        return True
-    origin = typing.get_origin(annotation)
-    if origin is Literal:
-        return any(isinstance(arg, str) for arg in typing.get_args(annotation))
-    if origin is typing.Union or origin is types.UnionType or origin is Annotated:
-        return any(_accepts_text(arg) for arg in typing.get_args(annotation))
-    return False
