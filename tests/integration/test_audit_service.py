@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from jules_audit.store import AuditWriter, read_records, verify
-from jules_contracts import ALL_TOPICS, Event, decode_event, derive_event_id, topic_for
-from jules_contracts.examples import example_events
+from jules_contracts import ALL_TOPICS, Event, decode_event, topic_for
+from jules_contracts.examples import example_events, shifted_example
 from jules_contracts.system import AuditCheckpoint
 from jules_contracts.topics import AUDIT_CHECKPOINTS, MD_BARS
 from jules_runtime.bus import KafkaBus
@@ -24,27 +24,9 @@ from .service_process import ServiceProcess, http_status, http_text, start_servi
 
 BIN = Path(sys.executable).parent
 KEY = b"integration-audit-key"
-MINUTE = 60_000_000_000
 VARIANTS = 12
 SEGMENT_RECORDS = 100
 CHECKPOINT_EVERY = 40
-
-
-def _rewrite(value: Any, index: int) -> Any:
-    if isinstance(value, list):
-        return [_rewrite(item, index) for item in value]
-    if not isinstance(value, dict):
-        return value
-    out = {key: _rewrite(item, index) for key, item in value.items()}
-    for key in ("event_id", "correlation_id", "causation_id"):
-        if out.get(key) is not None:
-            out[key] = derive_event_id("audit-it-variant", out[key], index)
-    for key in ("event_time", "expire_time"):
-        if out.get(key) is not None:
-            out[key] += index * MINUTE
-    if out.get("client_order_id") is not None:
-        out["client_order_id"] = f"{out['client_order_id']}-{index}"
-    return out
 
 
 def published_examples() -> list[Event]:
@@ -64,9 +46,7 @@ def stories(variants: int = VARIANTS, first: int = 0) -> list[Event]:
     """The examples, then shifted copies of the whole story with their own ids and times."""
     base = published_examples()
     return [
-        event if index == 0 else type(event).model_validate(_rewrite(event.model_dump(), index))
-        for index in range(first, first + variants)
-        for event in base
+        shifted_example(event, index) for index in range(first, first + variants) for event in base
     ]
 
 

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from jules_audit.store import AuditWriter
-from jules_contracts.base import Event, derive_event_id
-from jules_contracts.examples import example_events
+from jules_contracts.base import Event
+from jules_contracts.examples import example_events, shifted_example
 
 KEY = b"audit-test-key-0123456789abcdef"
-MINUTE = 60_000_000_000
 VARIANTS = 12
 SEGMENT_RECORDS = 50
 CHECKPOINT_EVERY = 20
@@ -30,33 +29,11 @@ ORDER_EVENT_TYPES = {
 }
 
 
-def _rewrite(value: Any, index: int) -> Any:
-    if isinstance(value, list):
-        return [_rewrite(item, index) for item in value]
-    if not isinstance(value, dict):
-        return value
-    out = {key: _rewrite(item, index) for key, item in value.items()}
-    for key in ("event_id", "correlation_id", "causation_id"):
-        if out.get(key) is not None:
-            out[key] = derive_event_id("variant", out[key], index)
-    for key in ("event_time", "expire_time"):
-        if out.get(key) is not None:
-            out[key] += index * MINUTE
-    if out.get("client_order_id") is not None:
-        out["client_order_id"] = f"{out['client_order_id']}-{index}"
-    return out
-
-
-def variant(event: Event, index: int) -> Event:
-    """The example shifted ``index`` minutes later, with its own ids (index 0: itself)."""
-    if index == 0:
-        return event
-    return type(event).model_validate(_rewrite(event.model_dump(mode="json"), index))
-
-
 def realistic_events(variants: int = VARIANTS) -> list[Event]:
     """Every example event, then ``variants - 1`` shifted copies of the whole story."""
-    return [variant(event, index) for index in range(variants) for event in example_events()]
+    return [
+        shifted_example(event, index) for index in range(variants) for event in example_events()
+    ]
 
 
 def write_log(
