@@ -41,3 +41,15 @@ def reference_event_id(*parts: str | int) -> str:
 @given(st.lists(st.one_of(st.text(max_size=30), st.integers()), min_size=1, max_size=5))
 def test_derived_event_ids_follow_the_uuidv8_definition(parts):
     assert derive_event_id(*parts) == reference_event_id(*parts)
+
+
+def test_shifted_examples_have_fresh_ids_and_later_times():
+    from jules_contracts.examples import example_events, shifted_example
+
+    for event in example_events():
+        assert shifted_example(event, 0) is event
+        moved = shifted_example(event, 3)
+        assert type(moved) is type(event)
+        assert moved.event_id != event.event_id
+        assert moved.event_time == event.event_time + 3 * 60_000_000_000
+        assert shifted_example(event, 3) == moved  # deterministic
