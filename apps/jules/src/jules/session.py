@@ -146,7 +146,12 @@ def free_port() -> int:
 
 
 def _kafka(action: str) -> subprocess.CompletedProcess[str]:
-    """Run ``kafka-local.sh <action>`` (the project's own script)."""
+    """Run ``kafka-local.sh <action>`` (the project's own script, from the repository root)."""
+    if not _KAFKA_SCRIPT.is_file():
+        raise RuntimeError(
+            f"{_KAFKA_SCRIPT} not found: run this from the repository root, or give an "
+            "existing broker with --bootstrap"
+        )
     return subprocess.run(  # noqa: S603
         [str(_KAFKA_SCRIPT), action], capture_output=True, text=True, check=False, timeout=600
     )
