@@ -22,7 +22,19 @@ from jules_contracts import (
     topic_for,
 )
 from jules_contracts.examples import example_events, example_for
-from jules_contracts.topics import CONTROL, MD_TRADES, RISK_ALERTS
+from jules_contracts.system import Watermark
+from jules_contracts.topics import (
+    CONTROL,
+    MD_BARS,
+    MD_TRADES,
+    ORDERS_EVENTS,
+    RISK_ALERTS,
+    WATERMARKS,
+    topic_named,
+)
+from jules_contracts.topics import (
+    IN_BAND_WATERMARK_TOPICS as IN_BAND,
+)
 
 from .strategies import ANY_EVENT
 
@@ -32,11 +44,26 @@ PUBLISHED = [cls for cls in EVENT_TYPES if cls is not DeadLetterRecord]
 
 @pytest.mark.parametrize("cls", PUBLISHED, ids=lambda cls: cls.__name__)
 def test_every_event_class_is_carried_by_exactly_one_topic(cls: type[Event]) -> None:
-    homes = [topic for topic in ALL_TOPICS if cls in topic.event_types]
+    homes = [
+        topic
+        for topic in ALL_TOPICS
+        if cls in topic.event_types and not (cls is Watermark and topic in IN_BAND)
+    ]
 
     assert len(homes) == 1
     assert topic_for(cls) is homes[0]
     assert topic_for(example_for(cls)) is homes[0]
+
+
+def test_watermarks_travel_in_band_on_the_data_topics_of_a_lockstep_replay() -> None:
+    carriers = {topic.name for topic in ALL_TOPICS if Watermark in topic.event_types}
+
+    assert carriers == {WATERMARKS.name} | {topic.name for topic in IN_BAND}
+    assert topic_for(Watermark) is WATERMARKS
+    assert MD_BARS in IN_BAND
+    assert ORDERS_EVENTS in IN_BAND
+    assert CONTROL not in IN_BAND
+    assert topic_named("orders.events.v1") is ORDERS_EVENTS
 
 
 def test_dead_letter_records_have_no_topic_of_their_own() -> None:
@@ -87,7 +114,8 @@ def test_dead_letter_topic_is_the_topic_name_with_dlq_suffix(topic: Topic) -> No
 
 @pytest.mark.parametrize("topic", ALL_TOPICS, ids=lambda topic: topic.name)
 def test_every_event_on_a_topic_has_the_topics_key_field(topic: Topic) -> None:
-    assert all(topic.key_field in cls.model_fields for cls in topic.event_types)
+    keyed = [cls for cls in topic.event_types if not (cls is Watermark and topic in IN_BAND)]
+    assert all(topic.key_field in cls.model_fields for cls in keyed)  # in-band: by partition
 
 
 def test_scoped_names_prefix_the_run_scope() -> None:

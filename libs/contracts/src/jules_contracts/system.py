@@ -20,11 +20,18 @@ class Watermark(Event):
     A service publishes a watermark once every output for event times ``<= watermark`` is
     published; services that depend on it (the simulated venue, risk) wait on it in backtests.
 
+    In a topic-replay backtest watermarks travel in band: the producer of a data topic
+    (``md.bars.v1``, ``orders.events.v1``, ...) writes its watermark into every partition of
+    that topic after its outputs for that event time, so a consumer that has read a partition
+    up to the watermark has read everything the producer made up to that time (Kafka keeps
+    order within a partition, not across topics or partitions).
+
     Attributes:
         service: The service that publishes it.
         stream: The stream it covers (a topic name, or a logical stream such as ``fills``).
-        partition: The input partition, or ``None`` for all of them.
+        partition: The partition of ``stream`` it is written to, or ``None`` for all of them.
         watermark: Event time (UTC ns) up to which processing is complete.
+        final: The producer has nothing more to publish on the stream (end of a replay).
     """
 
     event_type: Literal["system.watermark"] = "system.watermark"
@@ -32,6 +39,7 @@ class Watermark(Event):
     stream: Annotated[str, StringConstraints(min_length=1, max_length=249)]
     partition: Annotated[int, Field(ge=0, strict=True)] | None = None
     watermark: UtcNanos
+    final: bool = False
 
 
 class AuditCheckpoint(Event):

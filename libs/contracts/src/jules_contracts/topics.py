@@ -38,6 +38,7 @@ __all__ = [
     "CONTROL",
     "DLQ_SUFFIX",
     "FEATURES",
+    "IN_BAND_WATERMARK_TOPICS",
     "MD_BARS",
     "MD_BOOK",
     "MD_QUOTES",
@@ -52,6 +53,7 @@ __all__ = [
     "Topic",
     "backtest_scope",
     "topic_for",
+    "topic_named",
 ]
 
 DLQ_SUFFIX: Final = ".dlq"
@@ -112,7 +114,7 @@ def backtest_scope(run_id: str) -> str:
 
 MD_TRADES: Final = Topic("md.trades.v1", (Trade,), "instrument_id", "", "Trades printed by venues.")
 MD_QUOTES: Final = Topic("md.quotes.v1", (Quote,), "instrument_id", "", "Best bid and offer.")
-MD_BARS: Final = Topic("md.bars.v1", (Bar,), "instrument_id", "", "OHLCV bars, closed.")
+MD_BARS: Final = Topic("md.bars.v1", (Bar, Watermark), "instrument_id", "", "OHLCV bars, closed.")
 MD_BOOK: Final = Topic(
     "md.book.v1",
     (BookSnapshot, BookDelta),
@@ -121,21 +123,29 @@ MD_BOOK: Final = Topic(
     "L2 order books: snapshots and the deltas after them.",
 )
 FEATURES: Final = Topic(
-    "features.v1", (FeatureVector,), "instrument_id", "", "Feature vectors per instrument."
+    "features.v1",
+    (FeatureVector, Watermark),
+    "instrument_id",
+    "",
+    "Feature vectors per instrument.",
 )
 SIGNALS: Final = Topic(
-    "signals.v1", (SignalGenerated,), "instrument_id", "", "Signals of strategies and policies."
+    "signals.v1",
+    (SignalGenerated, Watermark),
+    "instrument_id",
+    "",
+    "Signals of strategies and policies.",
 )
 ORDERS_INTENTS: Final = Topic(
     "orders.intents.v1",
-    (SubmitOrder, CancelOrder),
+    (SubmitOrder, CancelOrder, Watermark),
     "instrument_id",
     "",
     "Order commands, before risk.",
 )
 ORDERS_DECISIONS: Final = Topic(
     "orders.decisions.v1",
-    (OrderApproved, OrderDenied),
+    (OrderApproved, OrderDenied, Watermark),
     "instrument_id",
     "",
     "Risk decisions on order commands.",
@@ -149,17 +159,18 @@ ORDERS_EVENTS: Final = Topic(
         OrderFilled,
         OrderCanceled,
         OrderExpired,
+        Watermark,
     ),
     "instrument_id",
     "",
     "Order lifecycle reported by the order-router.",
 )
 PORTFOLIO: Final = Topic(
-    "portfolio.v1", (PortfolioSnapshot,), "account_id", "", "Cash, positions and PnL."
+    "portfolio.v1", (PortfolioSnapshot, Watermark), "account_id", "", "Cash, positions and PnL."
 )
 RISK_ALERTS: Final = Topic(
     "risk.alerts.v1",
-    (RiskAlert,),
+    (RiskAlert, Watermark),
     "instrument_id",
     "portfolio",
     "Limit breaches, halts, refused models.",
@@ -204,8 +215,26 @@ ALL_TOPICS: Final[tuple[Topic, ...]] = (
 )
 """Every topic (dead-letter topics are ``topic.dlq``)."""
 
+IN_BAND_WATERMARK_TOPICS: Final[tuple[Topic, ...]] = (
+    MD_BARS,
+    FEATURES,
+    SIGNALS,
+    ORDERS_INTENTS,
+    ORDERS_DECISIONS,
+    ORDERS_EVENTS,
+    PORTFOLIO,
+    RISK_ALERTS,
+)
+"""Data topics that also carry their producers' ``Watermark`` events (topic-replay backtests).
+
+A watermark's own topic is ``watermarks.v1``; on these topics it is written to one partition
+(``Watermark.partition``) with ``Watermark.stream`` naming the topic."""
+
 _BY_EVENT: Final[dict[type[Event], Topic]] = {
-    cls: topic for topic in ALL_TOPICS for cls in topic.event_types
+    cls: topic
+    for topic in ALL_TOPICS
+    for cls in topic.event_types
+    if cls is not Watermark or topic is WATERMARKS
 }
 
 
@@ -217,3 +246,15 @@ def topic_for(event: Event | type[Event]) -> Topic:
     """
     cls = event if isinstance(event, type) else type(event)
     return _BY_EVENT[cls]
+
+
+_BY_NAME: Final[dict[str, Topic]] = {topic.name: topic for topic in ALL_TOPICS}
+
+
+def topic_named(name: str) -> Topic:
+    """Return the topic called ``name`` (unscoped).
+
+    Raises:
+        KeyError: No topic has that name.
+    """
+    return _BY_NAME[name]

@@ -3,57 +3,53 @@
 The loop is the reference semantics of the platform (docs/architecture.md). For each distinct
 event time ``t``, with the bars closing at ``t`` taken in instrument-id order:
 
-1. the simulated venue fills working orders against the bars at ``t`` (an order decided at
-   ``t-1`` fills at ``t``'s open) and marks the portfolio; one ``PortfolioSnapshot`` for ``t``;
-2. per bar: risk sees the market (reference prices, stops), features computes the vector,
-   the strategy may signal, risk sizes and checks it against the portfolio as of ``t``, and an
-   approved order goes to the venue, where it can fill from ``t+1``.
+1. the bars;
+2. the venue step (``jules_order_router.engine.step``): risk's commands of the previous step,
+   then fills of working orders against the bars at ``t`` (an order decided at ``t-1`` fills at
+   ``t``'s open), then one ``PortfolioSnapshot`` for ``t``;
+3. features: one vector per bar; then the strategy's signals;
+4. the risk step (``jules_risk.engine.step``): the venue's events, then per bar the market and
+   its signals, sized and checked against the portfolio as of ``t``. Its decisions and cancels
+   reach the venue at the start of the next step.
 
-Every event goes to ``emit`` in the order it is produced, so the audit log and the run
-outputs are a function of the input alone.
+Every event goes to ``emit`` in that order, so the audit log and the run outputs are a function
+of the input alone. A topic-replay backtest runs the same steps in separate services, and its
+collector puts their events in the same order.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from itertools import groupby
 
 from jules_contracts import (
     Bar,
     CancelOrder,
     Event,
-    OrderAccepted,
     OrderApproved,
-    OrderCanceled,
     OrderDenied,
-    OrderExpired,
-    OrderFilled,
-    OrderPartiallyFilled,
-    OrderRejected,
     PortfolioSnapshot,
+    SignalGenerated,
 )
 from jules_features.engine import FeatureEngine
 from jules_order_router.engine import OrderRouterEngine
+from jules_order_router.engine.step import venue_finish, venue_step
 from jules_risk.engine import RiskEngine
+from jules_risk.engine.step import risk_step
 from jules_signal.engine import Strategy
 
-__all__ = ["EmbeddedNode", "Emit"]
+__all__ = ["EmbeddedNode", "Emit", "venue_commands_of"]
 
 Emit = Callable[[Event], None]
 
-_ORDER_EVENTS = (
-    OrderAccepted,
-    OrderRejected,
-    OrderPartiallyFilled,
-    OrderFilled,
-    OrderCanceled,
-    OrderExpired,
-)
+
+def venue_commands_of(events: Iterable[Event]) -> list[Event]:
+    """Risk's outputs the venue takes in the next step: decisions and cancels, in order."""
+    return [e for e in events if isinstance(e, OrderApproved | OrderDenied | CancelOrder)]
 
 
 class EmbeddedNode:
-    """Runs bars through features → strategy → risk → simulated venue, in event time.
+    """Runs bars through the venue, features, strategy and risk, in event time.
 
     Args:
         features: The features engine (its schema covers what the strategy needs).
@@ -79,6 +75,7 @@ class EmbeddedNode:
         self._emit = emit
         self.last_bars: dict[str, Bar] = {}
         self.last_snapshot: PortfolioSnapshot | None = None
+        self._commands: list[Event] = []
 
     def run(self, bars: Iterable[Bar], *, close_at_end: bool = True) -> PortfolioSnapshot | None:
         """Process bars (already in event-time order) and return the final portfolio.
@@ -89,8 +86,7 @@ class EmbeddedNode:
         """
         for _, group in groupby(bars, key=lambda bar: bar.event_time):
             self.step(sorted(group, key=lambda bar: bar.instrument_id))
-        if close_at_end and self.last_bars:
-            self.close_all()
+        self.finish(close_at_end=close_at_end)
         return self.last_snapshot
 
     def step(self, bars: list[Bar]) -> None:
@@ -98,46 +94,30 @@ class EmbeddedNode:
         for bar in bars:
             self._emit(bar)
             self.last_bars[bar.instrument_id] = bar
-        for bar in bars:
-            self._dispatch(self.router.on_market(bar))
-        snapshot = self._snapshot(bars[-1].event_time, bars[-1])
-        self._dispatch(self.risk.on_portfolio(snapshot))
-        for bar in bars:
-            self._dispatch(self.risk.on_market(bar))
-            vector = self.features.on_bar(bar)
-            self._emit(vector)
+        venue = venue_step(self.router, self._commands, bars)
+        self._emit_all(venue)
+        vectors = [self.features.on_bar(bar) for bar in bars]
+        self._emit_all(vectors)
+        signals: list[SignalGenerated] = []
+        for vector, bar in zip(vectors, bars, strict=True):
             signal = self.strategy.on_features(vector, bar)
             if signal is not None:
-                self._emit(signal)
-                self._dispatch(self.risk.on_signal(signal, snapshot))
+                signals.append(signal)
+        self._emit_all(signals)
+        decided = risk_step(self.risk, venue, bars, signals)
+        self._emit_all(decided)
+        self._commands = venue_commands_of(decided)
 
-    def close_all(self) -> None:
-        """Flatten the account at the open of each instrument's last bar (end of a backtest)."""
-        bars = [self.last_bars[key] for key in sorted(self.last_bars)]
-        closing = self.router.close_all(bars, price_field="open")
-        self._dispatch(closing)
-        cause: Event = closing[-1] if closing else bars[-1]
-        if closing:
-            self._snapshot(max(bar.event_time for bar in bars), cause)
+    def finish(self, *, close_at_end: bool = True) -> None:
+        """End the run: the last commands reach the venue, which may flatten the account."""
+        last = [self.last_bars[key] for key in sorted(self.last_bars)]
+        venue = venue_finish(self.router, self._commands, last, close_at_end=close_at_end)
+        self._commands = []
+        self._emit_all(venue)
+        self._emit_all(risk_step(self.risk, venue, [], []))
 
-    def _snapshot(self, event_time: int, cause: Event) -> PortfolioSnapshot:
-        snapshot = self.router.snapshot(event_time, cause)
-        self._emit(snapshot)
-        self.last_snapshot = snapshot
-        return snapshot
-
-    def _dispatch(self, events: Iterable[Event]) -> None:
-        """Emit events and route each to the engines that consume it, breadth first."""
-        queue: deque[Event] = deque(events)
-        while queue:
-            event = queue.popleft()
+    def _emit_all(self, events: Iterable[Event]) -> None:
+        for event in events:
             self._emit(event)
-            queue.extend(self._route(event))
-
-    def _route(self, event: Event) -> Iterator[Event]:
-        if isinstance(event, OrderApproved | OrderDenied):
-            yield from self.router.on_decision(event)
-        elif isinstance(event, CancelOrder):
-            yield from self.router.on_cancel(event)
-        elif isinstance(event, _ORDER_EVENTS):
-            yield from self.risk.on_order_event(event)
+            if isinstance(event, PortfolioSnapshot):
+                self.last_snapshot = event

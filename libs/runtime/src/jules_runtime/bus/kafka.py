@@ -137,6 +137,7 @@ class KafkaBus(Bus):
                 message.value,
                 message.topic,
                 key=message.key,
+                partition=message.partition,
                 headers=dict(message.headers),
                 correlation_id=message.correlation_id,
                 no_confirm=True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from jules_contracts import Event, Topic, encode_event, topic_for
+from jules_contracts import Event, Topic, Watermark, encode_event, topic_for
 from jules_contracts.base import CONTRACTS_NAMESPACE, derive_event_id, format_utc_nanos
 from jules_contracts.dead_letter import (
     DLQ_HEADER_ERROR,
@@ -23,9 +23,11 @@ from jules_contracts.dead_letter import (
     DeadLetterRecord,
 )
 from jules_contracts.enums import DeadLetterReason
+from jules_contracts.topics import IN_BAND_WATERMARK_TOPICS
 
 __all__ = [
     "CONTENT_TYPE_JSON",
+    "SEQUENCE_HEADER",
     "InboundRecord",
     "OutboundMessage",
     "dead_letter_message",
@@ -34,6 +36,10 @@ __all__ = [
 ]
 
 CONTENT_TYPE_JSON = "application/json"
+SEQUENCE_HEADER = "jules-seq"
+"""Position of an event among the outputs of one lockstep step of its producer (backtests)."""
+
+_IN_BAND = {topic.name: topic for topic in IN_BAND_WATERMARK_TOPICS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +71,27 @@ class OutboundMessage:
     value: bytes
     headers: Mapping[str, str]
     correlation_id: str | None = None
+    partition: int | None = None
+    """An explicit partition (in-band watermarks); ``None``: the key decides."""
 
 
-def outbound_event(event: Event, scope: str | None, topic: Topic | None = None) -> OutboundMessage:
-    """Encode an event for its topic (within ``scope``), with CloudEvents headers."""
+def outbound_event(
+    event: Event,
+    scope: str | None,
+    topic: Topic | None = None,
+    *,
+    sequence: int | None = None,
+) -> OutboundMessage:
+    """Encode an event for its topic (within ``scope``), with CloudEvents headers.
+
+    A ``Watermark`` whose ``stream`` is a data topic that carries watermarks in band and whose
+    ``partition`` is set goes to that partition of that topic; other watermarks go to
+    ``watermarks.v1``. ``sequence`` adds the ``jules-seq`` header (lockstep step outputs).
+    """
+    partition = None
+    if topic is None and isinstance(event, Watermark) and event.partition is not None:
+        topic = _IN_BAND.get(event.stream)
+        partition = event.partition if topic is not None else None
     spec = topic or topic_for(event)
     key = spec.key_for(event)
     headers = {
@@ -84,12 +107,15 @@ def outbound_event(event: Event, scope: str | None, topic: Topic | None = None) 
     }
     if event.causation_id is not None:
         headers["ce_causationid"] = event.causation_id
+    if sequence is not None:
+        headers[SEQUENCE_HEADER] = str(sequence)
     return OutboundMessage(
         topic=spec.scoped(scope),
         key=key.encode() if key else None,
         value=encode_event(event),
         headers=headers,
         correlation_id=event.chain_id,
+        partition=partition,
     )
 
 

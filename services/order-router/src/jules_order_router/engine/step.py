@@ -1,0 +1,81 @@
+"""One step of the simulated venue in event time: the order-router's part of the backtest loop.
+
+The backtest loop (docs/architecture.md, "The event loop") runs, for each distinct event time
+``t``: the venue step, then features and signals, then the risk step. The venue step first
+takes the commands risk made in the previous step (decisions and cancels, in the order risk
+made them), then fills working orders against the bars of ``t`` (in instrument-id order), then
+marks the account: one ``PortfolioSnapshot`` at ``t``. An order risk approved at ``t - 1``
+therefore fills from ``t``'s open.
+
+The embedded node and the order-router service in backtest mode both call these functions,
+so the two give the same events by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from jules_contracts import Bar, CancelOrder, Event, OrderApproved, OrderDenied
+
+from jules_order_router.engine.engine import OrderRouterEngine
+
+__all__ = ["venue_commands", "venue_finish", "venue_step"]
+
+
+def venue_commands(engine: OrderRouterEngine, commands: Iterable[Event]) -> list[Event]:
+    """Apply risk's decisions and cancels in order (other commands are not the venue's)."""
+    events: list[Event] = []
+    for command in commands:
+        if isinstance(command, OrderApproved | OrderDenied):
+            events.extend(engine.on_decision(command))
+        elif isinstance(command, CancelOrder):
+            events.extend(engine.on_cancel(command))
+    return events
+
+
+def venue_step(
+    engine: OrderRouterEngine, commands: Iterable[Event], bars: Sequence[Bar]
+) -> list[Event]:
+    """The venue at one event time: commands, fills on ``bars``, then the snapshot.
+
+    Args:
+        engine: The router engine.
+        commands: Risk's commands of the previous step, in the order risk made them.
+        bars: Every bar closing at this event time, in instrument-id order.
+
+    Returns:
+        The order events, then the ``PortfolioSnapshot`` at the bars' event time.
+    """
+    if not bars:
+        raise ValueError("a venue step needs the bars of its event time (bars is empty)")
+    events = venue_commands(engine, commands)
+    for bar in bars:
+        events.extend(engine.on_market(bar))
+    events.append(engine.snapshot(bars[-1].event_time, bars[-1]))
+    return events
+
+
+def venue_finish(
+    engine: OrderRouterEngine,
+    commands: Iterable[Event],
+    last_bars: Sequence[Bar],
+    *,
+    close_at_end: bool,
+) -> list[Event]:
+    """The end of a backtest: the last commands, then (optionally) flatten the account.
+
+    Args:
+        engine: The router engine.
+        commands: Risk's commands of the last step.
+        last_bars: The last bar of each instrument, in instrument-id order.
+        close_at_end: Close every position at the open of its instrument's last bar
+            (``OrderRouterEngine.close_all``) and take a final snapshot.
+    """
+    events = venue_commands(engine, commands)
+    if close_at_end and last_bars:
+        closing = engine.close_all(list(last_bars), price_field="open")
+        events.extend(closing)
+        if closing:
+            when = max(bar.event_time for bar in last_bars)
+            events.append(engine.snapshot(when, closing[-1]))
+    return events
