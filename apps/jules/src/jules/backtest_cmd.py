@@ -1,8 +1,9 @@
-"""``jules backtest``: run a backtest in embedded mode and print its summary."""
+"""``jules backtest``: run a backtest (embedded, or through Kafka) and print its summary."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,10 +15,20 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jules.backtest.config import load_config
+from jules.backtest.config import BacktestConfig, load_config
+from jules.backtest.distributed import BACKTEST_SERVICES, KafkaRunOptions, run_backtest_kafka
 from jules.backtest.run import RunSummary, run_backtest
 
-__all__ = ["backtest"]
+__all__ = ["Mode", "backtest"]
+
+Wrap = Callable[[Iterator[Bar]], Iterator[Bar]]
+
+
+class Mode(StrEnum):
+    """Where a backtest runs."""
+
+    EMBEDDED = "embedded"
+    KAFKA = "kafka"
 
 
 def backtest(
@@ -34,8 +45,38 @@ def backtest(
     output_dir: Annotated[Path | None, typer.Option(help="Run folder.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the Monte Carlo bootstrap.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    mode: Annotated[
+        Mode, typer.Option(help="embedded: one process; kafka: topic replay through the services.")
+    ] = Mode.EMBEDDED,
+    bootstrap: Annotated[
+        str | None,
+        typer.Option(help="kafka mode: the broker (default: start or reuse the local one)."),
+    ] = None,
+    partitions: Annotated[
+        int, typer.Option(min=1, help="kafka mode: partitions of every topic of the run.")
+    ] = 4,
+    replicas: Annotated[
+        list[str] | None,
+        typer.Option(help="kafka mode: processes of a service, e.g. features=2 (repeatable)."),
+    ] = None,
+    external: Annotated[
+        bool,
+        typer.Option(help="kafka mode: use services already running on --scope; start none."),
+    ] = False,
+    scope: Annotated[
+        str | None, typer.Option(help="kafka mode: run scope of the topics (bt-<run>).")
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="kafka mode: replay at this many event seconds per second."),
+    ] = None,
 ) -> None:
-    """Run a backtest in embedded mode: real data through every engine; writes a run folder."""
+    """Run a backtest: real data through every engine; writes a run folder.
+
+    ``--mode kafka`` replays the data into the run's topics and runs the services as
+    processes in backtest mode (or uses running ones with ``--external``); the run folder is
+    the same as embedded mode's.
+    """
     console = Console(width=max(Console().width, 120))
     try:
         settings = load_config(
@@ -44,6 +85,24 @@ def backtest(
     except (ValidationError, ValueError, OSError) as exc:
         console.print(f"[red]invalid backtest configuration[/red]: {exc}")
         raise typer.Exit(2) from exc
+    if mode is Mode.KAFKA:
+        options = KafkaRunOptions(
+            bootstrap=bootstrap,
+            scope=scope,
+            partitions=partitions,
+            replicas=_replicas(replicas or []),
+            external=external,
+            speed=speed,
+        )
+
+        def run(config: BacktestConfig, wrap: Wrap | None) -> RunSummary:
+            return run_backtest_kafka(config, options, progress=wrap)
+
+    else:
+
+        def run(config: BacktestConfig, wrap: Wrap | None) -> RunSummary:
+            return run_backtest(config, progress=wrap)
+
     try:
         if progress:
             with Progress(
@@ -61,16 +120,31 @@ def backtest(
                         bar.advance(task)
                         yield item
 
-                summary = run_backtest(settings, progress=tick)
+                summary = run(settings, tick)
         else:
-            summary = run_backtest(settings)
+            summary = run(settings, None)
     except ModelLoadError as exc:
         console.print(f"[red]model refused[/red] ({exc.reason.value}): {exc}")
         raise typer.Exit(2) from exc
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, RuntimeError, TimeoutError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     _print_summary(console, summary)
+
+
+def _replicas(values: list[str]) -> dict[str, int]:
+    """``["features=2"]`` → ``{"features": 2}``; a bad value stops with exit code 2."""
+    replicas: dict[str, int] = {}
+    for value in values:
+        name, _, count = value.partition("=")
+        if name not in BACKTEST_SERVICES or not count.isdigit() or int(count) < 1:
+            raise typer.BadParameter(
+                f"{value!r}: expected <service>=<count> with a service of "
+                f"{', '.join(BACKTEST_SERVICES)} and a count of at least 1",
+                param_hint="--replicas",
+            )
+        replicas[name] = int(count)
+    return replicas
 
 
 def _print_summary(console: Console, summary: RunSummary) -> None:

@@ -33,9 +33,14 @@ __all__ = [
     "ServiceState",
     "ServiceStatus",
     "SessionState",
+    "alive",
+    "free_port",
     "session_status",
+    "start_broker",
+    "start_service",
     "start_session",
     "stop_session",
+    "wait_ready",
 ]
 
 SERVICES = ("audit", "order-router", "risk", "signal", "features", "market-data")
@@ -127,7 +132,8 @@ def _metric(port: int, name: str) -> float | None:
     return None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists."""
     try:
         os.kill(pid, 0)
     except OSError:
@@ -169,9 +175,14 @@ def start_broker() -> tuple[str, bool]:
     return out.stdout.strip().splitlines()[-1], True
 
 
-def start_service(name: str, env: Mapping[str, str], run_dir: Path, port: int) -> ServiceState:
-    """Start ``jules-<name> run`` with ``env`` (its settings), logging to the run folder."""
-    log = run_dir / "logs" / f"{name}.log"
+def start_service(
+    name: str, env: Mapping[str, str], run_dir: Path, port: int, *, log_name: str | None = None
+) -> ServiceState:
+    """Start ``jules-<name> run`` with ``env`` (its settings), logging to the run folder.
+
+    The log is ``<run_dir>/logs/<log_name or name>.log``.
+    """
+    log = run_dir / "logs" / f"{log_name or name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     command = Path(sys.executable).parent / f"jules-{name}"
     with log.open("ab") as handle:
@@ -198,7 +209,7 @@ def wait_ready(services: list[ServiceState], timeout_s: float = 120) -> None:
         if _http_status(f"http://127.0.0.1:{service.port}/ready") == 204:
             pending.pop(0)
             continue
-        if not _alive(service.pid) or time.monotonic() > deadline:
+        if not alive(service.pid) or time.monotonic() > deadline:
             tail = Path(service.log).read_text()[-2000:]
             raise RuntimeError(f"{service.name} did not become ready:\n{tail}")
         time.sleep(0.2)
@@ -253,15 +264,15 @@ def stop_session(state: SessionState, timeout_s: float = 60) -> list[str]:
     """
     report = []
     for service in reversed(state.services):
-        if not _alive(service.pid):
+        if not alive(service.pid):
             report.append(f"{service.name}: not running")
             continue
         os.kill(service.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while _alive(service.pid) and time.monotonic() < deadline:
+        while alive(service.pid) and time.monotonic() < deadline:
             _reap(service.pid)
             time.sleep(0.1)
-        if _alive(service.pid):
+        if alive(service.pid):
             os.kill(service.pid, signal.SIGKILL)
             report.append(f"{service.name}: killed after {timeout_s:.0f}s")
         else:
@@ -320,7 +331,7 @@ def session_status(state: SessionState) -> list[ServiceStatus]:
         statuses.append(
             ServiceStatus(
                 name=service.name,
-                running=_alive(service.pid),
+                running=alive(service.pid),
                 healthy=_http_status(base + "/health") == 204,
                 ready=_http_status(base + "/ready") == 204,
                 lag=lags.get(service.name),

@@ -25,7 +25,7 @@ import contextlib
 import os
 import signal
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,15 +45,21 @@ from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
 __all__ = [
+    "END_OF_TIME",
     "LockstepDriver",
     "LockstepRunner",
     "Stamped",
     "StepBuffer",
     "StepOutput",
+    "WatermarkJoin",
     "by_instrument",
     "in_step_order",
     "make_watermark",
+    "pass_on_watermark",
 ]
+
+END_OF_TIME = 2**63 - 1
+"""Beyond every event time (to take what is left of a stream)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +198,58 @@ def make_watermark(
     )
 
 
+def pass_on_watermark(service: str, topic: Topic, received: Watermark) -> list[Event]:
+    """``service``'s watermark for ``topic`` after it processed up to ``received``.
+
+    A watermark read from partition ``p`` of an input is written to partition ``p`` of
+    ``topic`` (inputs and outputs of a run have the same partition count and keys, so the
+    events of one instrument share the partition number). A watermark without a partition
+    (not in band) passes nothing on.
+    """
+    if received.partition is None:
+        return []
+    return [
+        make_watermark(service, topic, received.partition, received.watermark, final=received.final)
+    ]
+
+
+class WatermarkJoin:
+    """The watermark of a service with several watermarked inputs: their minimum per partition.
+
+    Args:
+        service: The service passing the watermark on.
+        topic: The output topic it is written to.
+        streams: The input topics (unscoped names) that must all have reached a time.
+    """
+
+    def __init__(self, service: str, topic: Topic, streams: Sequence[str]) -> None:
+        self.service = service
+        self.topic = topic
+        self.streams = tuple(streams)
+        self._seen: dict[int, dict[str, Watermark]] = {}
+        self._passed: dict[int, tuple[int, bool]] = {}
+
+    def on_watermark(self, received: Watermark) -> list[Event]:
+        """Take an input's watermark; return the output's watermark if it moved on."""
+        if received.partition is None or received.stream not in self.streams:
+            return []
+        seen = self._seen.setdefault(received.partition, {})
+        before = seen.get(received.stream)
+        if before is None or (received.watermark, received.final) > (
+            before.watermark,
+            before.final,
+        ):
+            seen[received.stream] = received
+        if len(seen) < len(self.streams):
+            return []
+        time = min(mark.watermark for mark in seen.values())
+        final = all(mark.final for mark in seen.values())
+        if self._passed.get(received.partition, (-1, False)) >= (time, final):
+            return []
+        self._passed[received.partition] = (time, final)
+        return [make_watermark(self.service, self.topic, received.partition, time, final=final)]
+
+
 @dataclass(frozen=True)
 class StepOutput:
     """What one step publishes: its events (in order), then its watermark on every output."""
@@ -204,9 +262,18 @@ class StepOutput:
 class LockstepDriver(Protocol):
     """A service's lockstep logic: which topics it reads and writes, and its steps."""
 
-    inputs: Sequence[Topic]
-    outputs: Sequence[Topic]
     finished: bool
+    """Set once the driver has published its final step."""
+
+    @property
+    def inputs(self) -> Sequence[Topic]:
+        """The topics the driver reads (every partition, from the beginning)."""
+        ...
+
+    @property
+    def outputs(self) -> Sequence[Topic]:
+        """The topics whose every partition gets the driver's watermark after each step."""
+        ...
 
     def advance(self, buffer: StepBuffer) -> list[StepOutput]:
         """Run every step whose inputs are complete; return what they publish, in order."""
@@ -222,6 +289,7 @@ class LockstepRunner:
         kafka: Client options of the reading consumer.
         scope: The run scope of the topics.
         service: Producer name of the watermarks.
+        on_step: Told of every step published (metrics).
     """
 
     def __init__(
@@ -231,8 +299,11 @@ class LockstepRunner:
         kafka: KafkaSettings,
         scope: str | None,
         service: str,
+        *,
+        on_step: Callable[[StepOutput], None] | None = None,
     ) -> None:
         self.driver = driver
+        self._on_step = on_step
         self.bus = bus
         self.kafka = kafka
         self.scope = scope
@@ -332,6 +403,8 @@ class LockstepRunner:
         await self.bus.send(messages)
         self.steps += 1
         self.last_time = output.time
+        if self._on_step is not None:
+            self._on_step(output)
 
 
 async def _partition_counts(consumer: AIOKafkaConsumer, names: Sequence[str]) -> dict[str, int]:

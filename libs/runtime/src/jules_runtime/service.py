@@ -31,10 +31,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from jules_runtime.bus import KafkaBus
+from jules_runtime.lockstep import LockstepDriver, LockstepRunner
 from jules_runtime.logging import configure_logging, logger
 from jules_runtime.settings import ServiceSettings
 
-__all__ = ["ServiceMetrics", "ServiceRuntime", "create_service_app", "serve"]
+__all__ = ["ServiceMetrics", "ServiceRuntime", "create_service_app", "run_lockstep", "serve"]
 
 _LATENCY_BUCKETS = (
     0.00005,
@@ -99,6 +100,12 @@ class ServiceMetrics:
         for output in outputs:
             self.events_out.labels(event_type=output.event_type).inc()
 
+    def step_published(self, time: int, events: Sequence[Event]) -> None:
+        """Record a lockstep step (backtest mode): its event time and the events it published."""
+        self.last_event_time.set(time / 1e9)
+        for output in events:
+            self.events_out.labels(event_type=output.event_type).inc()
+
     def message_dead_lettered(self, topic: str, reason: DeadLetterReason) -> None:
         """Count a dead letter."""
         self.dead_letters.labels(topic=topic, reason=reason.value).inc()
@@ -113,11 +120,15 @@ class ServiceRuntime:
     registry: CollectorRegistry
     metrics: ServiceMetrics
     on_startup: list[Callable[[], Any]] = field(default_factory=list)
+    """Run before the broker connects."""
+    after_startup: list[Callable[[], Any]] = field(default_factory=list)
+    """Run once the broker is connected (the producer can publish)."""
     on_shutdown: list[Callable[[], Any]] = field(default_factory=list)
+    """Run when the service stops, before the broker closes."""
 
 
 def create_service_app(
-    settings: ServiceSettings, wire: Callable[[ServiceRuntime], None]
+    settings: ServiceSettings, wire: Callable[[ServiceRuntime], object]
 ) -> AsgiFastStream:
     """Build a service's ASGI application (nothing connects until it starts).
 
@@ -170,9 +181,33 @@ def create_service_app(
         ],
         logger=logging.getLogger(f"jules.{service}.app"),
         on_startup=list(runtime.on_startup),
-        after_startup=[started],
+        after_startup=[started, *runtime.after_startup],
         on_shutdown=list(runtime.on_shutdown),
     )
+
+
+def run_lockstep(runtime: ServiceRuntime, driver: LockstepDriver) -> LockstepRunner:
+    """Run ``driver`` in backtest mode once the service has started (see ``lockstep``).
+
+    The runner starts after the broker connects and stops with the service; each step sets
+    the service's ``last_event_time`` and counts its events.
+    """
+    settings = runtime.settings
+    runner = LockstepRunner(
+        driver,
+        runtime.bus,
+        settings.kafka,
+        settings.run_scope,
+        settings.service_name,
+        on_step=lambda output: runtime.metrics.step_published(output.time, output.events),
+    )
+
+    async def start() -> None:
+        runner.start()
+
+    runtime.after_startup.append(start)
+    runtime.on_shutdown.append(runner.stop)
+    return runner
 
 
 class _Server(uvicorn.Server):

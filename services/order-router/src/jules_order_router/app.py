@@ -55,10 +55,11 @@ from jules_contracts.topics import (
     ORDERS_INTENTS,
 )
 from jules_runtime.bus import InboundRecord
-from jules_runtime.service import ServiceRuntime, create_service_app
+from jules_runtime.service import ServiceRuntime, create_service_app, run_lockstep
 
 from jules_order_router.config import OrderRouterSettings
 from jules_order_router.engine import MarketEvent, OrderRouterEngine
+from jules_order_router.lockstep import VenueDriver
 
 __all__ = ["INPUT_TOPICS", "RouterHandler", "create_app"]
 
@@ -134,7 +135,21 @@ class RouterHandler:
 
 
 def create_app(settings: OrderRouterSettings) -> AsgiFastStream:
-    """Build the order-router service (consumer group ``jules-order-router``)."""
+    """Build the order-router service (consumer group ``jules-order-router``).
+
+    With ``backtest`` set, the service runs the venue's lockstep steps of a topic-replay
+    backtest instead (``jules_order_router.lockstep``).
+    """
+    if settings.backtest:
+        return create_service_app(
+            settings,
+            lambda runtime: run_lockstep(
+                runtime,
+                VenueDriver(
+                    OrderRouterEngine(settings.router_config), close_at_end=settings.close_at_end
+                ),
+            ),
+        )
 
     def wire(runtime: ServiceRuntime) -> None:
         handler = RouterHandler(OrderRouterEngine(settings.router_config))

@@ -87,6 +87,11 @@ class OrderRouterSettings(ServiceSettings):
         max_participation: Largest fraction of a bar's volume the router's orders may fill;
             unset: no cap.
         instruments: Instruments the venue lists (JSON list); unset: every instrument.
+        backtest: Backtest mode (topic replay): read the run's topics from the beginning in
+            lockstep with risk, step by step in event time (``jules_order_router.lockstep``);
+            needs ``run_scope``.
+        close_at_end: Backtest mode: flatten the account at the open of each instrument's
+            last bar when the replay ends.
     """
 
     service_name: ClassVar[str] = "order-router"
@@ -101,6 +106,8 @@ class OrderRouterSettings(ServiceSettings):
     latency_ns: int = 0
     max_participation: float | None = None
     instruments: tuple[str, ...] | None = None
+    backtest: bool = False
+    close_at_end: bool = True
 
     @model_validator(mode="after")
     def _valid_router_config(self) -> Self:
@@ -110,6 +117,8 @@ class OrderRouterSettings(ServiceSettings):
             raise ValidationError.from_exception_data(
                 type(self).__name__, [_as_setting_error(e, self.fill_model) for e in exc.errors()]
             ) from None
+        if self.backtest and self.run_scope is None:
+            raise ValueError("backtest mode needs run_scope (the run's topics, bt-<run>)")
         return self
 
     @property

@@ -88,11 +88,12 @@ from jules_contracts.topics import (
 )
 from jules_runtime.bus import Bus, InboundRecord
 from jules_runtime.logging import logger
-from jules_runtime.service import ServiceRuntime, create_service_app
+from jules_runtime.service import ServiceRuntime, create_service_app, run_lockstep
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from jules_risk.config import KILL_SWITCH_PATH, RiskSettings
 from jules_risk.engine import SOURCE, RiskEngine
+from jules_risk.lockstep import RiskDriver
 
 __all__ = [
     "CONTROL_TOPICS",
@@ -416,7 +417,15 @@ def create_app(settings: RiskSettings) -> AsgiFastStream:
     (``read_processed_control``), so a restarted service keeps its kill switch and the
     configuration changes made at run time. The rest of the engine's state (market, working
     orders, loss halts) starts afresh.
+
+    With ``backtest`` set, the service runs risk's lockstep steps of a topic-replay backtest
+    instead (``jules_risk.lockstep``).
     """
+    if settings.backtest:
+        return create_service_app(
+            settings,
+            lambda runtime: run_lockstep(runtime, RiskDriver(RiskEngine(settings.risk_config))),
+        )
     service = RiskService(RiskEngine(settings.risk_config), dedup_window=settings.dedup_window)
 
     async def restore() -> None:

@@ -19,11 +19,11 @@ engine validates it. Invalid values stop the service at start-up naming the vari
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Self
 
 from jules_contracts.base import Identifier
 from jules_runtime.settings import ServiceSettings, service_settings_config
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from jules_risk.engine import RiskConfig, RiskLimits, SizingConfig, StopsConfig
 
@@ -51,6 +51,9 @@ class RiskSettings(ServiceSettings):
         cancel_on_halt: Cancel every working order when the kill switch is engaged ``HALTED``.
         dedup_window: How many processed input event ids are remembered, to recognise a
             message delivered again (it publishes nothing the second time).
+        backtest: Backtest mode (topic replay): read the run's topics from the beginning in
+            lockstep with the order-router, step by step in event time (``jules_risk.lockstep``);
+            needs ``run_scope``. Control commands are not read in this mode.
     """
 
     service_name: ClassVar[str] = "risk"
@@ -65,6 +68,13 @@ class RiskSettings(ServiceSettings):
     history_length: Annotated[int, Field(ge=2)] = 500
     cancel_on_halt: bool = True
     dedup_window: Annotated[int, Field(ge=1)] = 100_000
+    backtest: bool = False
+
+    @model_validator(mode="after")
+    def _backtest_needs_a_scope(self) -> Self:
+        if self.backtest and self.run_scope is None:
+            raise ValueError("backtest mode needs run_scope (the run's topics, bt-<run>)")
+        return self
 
     @property
     def risk_config(self) -> RiskConfig:

@@ -35,7 +35,13 @@ from jules.backtest.outputs import RunRecorder, iso
 from jules.backtest.report import render_report
 from jules.backtest.trades import RoundTrip, round_trips
 
-__all__ = ["RunSummary", "build_strategy_and_schema", "run_backtest"]
+__all__ = [
+    "RunSummary",
+    "build_strategy_and_schema",
+    "finish_run",
+    "prepare_run_dir",
+    "run_backtest",
+]
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,15 @@ def _dump_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
+def prepare_run_dir(config: BacktestConfig) -> Path:
+    """Empty the run folder (an older run in it is replaced)."""
+    run_dir = config.run_dir
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
 def run_backtest(
     config: BacktestConfig,
     *,
@@ -199,10 +214,7 @@ def run_backtest(
     started = datetime.now(UTC)
     clock = time.perf_counter()
     strategy, schema = build_strategy_and_schema(config)  # a refused model stops here
-    run_dir = config.run_dir
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+    run_dir = prepare_run_dir(config)
     recorder = RunRecorder()
     quality = DataQuality()
     with AuditWriter(run_dir / "audit") as audit:
@@ -237,7 +249,31 @@ def run_backtest(
         )
         bars: Iterator[Bar] = load_bars(config, quality)
         node.run(progress(bars) if progress else bars, close_at_end=config.close_at_end)
+    return finish_run(config, schema, recorder, quality, started=started, clock=clock)
 
+
+def finish_run(
+    config: BacktestConfig,
+    schema: FeatureSchema,
+    recorder: RunRecorder,
+    quality: DataQuality,
+    *,
+    started: datetime,
+    clock: float,
+    mode: str = "embedded",
+) -> RunSummary:
+    """Write the run folder's files from what ``recorder`` saw (every mode ends here).
+
+    Args:
+        config: The run's configuration.
+        schema: The feature schema of the run.
+        recorder: Every event of the run, in the order of the embedded loop.
+        quality: What loading the data found.
+        started: When the run started (``run.json``).
+        clock: ``time.perf_counter()`` at the start.
+        mode: ``embedded`` or ``kafka`` (``run.json``).
+    """
+    run_dir = config.run_dir
     trips = round_trips(recorder.trade_fills)
     times = [point[0] for point in recorder.equity]
     equity = [point[1] for point in recorder.equity]
@@ -284,6 +320,7 @@ def run_backtest(
             "wall_seconds": round(seconds, 3),
             "bars": bar_count,
             "events": recorder.events,
+            "mode": mode,
             "python": platform.python_version(),
             "machine": platform.machine(),
         },

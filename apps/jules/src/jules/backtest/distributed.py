@@ -1,0 +1,398 @@
+"""Topic-replay backtests: the same run as embedded mode, through Kafka and the services.
+
+``run_backtest_kafka`` creates the run's topics (``bt-<run>.…``, every one with the same
+partition count), starts the services as processes in backtest mode (features, signal, risk
+and the order-router; or uses services already running on that scope), replays the bars into
+``md.bars.v1`` with the replay's watermarks (``publish_bars``), collects every event of the run
+in the order of the embedded loop (``CollectorDriver``) and writes the same run folder as
+embedded mode. See docs/architecture.md, "Topic replay".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import groupby
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+from jules_audit.store import AuditWriter
+from jules_contracts import Bar, Event, Topic
+from jules_contracts.topics import (
+    FEATURES,
+    IN_BAND_WATERMARK_TOPICS,
+    MD_BARS,
+    ORDERS_DECISIONS,
+    ORDERS_EVENTS,
+    ORDERS_INTENTS,
+    PORTFOLIO,
+    RISK_ALERTS,
+    SIGNALS,
+    backtest_scope,
+)
+from jules_market_data.replay import Pacer
+from jules_runtime.bus import KafkaBus, ensure_topics
+from jules_runtime.bus.records import OutboundMessage, outbound_event
+from jules_runtime.lockstep import (
+    END_OF_TIME,
+    LockstepRunner,
+    Stamped,
+    StepBuffer,
+    StepOutput,
+    by_instrument,
+    in_step_order,
+    make_watermark,
+)
+from jules_runtime.settings import KafkaSettings
+
+from jules.backtest.config import BacktestConfig
+from jules.backtest.data import DataQuality, load_bars
+from jules.backtest.outputs import RunRecorder
+from jules.backtest.run import RunSummary, build_strategy_and_schema, finish_run, prepare_run_dir
+from jules.session import (
+    SessionState,
+    alive,
+    free_port,
+    start_broker,
+    start_service,
+    stop_session,
+    wait_ready,
+)
+from jules.session_cmd import service_environments
+
+__all__ = [
+    "BACKTEST_SERVICES",
+    "REPLAY_SOURCE",
+    "CollectorDriver",
+    "KafkaRunOptions",
+    "backtest_service_environments",
+    "create_run_topics",
+    "publish_bars",
+    "run_backtest_kafka",
+    "wait_group_stable",
+]
+
+REPLAY_SOURCE = "replay"
+"""Producer name of the replay's watermarks."""
+
+_VENUE = (ORDERS_EVENTS, PORTFOLIO)
+_RISK = (ORDERS_INTENTS, ORDERS_DECISIONS, RISK_ALERTS)
+
+
+@dataclass(frozen=True)
+class KafkaRunOptions:
+    """How a backtest runs through Kafka.
+
+    Attributes:
+        bootstrap: The broker; ``None`` starts (or reuses) the local one.
+        scope: Run scope of the topics; ``None``: ``bt-<name>-<time>``.
+        partitions: Partitions of every topic of the run.
+        replicas: Processes per service (``features``, ``signal``, ``risk``,
+            ``order-router``); 1 by default.
+        external: The services already run on ``scope`` (none are started).
+        speed: Replay pace in event-time seconds per wall second; ``None``: full speed.
+        timeout_s: Longest wait for the run to finish.
+        log_dir: The services' logs go to ``<log_dir>/logs``; default: the run folder.
+    """
+
+    bootstrap: str | None = None
+    scope: str | None = None
+    partitions: int = 4
+    replicas: Mapping[str, int] = field(default_factory=dict)
+    external: bool = False
+    speed: float | None = None
+    timeout_s: float = 3600.0
+    log_dir: Path | None = None
+
+
+class CollectorDriver:
+    """Takes every event of a topic-replay run, step by step, in the embedded loop's order.
+
+    For each event time: the bars, the venue's events, the feature vectors, the signals, then
+    risk's events (docs/architecture.md, "The event loop"); at the end the venue's last events
+    and risk's. It publishes nothing.
+
+    Args:
+        emit: Receives every event, in order.
+    """
+
+    inputs = IN_BAND_WATERMARK_TOPICS
+    outputs = ()
+
+    def __init__(self, emit: Callable[[Event], None]) -> None:
+        self.emit = emit
+        self.finished = False
+        self.steps = 0
+        self.last_time: int | None = None
+
+    def advance(self, buffer: StepBuffer) -> list[StepOutput]:
+        """Emit every step that is complete on every topic."""
+        while not self.finished:
+            time_ = buffer.next_watermark(MD_BARS.name)
+            if time_ is not None:
+                if not all(buffer.reached(topic.name, time_) for topic in self.inputs):
+                    break
+                bars = by_instrument(buffer.take(MD_BARS.name, time_))
+                venue = in_step_order(_take(buffer, _VENUE, time_))
+                vectors = by_instrument(buffer.take(FEATURES.name, time_))
+                signals = by_instrument(buffer.take(SIGNALS.name, time_))
+                risk = in_step_order(_take(buffer, _RISK, time_))
+                for event in (*bars, *venue, *vectors, *signals, *risk):
+                    self.emit(event)
+                self.steps += 1
+                self.last_time = time_
+            elif all(buffer.is_final(topic.name) for topic in (*_VENUE, *_RISK)):
+                venue = in_step_order(_take(buffer, _VENUE, END_OF_TIME, final=True))
+                risk = in_step_order(_take(buffer, _RISK, END_OF_TIME, final=True))
+                for event in (*venue, *risk):
+                    self.emit(event)
+                self.finished = True
+            else:
+                break
+        return []
+
+
+def _take(
+    buffer: StepBuffer, topics: Iterable[Topic], upto: int, *, final: bool = False
+) -> list[Stamped]:
+    return [item for topic in topics for item in buffer.take(topic.name, upto, final=final)]
+
+
+async def publish_bars(
+    bus: KafkaBus,
+    bars: Iterable[Bar],
+    *,
+    partitions: int,
+    speed: float | None = None,
+    batch: int = 500,
+) -> int:
+    """Replay bars into ``md.bars.v1`` of the bus's scope, with the replay's watermarks.
+
+    The bars of one event time go out in instrument-id order, then the watermark of that time
+    into every partition; at the end a final watermark. At full speed messages go out in
+    batches acknowledged by the broker before the next; paced, each event time goes out when
+    the wall clock reaches it (``Pacer``).
+
+    Returns:
+        How many bars were published.
+    """
+    pacer = Pacer(speed) if speed else None
+    pending: list[OutboundMessage] = []
+    count = 0
+    last = 0
+    for when, group in groupby(bars, key=lambda bar: bar.event_time):
+        ordered = sorted(group, key=lambda bar: bar.instrument_id)
+        if pacer is not None:
+            await pacer.wait(when)
+        pending.extend(
+            outbound_event(bar, bus.scope, sequence=index) for index, bar in enumerate(ordered)
+        )
+        pending.extend(_watermarks(bus.scope, partitions, when, final=False))
+        count += len(ordered)
+        last = when
+        if pacer is not None or len(pending) >= batch:
+            await bus.send(pending)
+            pending = []
+    pending.extend(_watermarks(bus.scope, partitions, last, final=True))
+    await bus.send(pending)
+    return count
+
+
+def _watermarks(
+    scope: str | None, partitions: int, when: int, *, final: bool
+) -> list[OutboundMessage]:
+    return [
+        outbound_event(make_watermark(REPLAY_SOURCE, MD_BARS, p, when, final=final), scope)
+        for p in range(partitions)
+    ]
+
+
+async def create_run_topics(kafka: KafkaSettings, scope: str, partitions: int) -> list[str]:
+    """Create the run's topics and their dead-letter topics (all with ``partitions``)."""
+    names = [
+        name
+        for topic in IN_BAND_WATERMARK_TOPICS
+        for name in (topic.scoped(scope), topic.scoped_dlq(scope))
+    ]
+    return await ensure_topics(kafka, names, partitions=partitions)
+
+
+async def wait_group_stable(
+    kafka: KafkaSettings, group: str, members: int, timeout_s: float = 120.0
+) -> None:
+    """Wait until consumer group ``group`` is stable with ``members`` members.
+
+    Replicas that join while data flows would move partitions, and the indicator state of an
+    instrument with them; a replay starts once every replica has its partitions.
+
+    Raises:
+        TimeoutError: The group did not settle in time.
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap_servers, client_id="jules-backtest-admin"
+    )
+    await admin.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            described = await admin.describe_consumer_groups([group])
+            state, count = _group_state(described)
+            if state == "Stable" and count == members:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"consumer group {group} is {state} with {count} members, not Stable with "
+                    f"{members}"
+                )
+            await asyncio.sleep(0.25)
+    finally:
+        await admin.close()
+
+
+def _group_state(described: object) -> tuple[str, int]:
+    """(state, member count) from aiokafka's DescribeGroups response."""
+    for response in described if isinstance(described, list) else [described]:
+        for group in getattr(response, "groups", []):
+            # (error_code, group_id, state, protocol_type, protocol, members[, authorized ops])
+            return str(group[2]), len(group[5])
+    return "Unknown", 0
+
+
+BACKTEST_SERVICES = ("order-router", "risk", "signal", "features")
+"""The services of a topic-replay backtest, in start order (consumers of later ones first)."""
+
+
+def backtest_service_environments(config: BacktestConfig) -> dict[str, dict[str, str]]:
+    """Each service's settings for a topic-replay run of ``config`` (variables, no prefix).
+
+    The services get the run's engines' settings (as ``jules up`` gives them) and risk and the
+    order-router run in backtest mode.
+    """
+    environments = service_environments(config, config.run_dir, None)
+    return {
+        "features": environments["features"],
+        "signal": environments["signal"],
+        "risk": {**environments["risk"], "BACKTEST": "true"},
+        "order-router": {
+            **environments["order-router"],
+            "BACKTEST": "true",
+            "CLOSE_AT_END": "true" if config.close_at_end else "false",
+        },
+    }
+
+
+def _default_scope(config: BacktestConfig) -> str:
+    name = "".join(c if c.isalnum() else "-" for c in config.name.lower()).strip("-")[:30]
+    return backtest_scope(f"{name or 'run'}-{datetime.now(UTC):%Y%m%d%H%M%S%f}")
+
+
+def run_backtest_kafka(
+    config: BacktestConfig,
+    options: KafkaRunOptions,
+    *,
+    progress: Callable[[Iterator[Bar]], Iterator[Bar]] | None = None,
+    on_ready: Callable[[SessionState], None] | None = None,
+) -> RunSummary:
+    """Run a backtest through Kafka and the services; write the same run folder as embedded.
+
+    Args:
+        config: The validated configuration.
+        options: Broker, scope, partitions, replicas, and whether the services already run.
+        progress: Wraps the replayed bar stream (a progress bar).
+        on_ready: Called with the run's processes once they are ready, before the replay.
+
+    Raises:
+        RuntimeError: A service did not start, or the run did not finish in time.
+    """
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    _, schema = build_strategy_and_schema(config)  # a refused model stops here
+    scope = options.scope or _default_scope(config)
+    run_dir = prepare_run_dir(config)
+    bootstrap, started_broker = (options.bootstrap, False) if options.bootstrap else start_broker()
+    kafka = KafkaSettings(bootstrap_servers=bootstrap)
+    state = SessionState(str(run_dir), scope, bootstrap, started_broker)
+    recorder = RunRecorder()
+    quality = DataQuality()
+    try:
+        asyncio.run(create_run_topics(kafka, scope, options.partitions))
+        if not options.external:
+            _start_services(config, options, state)
+        if on_ready is not None:
+            on_ready(state)
+        with AuditWriter(run_dir / "audit") as audit:
+
+            def emit(event: Event) -> None:
+                recorder(event)
+                audit.append(event)
+
+            bars: Iterator[Bar] = load_bars(config, quality)
+            asyncio.run(
+                _replay_and_collect(
+                    kafka, scope, options, progress(bars) if progress else bars, emit, state
+                )
+            )
+    finally:
+        stop_session(state)
+    return finish_run(config, schema, recorder, quality, started=started, clock=clock, mode="kafka")
+
+
+def _start_services(config: BacktestConfig, options: KafkaRunOptions, state: SessionState) -> None:
+    environments = backtest_service_environments(config)
+    log_dir = options.log_dir or Path(state.run_dir)
+    for name in BACKTEST_SERVICES:
+        for replica in range(options.replicas.get(name, 1)):
+            port = free_port()
+            prefix = f"JULES_{name.upper().replace('-', '_')}__"
+            env = {
+                f"{prefix}KAFKA__BOOTSTRAP_SERVERS": state.bootstrap,
+                f"{prefix}RUN_SCOPE": state.scope,
+                f"{prefix}HTTP__PORT": str(port),
+                **{prefix + key: value for key, value in environments[name].items()},
+            }
+            service = start_service(name, env, log_dir, port, log_name=f"{name}-{replica}")
+            state.services.append(service)
+    wait_ready(state.services)
+
+
+async def _replay_and_collect(
+    kafka: KafkaSettings,
+    scope: str,
+    options: KafkaRunOptions,
+    bars: Iterable[Bar],
+    emit: Callable[[Event], None],
+    state: SessionState,
+) -> None:
+    for name in ("features", "signal"):
+        await wait_group_stable(kafka, f"{scope}.jules-{name}", options.replicas.get(name, 1))
+    bus = KafkaBus("backtest", kafka, scope, client_id="jules-backtest")
+    await bus.start()
+    try:
+        collector = CollectorDriver(emit)
+        runner = LockstepRunner(collector, bus, kafka, scope, "backtest")
+        collecting = asyncio.create_task(runner.run())
+        await publish_bars(bus, bars, partitions=options.partitions, speed=options.speed)
+        deadline = time.monotonic() + options.timeout_s
+        while not collecting.done():
+            if time.monotonic() > deadline:
+                collecting.cancel()
+                raise RuntimeError(
+                    f"the run did not finish within {options.timeout_s:.0f}s: "
+                    f"{collector.steps} steps collected; see the services' logs"
+                )
+            if not options.external:
+                _check_alive(state)
+            await asyncio.wait({collecting}, timeout=1.0)
+        await collecting
+    finally:
+        await bus.stop()
+
+
+def _check_alive(state: SessionState) -> None:
+    for service in state.services:
+        if not alive(service.pid):
+            tail = Path(service.log).read_text()[-2000:]
+            raise RuntimeError(f"{service.name} stopped during the run:\n{tail}")
