@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 from collections import deque
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from jules_contracts import DecodeError, Event, Topic, Watermark, decode_event
 from jules_contracts.base import derive_event_id
 
@@ -48,14 +50,13 @@ __all__ = [
     "END_OF_TIME",
     "LockstepDriver",
     "LockstepRunner",
+    "Replica",
     "Stamped",
     "StepBuffer",
     "StepOutput",
-    "WatermarkJoin",
     "by_instrument",
     "in_step_order",
     "make_watermark",
-    "pass_on_watermark",
 ]
 
 END_OF_TIME = 2**63 - 1
@@ -90,12 +91,14 @@ class StepBuffer:
     """What a lockstep service has read, cut into segments by in-band watermarks.
 
     Args:
-        partitions: Partition count of each consumed topic, by unscoped topic name.
+        partitions: The partitions read of each topic (unscoped name): all of them, or a
+            replica's share.
     """
 
-    def __init__(self, partitions: Mapping[str, int]) -> None:
+    def __init__(self, partitions: Mapping[str, Iterable[int]]) -> None:
         self._partitions = {
-            topic: [_Partition() for _ in range(count)] for topic, count in partitions.items()
+            topic: {number: _Partition() for number in numbers}
+            for topic, numbers in partitions.items()
         }
         self._seen: set[str] = set()
         self._arrivals = 0
@@ -129,7 +132,7 @@ class StepBuffer:
 
     def frontier(self, topic: str) -> int | None:
         """The lowest watermark over the topic's partitions (``None`` until all have one)."""
-        frontiers = [state.frontier for state in self._partitions[topic]]
+        frontiers = [state.frontier for state in self._partitions[topic].values()]
         if any(value is None for value in frontiers):
             return None
         return min(value for value in frontiers if value is not None)
@@ -141,13 +144,13 @@ class StepBuffer:
 
     def is_final(self, topic: str) -> bool:
         """Whether every partition of ``topic`` got its producer's final watermark."""
-        return all(state.final for state in self._partitions[topic])
+        return all(state.final for state in self._partitions[topic].values())
 
     def next_watermark(self, topic: str) -> int | None:
         """The earliest watermark of a segment not taken yet, over the topic's partitions."""
         heads = [
             state.segments[0].watermark
-            for state in self._partitions[topic]
+            for state in self._partitions[topic].values()
             if state.segments and not state.segments[0].final
         ]
         return min(heads) if heads else None
@@ -159,7 +162,7 @@ class StepBuffer:
         Events come partition by partition, each partition's in the order read.
         """
         taken: list[Stamped] = []
-        for state in self._partitions[topic]:
+        for state in self._partitions[topic].values():
             while state.segments and state.segments[0].watermark <= upto:
                 if state.segments[0].final and not final:
                     break
@@ -198,56 +201,24 @@ def make_watermark(
     )
 
 
-def pass_on_watermark(service: str, topic: Topic, received: Watermark) -> list[Event]:
-    """``service``'s watermark for ``topic`` after it processed up to ``received``.
+@dataclass(frozen=True)
+class Replica:
+    """One of ``count`` replicas of a partitioned service: it owns partitions ``index mod count``.
 
-    A watermark read from partition ``p`` of an input is written to partition ``p`` of
-    ``topic`` (inputs and outputs of a run have the same partition count and keys, so the
-    events of one instrument share the partition number). A watermark without a partition
-    (not in band) passes nothing on.
-    """
-    if received.partition is None:
-        return []
-    return [
-        make_watermark(service, topic, received.partition, received.watermark, final=received.final)
-    ]
-
-
-class WatermarkJoin:
-    """The watermark of a service with several watermarked inputs: their minimum per partition.
-
-    Args:
-        service: The service passing the watermark on.
-        topic: The output topic it is written to.
-        streams: The input topics (unscoped names) that must all have reached a time.
+    Every topic of a run has the same partition count and keys, so the partitions a replica
+    owns hold the same instruments on every topic it reads and writes.
     """
 
-    def __init__(self, service: str, topic: Topic, streams: Sequence[str]) -> None:
-        self.service = service
-        self.topic = topic
-        self.streams = tuple(streams)
-        self._seen: dict[int, dict[str, Watermark]] = {}
-        self._passed: dict[int, tuple[int, bool]] = {}
+    index: int = 0
+    count: int = 1
 
-    def on_watermark(self, received: Watermark) -> list[Event]:
-        """Take an input's watermark; return the output's watermark if it moved on."""
-        if received.partition is None or received.stream not in self.streams:
-            return []
-        seen = self._seen.setdefault(received.partition, {})
-        before = seen.get(received.stream)
-        if before is None or (received.watermark, received.final) > (
-            before.watermark,
-            before.final,
-        ):
-            seen[received.stream] = received
-        if len(seen) < len(self.streams):
-            return []
-        time = min(mark.watermark for mark in seen.values())
-        final = all(mark.final for mark in seen.values())
-        if self._passed.get(received.partition, (-1, False)) >= (time, final):
-            return []
-        self._passed[received.partition] = (time, final)
-        return [make_watermark(self.service, self.topic, received.partition, time, final=final)]
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"replica {self.index} of {self.count} does not exist")
+
+    def owns(self, partition: int) -> bool:
+        """Whether this replica reads and writes ``partition``."""
+        return partition % self.count == self.index
 
 
 @dataclass(frozen=True)
@@ -290,6 +261,8 @@ class LockstepRunner:
         scope: The run scope of the topics.
         service: Producer name of the watermarks.
         on_step: Told of every step published (metrics).
+        replica: Which partitions this process reads and writes watermarks to (all by
+            default; a replica of a partitioned service reads its share).
     """
 
     def __init__(
@@ -301,8 +274,10 @@ class LockstepRunner:
         service: str,
         *,
         on_step: Callable[[StepOutput], None] | None = None,
+        replica: Replica | None = None,
     ) -> None:
         self.driver = driver
+        self.replica = replica or Replica()
         self._on_step = on_step
         self.bus = bus
         self.kafka = kafka
@@ -347,12 +322,16 @@ class LockstepRunner:
         await consumer.start()
         try:
             counts = await _partition_counts(
-                consumer,
+                self.kafka,
                 [t.scoped(self.scope) for t in (*self.driver.inputs, *self.driver.outputs)],
             )
-            buffer = StepBuffer({names[name].name: counts[name] for name in names})
-            out_counts = {t: counts[t.scoped(self.scope)] for t in self.driver.outputs}
-            partitions = [TopicPartition(name, p) for name in names for p in range(counts[name])]
+            owned = {
+                name: [p for p in range(count) if self.replica.owns(p)]
+                for name, count in counts.items()
+            }
+            buffer = StepBuffer({names[name].name: owned[name] for name in names})
+            out_partitions = {t: owned[t.scoped(self.scope)] for t in self.driver.outputs}
+            partitions = [TopicPartition(name, p) for name in names for p in owned[name]]
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             logger.info("lockstep started", inputs=",".join(names), partitions=len(partitions))
@@ -371,7 +350,7 @@ class LockstepRunner:
                         )
                         await self._take(buffer, names[tp.topic], record)
                 for output in self.driver.advance(buffer):
-                    await self._publish(output, out_counts)
+                    await self._publish(output, out_partitions)
             logger.info("lockstep finished", steps=self.steps, duplicates=buffer.duplicates)
         finally:
             await consumer.stop()
@@ -387,18 +366,18 @@ class LockstepRunner:
         sequence = record.header(SEQUENCE_HEADER)
         buffer.add(topic.name, record.partition, event, int(sequence) if sequence else None)
 
-    async def _publish(self, output: StepOutput, counts: Mapping[Topic, int]) -> None:
+    async def _publish(self, output: StepOutput, partitions: Mapping[Topic, list[int]]) -> None:
         messages: list[OutboundMessage] = [
             outbound_event(event, self.scope, sequence=index)
             for index, event in enumerate(output.events)
         ]
-        for topic, count in counts.items():
+        for topic, numbers in partitions.items():
             messages.extend(
                 outbound_event(
                     make_watermark(self.service, topic, p, output.time, final=output.final),
                     self.scope,
                 )
-                for p in range(count)
+                for p in numbers
             )
         await self.bus.send(messages)
         self.steps += 1
@@ -407,19 +386,32 @@ class LockstepRunner:
             self._on_step(output)
 
 
-async def _partition_counts(consumer: AIOKafkaConsumer, names: Sequence[str]) -> dict[str, int]:
+async def _partition_counts(kafka: KafkaSettings, names: Sequence[str]) -> dict[str, int]:
     """Partition count of each topic, waiting for topics that do not exist yet."""
-    waited = 0.0
-    while True:
-        await consumer.topics()  # refreshes the metadata
-        counts = {name: len(consumer.partitions_for_topic(name) or ()) for name in names}
-        missing = [name for name, count in counts.items() if count == 0]
-        if not missing:
-            return counts
-        if waited == 0 or waited % 30 < 0.5:
-            logger.info("waiting for topics", missing=",".join(missing))
-        await asyncio.sleep(0.5)
-        waited += 0.5
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id="jules-lockstep-admin",
+        request_timeout_ms=kafka.request_timeout_ms,
+        retry_backoff_ms=kafka.retry_backoff_ms,
+    )
+    await admin.start()
+    try:
+        for attempt in itertools.count():
+            described = await admin.describe_topics(list(names))
+            counts = {
+                entry["topic"]: len(entry["partitions"])
+                for entry in described
+                if entry.get("error_code", 0) == 0
+            }
+            missing = [name for name in names if not counts.get(name)]
+            if not missing:
+                return counts
+            if attempt % 60 == 0:
+                logger.info("waiting for topics", missing=",".join(missing))
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _report_end(task: asyncio.Task[None]) -> None:

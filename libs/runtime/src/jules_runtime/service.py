@@ -31,7 +31,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from jules_runtime.bus import KafkaBus
-from jules_runtime.lockstep import LockstepDriver, LockstepRunner
+from jules_runtime.lockstep import LockstepDriver, LockstepRunner, Replica
 from jules_runtime.logging import configure_logging, logger
 from jules_runtime.settings import ServiceSettings
 
@@ -186,11 +186,18 @@ def create_service_app(
     )
 
 
-def run_lockstep(runtime: ServiceRuntime, driver: LockstepDriver) -> LockstepRunner:
+def run_lockstep(
+    runtime: ServiceRuntime, driver: LockstepDriver, *, replica: Replica | None = None
+) -> LockstepRunner:
     """Run ``driver`` in backtest mode once the service has started (see ``lockstep``).
 
     The runner starts after the broker connects and stops with the service; each step sets
     the service's ``last_event_time`` and counts its events.
+
+    Args:
+        runtime: The service's runtime.
+        driver: The service's lockstep logic.
+        replica: The partitions this process owns (all by default).
     """
     settings = runtime.settings
     runner = LockstepRunner(
@@ -200,6 +207,7 @@ def run_lockstep(runtime: ServiceRuntime, driver: LockstepDriver) -> LockstepRun
         settings.run_scope,
         settings.service_name,
         on_step=lambda output: runtime.metrics.step_published(output.time, output.events),
+        replica=replica,
     )
 
     async def start() -> None:

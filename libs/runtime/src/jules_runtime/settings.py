@@ -37,6 +37,7 @@ from jules_runtime.errors import ConfigError
 __all__ = [
     "HttpSettings",
     "KafkaSettings",
+    "LockstepSettings",
     "LogSettings",
     "ServiceSettings",
     "env_prefix",
@@ -116,6 +117,32 @@ class HttpSettings(BaseModel):
 RunScope = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 
 
+class LockstepSettings(BaseModel):
+    """Backtest mode: the service steps through a topic-replay run (``jules_runtime.lockstep``).
+
+    Attributes:
+        enabled: Read the run's topics from the beginning and step in event time on the
+            producers' in-band watermarks (needs ``run_scope``).
+        replica_index: This process's place among the replicas (features, signal: each owns
+            the partitions ``replica_index mod replicas``).
+        replicas: How many replicas share the partitions.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = False
+    replica_index: Annotated[int, Field(ge=0)] = 0
+    replicas: Annotated[int, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _index_in_range(self) -> Self:
+        if self.replica_index >= self.replicas:
+            raise ValueError(
+                f"replica_index {self.replica_index} must be below replicas {self.replicas}"
+            )
+        return self
+
+
 def env_prefix(service: str) -> str:
     """Return the environment prefix of a service: ``JULES_<SERVICE>__``."""
     return f"JULES_{service.upper().replace('-', '_')}__"
@@ -169,6 +196,13 @@ class ServiceSettings(BaseSettings):
             else value
             for name, value in data.items()
         }
+
+    @model_validator(mode="after")
+    def _lockstep_needs_a_scope(self) -> Self:
+        lockstep = getattr(self, "lockstep", None)
+        if isinstance(lockstep, LockstepSettings) and lockstep.enabled and not self.run_scope:
+            raise ValueError("lockstep (backtest mode) needs run_scope: the run's topics, bt-<run>")
+        return self
 
     @property
     def http_port(self) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from jules_runtime.settings import ServiceSettings, service_settings_config
+from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
 from pydantic import field_validator
 
 from jules_features.engine import DEFAULT_BAR_FEATURES, FeatureEngineConfig, FeatureSchema
@@ -17,6 +17,8 @@ class FeaturesSettings(ServiceSettings):
         features: Feature names, in schema order
             (``JULES_FEATURES__FEATURES='["sma_10","rsi_14"]'``).
         engine: Session start offset and book staleness of the features engine.
+        lockstep: Backtest mode (topic replay): one feature vector per bar, step by step;
+            replicas split the partitions (``jules_features.lockstep``).
     """
 
     service_name: ClassVar[str] = "features"
@@ -25,6 +27,7 @@ class FeaturesSettings(ServiceSettings):
 
     features: tuple[str, ...] = tuple(DEFAULT_BAR_FEATURES)
     engine: FeatureEngineConfig = FeatureEngineConfig()
+    lockstep: LockstepSettings = LockstepSettings()
 
     @field_validator("features")
     @classmethod

@@ -137,10 +137,10 @@ class RouterHandler:
 def create_app(settings: OrderRouterSettings) -> AsgiFastStream:
     """Build the order-router service (consumer group ``jules-order-router``).
 
-    With ``backtest`` set, the service runs the venue's lockstep steps of a topic-replay
+    With ``lockstep.enabled``, the service runs the venue's lockstep steps of a topic-replay
     backtest instead (``jules_order_router.lockstep``).
     """
-    if settings.backtest:
+    if settings.lockstep.enabled:
         return create_service_app(
             settings,
             lambda runtime: run_lockstep(

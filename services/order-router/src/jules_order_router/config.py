@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
-from jules_runtime.settings import ServiceSettings, service_settings_config
+from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -87,9 +87,8 @@ class OrderRouterSettings(ServiceSettings):
         max_participation: Largest fraction of a bar's volume the router's orders may fill;
             unset: no cap.
         instruments: Instruments the venue lists (JSON list); unset: every instrument.
-        backtest: Backtest mode (topic replay): read the run's topics from the beginning in
-            lockstep with risk, step by step in event time (``jules_order_router.lockstep``);
-            needs ``run_scope``.
+        lockstep: Backtest mode (topic replay): the venue's steps in lockstep with risk
+            (``jules_order_router.lockstep``); one account, so one replica.
         close_at_end: Backtest mode: flatten the account at the open of each instrument's
             last bar when the replay ends.
     """
@@ -106,7 +105,7 @@ class OrderRouterSettings(ServiceSettings):
     latency_ns: int = 0
     max_participation: float | None = None
     instruments: tuple[str, ...] | None = None
-    backtest: bool = False
+    lockstep: LockstepSettings = LockstepSettings()
     close_at_end: bool = True
 
     @model_validator(mode="after")
@@ -117,8 +116,6 @@ class OrderRouterSettings(ServiceSettings):
             raise ValidationError.from_exception_data(
                 type(self).__name__, [_as_setting_error(e, self.fill_model) for e in exc.errors()]
             ) from None
-        if self.backtest and self.run_scope is None:
-            raise ValueError("backtest mode needs run_scope (the run's topics, bt-<run>)")
         return self
 
     @property

@@ -418,10 +418,10 @@ def create_app(settings: RiskSettings) -> AsgiFastStream:
     configuration changes made at run time. The rest of the engine's state (market, working
     orders, loss halts) starts afresh.
 
-    With ``backtest`` set, the service runs risk's lockstep steps of a topic-replay backtest
+    With ``lockstep.enabled``, the service runs risk's lockstep steps of a topic-replay backtest
     instead (``jules_risk.lockstep``).
     """
-    if settings.backtest:
+    if settings.lockstep.enabled:
         return create_service_app(
             settings,
             lambda runtime: run_lockstep(runtime, RiskDriver(RiskEngine(settings.risk_config))),

@@ -19,11 +19,11 @@ engine validates it. Invalid values stop the service at start-up naming the vari
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, ClassVar
 
 from jules_contracts.base import Identifier
-from jules_runtime.settings import ServiceSettings, service_settings_config
-from pydantic import Field, model_validator
+from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
+from pydantic import Field
 
 from jules_risk.engine import RiskConfig, RiskLimits, SizingConfig, StopsConfig
 
@@ -51,9 +51,9 @@ class RiskSettings(ServiceSettings):
         cancel_on_halt: Cancel every working order when the kill switch is engaged ``HALTED``.
         dedup_window: How many processed input event ids are remembered, to recognise a
             message delivered again (it publishes nothing the second time).
-        backtest: Backtest mode (topic replay): read the run's topics from the beginning in
-            lockstep with the order-router, step by step in event time (``jules_risk.lockstep``);
-            needs ``run_scope``. Control commands are not read in this mode.
+        lockstep: Backtest mode (topic replay): risk's steps in lockstep with the
+            order-router (``jules_risk.lockstep``); control commands are not read then. Every
+            replica runs the whole book (``replica_index`` and ``replicas`` are not used).
     """
 
     service_name: ClassVar[str] = "risk"
@@ -68,13 +68,7 @@ class RiskSettings(ServiceSettings):
     history_length: Annotated[int, Field(ge=2)] = 500
     cancel_on_halt: bool = True
     dedup_window: Annotated[int, Field(ge=1)] = 100_000
-    backtest: bool = False
-
-    @model_validator(mode="after")
-    def _backtest_needs_a_scope(self) -> Self:
-        if self.backtest and self.run_scope is None:
-            raise ValueError("backtest mode needs run_scope (the run's topics, bt-<run>)")
-        return self
+    lockstep: LockstepSettings = LockstepSettings()
 
     @property
     def risk_config(self) -> RiskConfig:

@@ -20,11 +20,6 @@ names) is refused: not processed, logged, and reported as a ``RiskAlert`` with c
 ``FEATURE_SCHEMA_MISMATCH`` on ``risk.alerts.v1``. A model output the policy cannot use
 (``ModelOutputError``) is reported the same way with code ``MODEL_OUTPUT_INVALID``.
 
-In a topic-replay backtest both inputs carry watermarks in band; the service writes its own
-watermark to partition ``p`` of ``signals.v1`` once both inputs' watermarks of partition ``p``
-have reached a time (``WatermarkJoin``): every signal of a bar up to that time is then
-published, since a pair completes when the later of its two events arrives.
-
 The buffers and the strategy's state live in memory: after a restart the strategy warms up
 again, and a bar or vector that waited across the restart is dropped as above.
 """
@@ -37,20 +32,12 @@ from functools import partial
 from typing import Generic, Literal, TypeVar
 
 from faststream.asgi import AsgiFastStream
-from jules_contracts import (
-    AlertSeverity,
-    Bar,
-    Event,
-    FeatureVector,
-    RiskAlert,
-    SignalGenerated,
-    Watermark,
-)
-from jules_contracts.topics import FEATURES, MD_BARS, SIGNALS
+from jules_contracts import AlertSeverity, Bar, Event, FeatureVector, RiskAlert, SignalGenerated
+from jules_contracts.topics import FEATURES, MD_BARS
 from jules_runtime.errors import ConfigError
-from jules_runtime.lockstep import WatermarkJoin
+from jules_runtime.lockstep import Replica
 from jules_runtime.logging import logger
-from jules_runtime.service import ServiceRuntime, create_service_app
+from jules_runtime.service import ServiceRuntime, create_service_app, run_lockstep
 from jules_runtime.settings import env_prefix
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -63,6 +50,7 @@ from jules_signal.engine import (
     build_strategy,
 )
 from jules_signal.engine.strategy import SOURCE
+from jules_signal.lockstep import SignalDriver
 
 __all__ = [
     "FEATURE_SCHEMA_MISMATCH",
@@ -185,20 +173,17 @@ class SignalHandler:
         self._pairing = pairing or PairingSettings()
         self._metrics = metrics
         self._buffers: dict[str, _InstrumentBuffer] = {}
-        self._watermarks = WatermarkJoin(SOURCE, SIGNALS, (MD_BARS.name, FEATURES.name))
         if metrics is not None:
             kinds: tuple[Kind, ...] = ("bar", "vector")
             for kind in kinds:
                 metrics.pending.labels(kind=kind).set_function(partial(self.pending, kind))
 
     async def __call__(self, event: Event) -> Sequence[Event]:
-        """Handle one event of ``md.bars.v1`` or ``features.v1`` (watermarks included)."""
+        """Handle one event of ``md.bars.v1`` or ``features.v1``; other events are ignored."""
         if isinstance(event, Bar):
             return self.on_bar(event)
         if isinstance(event, FeatureVector):
             return self.on_features(event)
-        if isinstance(event, Watermark):
-            return self._watermarks.on_watermark(event)
         return []
 
     def pending(self, kind: Kind) -> int:
@@ -402,12 +387,28 @@ def create_app(settings: SignalSettings) -> AsgiFastStream:
     """Build the signal service (consumer group ``jules-signal``).
 
     The strategy is built first, so a refused model stops the service before it connects.
+    With ``lockstep.enabled`` the service runs its backtest steps instead
+    (``jules_signal.lockstep``).
 
     Raises:
         ConfigError: The model is refused (see ``load_strategy``).
     """
     strategy = load_strategy(settings)
     schema = LiveSchema(settings.feature_schema_id, settings.features)
+    lockstep = settings.lockstep
+    if lockstep.enabled:
+
+        def wire_lockstep(runtime: ServiceRuntime) -> None:
+            handler = SignalHandler(
+                strategy, schema, settings.pairing, SignalMetrics(runtime.registry)
+            )
+            run_lockstep(
+                runtime,
+                SignalDriver(handler),
+                replica=Replica(lockstep.replica_index, lockstep.replicas),
+            )
+
+        return create_service_app(settings, wire_lockstep)
 
     def wire(runtime: ServiceRuntime) -> None:
         handler = SignalHandler(strategy, schema, settings.pairing, SignalMetrics(runtime.registry))

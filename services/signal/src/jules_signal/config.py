@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Annotated, ClassVar, Self
 
 from jules_contracts.features import FeatureName, FeatureSchemaId
-from jules_runtime.settings import ServiceSettings, service_settings_config
+from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -86,6 +86,8 @@ class SignalSettings(ServiceSettings):
         model_path: An ONNX policy file with its model card (exactly one of the two).
         policy: How the ONNX policy's outputs become signals (with ``model_path`` only).
         pairing: Buffering of bars and vectors waiting for each other.
+        lockstep: Backtest mode (topic replay): the strategy on each step's bars and vectors;
+            replicas split the partitions (``jules_signal.lockstep``).
     """
 
     service_name: ClassVar[str] = "signal"
@@ -98,6 +100,7 @@ class SignalSettings(ServiceSettings):
     model_path: FilePath | None = None
     policy: OnnxPolicyConfig = OnnxPolicyConfig()
     pairing: PairingSettings = PairingSettings()
+    lockstep: LockstepSettings = LockstepSettings()
 
     @field_validator("features")
     @classmethod

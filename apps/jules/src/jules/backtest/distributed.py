@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
 from jules_audit.store import AuditWriter
 from jules_contracts import Bar, Event, Topic
 from jules_contracts.topics import (
@@ -72,7 +71,6 @@ __all__ = [
     "create_run_topics",
     "publish_bars",
     "run_backtest_kafka",
-    "wait_group_stable",
 ]
 
 REPLAY_SOURCE = "replay"
@@ -220,49 +218,12 @@ async def create_run_topics(kafka: KafkaSettings, scope: str, partitions: int) -
     return await ensure_topics(kafka, names, partitions=partitions)
 
 
-async def wait_group_stable(
-    kafka: KafkaSettings, group: str, members: int, timeout_s: float = 120.0
-) -> None:
-    """Wait until consumer group ``group`` is stable with ``members`` members.
-
-    Replicas that join while data flows would move partitions, and the indicator state of an
-    instrument with them; a replay starts once every replica has its partitions.
-
-    Raises:
-        TimeoutError: The group did not settle in time.
-    """
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers, client_id="jules-backtest-admin"
-    )
-    await admin.start()
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            described = await admin.describe_consumer_groups([group])
-            state, count = _group_state(described)
-            if state == "Stable" and count == members:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"consumer group {group} is {state} with {count} members, not Stable with "
-                    f"{members}"
-                )
-            await asyncio.sleep(0.25)
-    finally:
-        await admin.close()
-
-
-def _group_state(described: object) -> tuple[str, int]:
-    """(state, member count) from aiokafka's DescribeGroups response."""
-    for response in described if isinstance(described, list) else [described]:
-        for group in getattr(response, "groups", []):
-            # (error_code, group_id, state, protocol_type, protocol, members[, authorized ops])
-            return str(group[2]), len(group[5])
-    return "Unknown", 0
-
-
 BACKTEST_SERVICES = ("order-router", "risk", "signal", "features")
-"""The services of a topic-replay backtest, in start order (consumers of later ones first)."""
+"""The services of a topic-replay backtest."""
+
+PARTITIONED_SERVICES = ("features", "signal")
+"""Services whose replicas split the partitions; risk and the order-router replicas each run
+the whole book (risk limits and the account are portfolio-wide)."""
 
 
 def backtest_service_environments(config: BacktestConfig) -> dict[str, dict[str, str]]:
@@ -272,13 +233,14 @@ def backtest_service_environments(config: BacktestConfig) -> dict[str, dict[str,
     order-router run in backtest mode.
     """
     environments = service_environments(config, config.run_dir, None)
+    on = {"LOCKSTEP__ENABLED": "true"}
     return {
-        "features": environments["features"],
-        "signal": environments["signal"],
-        "risk": {**environments["risk"], "BACKTEST": "true"},
+        "features": {**environments["features"], **on},
+        "signal": {**environments["signal"], **on},
+        "risk": {**environments["risk"], **on},
         "order-router": {
             **environments["order-router"],
-            "BACKTEST": "true",
+            **on,
             "CLOSE_AT_END": "true" if config.close_at_end else "false",
         },
     }
@@ -353,6 +315,9 @@ def _start_services(config: BacktestConfig, options: KafkaRunOptions, state: Ses
                 f"{prefix}HTTP__PORT": str(port),
                 **{prefix + key: value for key, value in environments[name].items()},
             }
+            if name in PARTITIONED_SERVICES:
+                env[f"{prefix}LOCKSTEP__REPLICA_INDEX"] = str(replica)
+                env[f"{prefix}LOCKSTEP__REPLICAS"] = str(options.replicas.get(name, 1))
             service = start_service(name, env, log_dir, port, log_name=f"{name}-{replica}")
             state.services.append(service)
     wait_ready(state.services)
@@ -366,8 +331,6 @@ async def _replay_and_collect(
     emit: Callable[[Event], None],
     state: SessionState,
 ) -> None:
-    for name in ("features", "signal"):
-        await wait_group_stable(kafka, f"{scope}.jules-{name}", options.replicas.get(name, 1))
     bus = KafkaBus("backtest", kafka, scope, client_id="jules-backtest")
     await bus.start()
     try:

@@ -1,0 +1,89 @@
+"""The signal service in backtest mode: the strategy on each step's bars and vectors.
+
+The service reads its partitions of ``md.bars.v1`` and ``features.v1`` from the beginning
+(``jules_runtime.lockstep``). Once both inputs' watermarks of every partition it owns have
+reached ``t``, it pairs each bar of ``t`` with its vector (``vector.causation_id ==
+bar.event_id``) and runs the strategy on the pairs in instrument-id order, as the embedded loop
+does; then it publishes the signals (and any ``RiskAlert`` for a refused vector or model
+output, see ``jules_signal.app``) and its watermark ``t`` into the same partitions of
+``signals.v1`` and ``risk.alerts.v1``. Replicas split the partitions, as the features
+service's do.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from jules_contracts import Bar, Event, FeatureVector
+from jules_contracts.topics import FEATURES, MD_BARS, RISK_ALERTS, SIGNALS
+from jules_runtime.lockstep import END_OF_TIME, StepBuffer, StepOutput, by_instrument
+from jules_runtime.logging import logger
+
+if TYPE_CHECKING:
+    from jules_signal.app import SignalHandler
+
+__all__ = ["SignalDriver"]
+
+_INPUTS = (MD_BARS, FEATURES)
+
+
+class SignalDriver:
+    """The lockstep driver of the signal service (see the module docstring).
+
+    Args:
+        handler: Pairs a bar with its vector and runs the strategy (schema checks, alerts).
+    """
+
+    inputs = _INPUTS
+    outputs = (SIGNALS, RISK_ALERTS)
+
+    def __init__(self, handler: SignalHandler) -> None:
+        self.handler = handler
+        self.finished = False
+        self.previous = 0
+
+    def advance(self, buffer: StepBuffer) -> list[StepOutput]:
+        """Decide every step whose bars and vectors are all read."""
+        outputs: list[StepOutput] = []
+        while not self.finished:
+            time = buffer.next_watermark(MD_BARS.name)
+            if time is not None and all(buffer.reached(t.name, time) for t in _INPUTS):
+                bars = [
+                    e for e in by_instrument(buffer.take(MD_BARS.name, time)) if isinstance(e, Bar)
+                ]
+                vectors = {
+                    e.causation_id: e
+                    for e in by_instrument(buffer.take(FEATURES.name, time))
+                    if isinstance(e, FeatureVector)
+                }
+                outputs.append(StepOutput(self._decide(bars, vectors), time))
+                self.previous = time
+            elif time is None and all(buffer.is_final(t.name) for t in _INPUTS):
+                for topic in _INPUTS:
+                    buffer.take(topic.name, END_OF_TIME, final=True)
+                outputs.append(StepOutput([], self.previous, final=True))
+                self.finished = True
+            else:
+                break
+        return outputs
+
+    def _decide(self, bars: list[Bar], vectors: dict[str | None, FeatureVector]) -> list[Event]:
+        events: list[Event] = []
+        for bar in bars:
+            vector = vectors.pop(bar.event_id, None)
+            if vector is None:
+                logger.warning(
+                    "bar without its feature vector in its step: no decision",
+                    instrument_id=bar.instrument_id,
+                    bar_id=bar.event_id,
+                )
+                continue
+            events.extend(self.handler.on_bar(bar))
+            events.extend(self.handler.on_features(vector))
+        for vector in vectors.values():
+            logger.warning(
+                "feature vector without its bar in its step: no decision",
+                instrument_id=vector.instrument_id,
+                vector_id=vector.event_id,
+            )
+        return events
