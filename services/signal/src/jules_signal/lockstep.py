@@ -6,8 +6,12 @@ reached ``t``, it pairs each bar of ``t`` with its vector (``vector.causation_id
 bar.event_id``) and runs the strategy on the pairs in instrument-id order, as the embedded loop
 does; then it publishes the signals (and any ``RiskAlert`` for a refused vector or model
 output, see ``jules_signal.app``) and its watermark ``t`` into the same partitions of
-``signals.v1`` and ``risk.alerts.v1``. Replicas split the partitions, as the features
-service's do.
+``signals.v1``. Replicas split the partitions, as the features service's do.
+
+Watermarks on ``risk.alerts.v1`` are risk's alone (one producer's watermarks cut a partition
+into steps), so an alert of the signal service travels without one: the collector of a run
+takes it with the risk step it arrives in. Such an alert means the run is misconfigured (a
+vector of another schema, or a model output the policy cannot use).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jules_contracts import Bar, Event, FeatureVector
-from jules_contracts.topics import FEATURES, MD_BARS, RISK_ALERTS, SIGNALS
+from jules_contracts.topics import FEATURES, MD_BARS, SIGNALS
 from jules_runtime.lockstep import END_OF_TIME, StepBuffer, StepOutput, by_instrument
 from jules_runtime.logging import logger
 
@@ -35,7 +39,7 @@ class SignalDriver:
     """
 
     inputs = _INPUTS
-    outputs = (SIGNALS, RISK_ALERTS)
+    outputs = (SIGNALS,)
 
     def __init__(self, handler: SignalHandler) -> None:
         self.handler = handler
