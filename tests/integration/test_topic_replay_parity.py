@@ -34,7 +34,7 @@ from jules_audit.store import verify
 from jules_contracts import backtest_scope
 from jules_runtime.settings import KafkaSettings
 
-from .conftest import KafkaEndpoint
+from .kafka_helpers import KafkaEndpoint
 from .service_process import ServiceProcess, http_text, start_service
 
 pytestmark = pytest.mark.integration
