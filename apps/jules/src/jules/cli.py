@@ -7,6 +7,7 @@ import typer
 from jules.audit_cmd import audit_app
 from jules.backtest_cmd import backtest
 from jules.features_cmd import features_app
+from jules.replay_cmd import replay
 from jules.session_cmd import down, status, up
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(audit_app, name="audit")
 app.add_typer(features_app, name="features")
 app.command()(backtest)
+app.command()(replay)
 app.command()(up)
 app.command()(status)
 app.command()(down)

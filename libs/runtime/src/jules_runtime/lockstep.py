@@ -57,6 +57,7 @@ __all__ = [
     "by_instrument",
     "in_step_order",
     "make_watermark",
+    "partition_counts",
 ]
 
 END_OF_TIME = 2**63 - 1
@@ -321,7 +322,7 @@ class LockstepRunner:
         )
         await consumer.start()
         try:
-            counts = await _partition_counts(
+            counts = await partition_counts(
                 self.kafka,
                 [t.scoped(self.scope) for t in (*self.driver.inputs, *self.driver.outputs)],
             )
@@ -386,7 +387,7 @@ class LockstepRunner:
             self._on_step(output)
 
 
-async def _partition_counts(kafka: KafkaSettings, names: Sequence[str]) -> dict[str, int]:
+async def partition_counts(kafka: KafkaSettings, names: Sequence[str]) -> dict[str, int]:
     """Partition count of each topic, waiting for topics that do not exist yet."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=kafka.bootstrap_servers,
