@@ -16,8 +16,10 @@ from jules_contracts import (
     encode_event,
 )
 from jules_contracts.dead_letter import DLQ_HEADER_OFFSET, DLQ_HEADER_REASON, DLQ_HEADER_TOPIC
+from jules_contracts.examples import example_for
 from jules_contracts.topics import MD_TRADES, SIGNALS
 from jules_runtime.bus import InMemoryBus, read_dead_letter
+from jules_runtime.bus.records import ORIGIN_HEADER, SENT_HEADER, InboundRecord, outbound_event
 
 
 def trade(n: int, instrument: str = "BTCUSDT.BINANCE") -> Trade:
@@ -180,3 +182,32 @@ def test_two_subscribers_of_one_group_on_one_topic_are_refused():
     bus.subscribe([MD_TRADES], to_signal)
     with pytest.raises(ValueError, match="already consumes"):
         bus.subscribe([MD_TRADES], to_signal)
+
+
+def test_outputs_carry_the_wall_clock_of_the_chains_first_market_event() -> None:
+    bar = example_for(Trade)
+    first = outbound_event(bar, None)
+    root = InboundRecord(
+        "md.bars.v1",
+        0,
+        0,
+        None,
+        first.value,
+        tuple((k, v.encode()) for k, v in first.headers.items()),
+    )
+    sent = int(first.headers[SENT_HEADER])
+    assert ORIGIN_HEADER not in first.headers
+    assert root.origin_ns() == sent  # a root: its own publication time
+
+    second = outbound_event(bar, None, origin_ns=root.origin_ns())
+    hop = InboundRecord(
+        "features.v1",
+        0,
+        0,
+        None,
+        second.value,
+        tuple((k, v.encode()) for k, v in second.headers.items()),
+    )
+    assert hop.origin_ns() == sent  # passed on, not replaced by the later send time
+    assert int(second.headers[SENT_HEADER]) >= sent
+    assert InboundRecord("x", 0, 0, None, b"").origin_ns() is None

@@ -79,6 +79,15 @@ class ServiceMetrics:
             "Event time of the last message processed (Unix seconds).",
             registry=registry,
         )
+        self.since_origin = Histogram(
+            f"{prefix}_since_origin_seconds",
+            "Time from the publication of the market event that started a chain to the "
+            "publication of this service's output (envelope headers), by output event type. "
+            "At the order-router, event_type=order.accepted is tick-to-order latency.",
+            ["event_type"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.processing = Histogram(
             f"{prefix}_processing_seconds",
             "Time from receiving a message to its outputs being acknowledged.",
@@ -99,6 +108,11 @@ class ServiceMetrics:
         self.last_event_time.set(event.event_time / 1e9)
         for output in outputs:
             self.events_out.labels(event_type=output.event_type).inc()
+
+    def outputs_since_origin(self, seconds: float, outputs: Sequence[Event]) -> None:
+        """Observe the time since the chain's market event, once per output event type."""
+        for event_type in {output.event_type for output in outputs}:
+            self.since_origin.labels(event_type=event_type).observe(seconds)
 
     def step_published(self, time: int, events: Sequence[Event]) -> None:
         """Record a lockstep step (backtest mode): its event time and the events it published."""

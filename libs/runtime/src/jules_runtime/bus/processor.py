@@ -64,6 +64,10 @@ class ProcessingObserver(Protocol):
         """``event`` was handled and its outputs acknowledged, in ``seconds`` of processing."""
         ...
 
+    def outputs_since_origin(self, seconds: float, outputs: Sequence[Event]) -> None:
+        """``outputs`` were published ``seconds`` after the market event that started them."""
+        ...
+
     def message_dead_lettered(self, topic: str, reason: DeadLetterReason) -> None:
         """A message went to the dead-letter topic."""
         ...
@@ -145,13 +149,18 @@ class MessageProcessor:
                     f"{type(cause).__name__}: {cause} (after {self._attempts} attempts)",
                 )
                 return
-            await self._sender.send([outbound_event(output, self.scope) for output in outputs])
+            origin = record.origin_ns()
+            await self._sender.send(
+                [outbound_event(output, self.scope, origin_ns=origin) for output in outputs]
+            )
             self.stats.published += len(outputs)
             self.stats.processed += 1
             if self._observer is not None:
                 self._observer.message_processed(
                     record.topic, time.perf_counter() - started, event, outputs
                 )
+                if origin is not None and outputs:
+                    self._observer.outputs_since_origin((time.time_ns() - origin) / 1e9, outputs)
             if self._on_outputs_published is not None:
                 self._on_outputs_published(record, event, outputs)
 

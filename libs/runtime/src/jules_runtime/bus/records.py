@@ -7,6 +7,7 @@ headers, and gains the ``x-dlq-*`` headers of ``jules_contracts.dead_letter``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ from jules_contracts.topics import IN_BAND_WATERMARK_TOPICS
 
 __all__ = [
     "CONTENT_TYPE_JSON",
+    "ORIGIN_HEADER",
+    "SENT_HEADER",
     "SEQUENCE_HEADER",
     "InboundRecord",
     "OutboundMessage",
@@ -36,6 +39,14 @@ __all__ = [
 ]
 
 CONTENT_TYPE_JSON = "application/json"
+SENT_HEADER = "jules-sent-ns"
+"""Wall-clock time (Unix ns) at which the producing service published the message."""
+ORIGIN_HEADER = "jules-origin-ns"
+"""Wall-clock publication time (Unix ns) of the market event that started the chain.
+
+A service copies it from the message it handles to every output (or, when the input has
+none, takes the input's ``jules-sent-ns``), so any hop can tell how long ago the tick that
+caused it was published: at the order-router, tick-to-order latency."""
 SEQUENCE_HEADER = "jules-seq"
 """Position of an event among the outputs of one lockstep step of its producer (backtests)."""
 
@@ -53,6 +64,15 @@ class InboundRecord:
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
     timestamp_ms: int = 0
+
+    def origin_ns(self) -> int | None:
+        """When the market event that started this message's chain was published.
+
+        The ``jules-origin-ns`` header, else this message's own ``jules-sent-ns``; ``None``
+        if neither is there.
+        """
+        value = self.header(ORIGIN_HEADER) or self.header(SENT_HEADER)
+        return int(value) if value and value.isdigit() else None
 
     def header(self, name: str) -> str | None:
         """Return the last value of header ``name`` as text, or ``None``."""
@@ -81,12 +101,14 @@ def outbound_event(
     topic: Topic | None = None,
     *,
     sequence: int | None = None,
+    origin_ns: int | None = None,
 ) -> OutboundMessage:
     """Encode an event for its topic (within ``scope``), with CloudEvents headers.
 
     A ``Watermark`` whose ``stream`` is a data topic that carries watermarks in band and whose
     ``partition`` is set goes to that partition of that topic; other watermarks go to
-    ``watermarks.v1``. ``sequence`` adds the ``jules-seq`` header (lockstep step outputs).
+    ``watermarks.v1``. ``sequence`` adds the ``jules-seq`` header (lockstep step outputs),
+    ``origin_ns`` the ``jules-origin-ns`` header; ``jules-sent-ns`` is the wall clock now.
     """
     partition = None
     if topic is None and isinstance(event, Watermark) and event.partition is not None:
@@ -107,6 +129,9 @@ def outbound_event(
     }
     if event.causation_id is not None:
         headers["ce_causationid"] = event.causation_id
+    headers[SENT_HEADER] = str(time.time_ns())
+    if origin_ns is not None:
+        headers[ORIGIN_HEADER] = str(origin_ns)
     if sequence is not None:
         headers[SEQUENCE_HEADER] = str(sequence)
     return OutboundMessage(
