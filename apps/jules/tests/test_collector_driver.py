@@ -293,11 +293,6 @@ def lagging_bars(
     return [*first, *late]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CollectorDriver takes its final step once the venue's and risk's topics are final, "
-    "without waiting for the replay's final watermark on md.bars: bars still unread are lost",
-)
 @pytest.mark.parametrize("partitions", [1, 3])
 def test_the_final_step_waits_for_every_bar_to_be_read(partitions: int) -> None:
     run = embedded_run()

@@ -391,3 +391,14 @@ def test_a_replica_that_does_not_exist_is_refused(index: int, count: int) -> Non
 def test_a_step_output_is_not_final_unless_said() -> None:
     assert StepOutput([], T1).final is False
     assert StepOutput([], T1, final=True).final is True
+
+
+def test_an_event_after_its_partitions_final_watermark_is_dropped_and_counted() -> None:
+    buffer = two_partitions()
+    buffer.add(TOPIC, 0, mark(0, T1, final=True))
+    late = bar("BTC.X", T2)
+
+    assert buffer.add(TOPIC, 0, late) is False
+    assert buffer.late == 1
+    assert buffer.duplicates == 0
+    assert buffer.add(TOPIC, 1, late) is True  # the other partition is still open

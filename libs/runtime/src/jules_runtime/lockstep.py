@@ -105,13 +105,15 @@ class StepBuffer:
         self._arrivals = 0
         self.duplicates = 0
         """How many events were dropped as already seen."""
+        self.late = 0
+        """How many events came after their partition's final watermark (and were dropped)."""
 
     def add(self, topic: str, partition: int, event: Event, sequence: int | None = None) -> bool:
         """Take one message of ``topic``/``partition``.
 
         Returns:
-            ``False`` when it was dropped: an event seen before (by ``event_id``), or a
-            watermark not beyond the partition's frontier.
+            ``False`` when it was dropped: an event seen before (by ``event_id``) or after the
+            partition's final watermark, or a watermark not beyond the partition's frontier.
         """
         state = self._partitions[topic][partition]
         if isinstance(event, Watermark):
@@ -125,6 +127,16 @@ class StepBuffer:
             return True
         if event.event_id in self._seen:
             self.duplicates += 1
+            return False
+        if state.final:  # after its producer's last watermark: nothing takes it any more
+            self.late += 1
+            logger.warning(
+                "event after the final watermark of its partition dropped",
+                topic=topic,
+                partition=partition,
+                event_id=event.event_id,
+                event_type=event.event_type,
+            )
             return False
         self._seen.add(event.event_id)
         self._arrivals += 1
@@ -352,7 +364,12 @@ class LockstepRunner:
                         await self._take(buffer, names[tp.topic], record)
                 for output in self.driver.advance(buffer):
                     await self._publish(output, out_partitions)
-            logger.info("lockstep finished", steps=self.steps, duplicates=buffer.duplicates)
+            logger.info(
+                "lockstep finished",
+                steps=self.steps,
+                duplicates=buffer.duplicates,
+                late=buffer.late,
+            )
         finally:
             await consumer.stop()
 

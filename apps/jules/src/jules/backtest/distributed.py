@@ -142,7 +142,7 @@ class CollectorDriver:
                     self.emit(event)
                 self.steps += 1
                 self.last_time = time_
-            elif all(buffer.is_final(topic.name) for topic in (*_VENUE, *_RISK)):
+            elif all(buffer.is_final(t.name) for t in (MD_BARS, *_VENUE, *_RISK)):
                 venue = in_step_order(_take(buffer, _VENUE, END_OF_TIME, final=True))
                 risk = in_step_order(_take(buffer, _RISK, END_OF_TIME, final=True))
                 for event in (*venue, *risk):

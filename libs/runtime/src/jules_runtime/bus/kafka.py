@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -113,7 +114,11 @@ class KafkaBus(Bus):
             *processor.topic_names, **consumer_options(self.kafka, group)
         )
 
+        interval = self.kafka.commit_interval_ms / 1000
+        last_commit = 0.0
+
         async def consume(message: KafkaMessage) -> None:
+            nonlocal last_commit
             record = _inbound(message.raw_message)
             try:
                 await processor.process(record)
@@ -126,7 +131,10 @@ class KafkaBus(Bus):
                 )
                 await message.nack()
                 raise
-            await message.ack()
+            now = time.monotonic()
+            if now - last_commit >= interval:  # messages are processed one at a time, in order
+                await message.ack()
+                last_commit = now
 
         subscriber(consume)
 

@@ -1,0 +1,296 @@
+"""Benchmark: tick-to-order latency through Kafka, per hop, under open-loop load.
+
+Starts features, signal, risk and the order-router as processes in live mode on a fresh run
+scope of a Kafka broker (the local one from ``deploy/local/kafka``, or ``--bootstrap``), then
+publishes synthetic one-minute bars at a fixed rate (open loop: each bar goes out at its
+scheduled wall time whatever the services do) for ``--seconds``. Prices zig-zag so that an SMA
+2/3 cross signals often; risk sizes 1% of equity and approves. Every message carries the wall
+time it was published (``jules-sent-ns``); following each ``OrderAccepted`` back through its
+causation ids to its bar gives five hops:
+
+1. bar published → feature vector published (features),
+2. vector → signal (signal),
+3. signal → risk decision (risk),
+4. decision → order accepted (order-router),
+5. order accepted → read by a consumer (delivery),
+
+and the total, tick to order. Prints p50/p99/p99.9/max per hop, then the peak RSS of each
+service process, and the machine. Usage::
+
+    .venv/bin/python bench/tick_to_order_latency.py [--rate 500] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from aiokafka import AIOKafkaConsumer
+from jules.session import (
+    SessionState,
+    free_port,
+    start_broker,
+    start_service,
+    stop_session,
+    wait_ready,
+)
+from jules_contracts import ALL_TOPICS, Bar, Event, decode_event, derive_event_id
+from jules_contracts.topics import (
+    FEATURES,
+    MD_BARS,
+    ORDERS_DECISIONS,
+    ORDERS_EVENTS,
+    ORDERS_INTENTS,
+    SIGNALS,
+    topic_named,
+)
+from jules_runtime.bus import KafkaBus, ensure_topics
+from jules_runtime.bus.records import SENT_HEADER, outbound_event
+from jules_runtime.settings import KafkaSettings
+
+SERVICES = ("order-router", "risk", "signal", "features")
+WATCHED = (MD_BARS, FEATURES, SIGNALS, ORDERS_INTENTS, ORDERS_DECISIONS, ORDERS_EVENTS)
+HOPS = ("md→features", "features→signal", "signal→risk", "risk→router", "router→consumer")
+MINUTE = 60_000_000_000
+START = 1_700_000_000_000_000_000 - 1_700_000_000_000_000_000 % MINUTE
+ZIGZAG = (100.0, 101.0, 102.0, 101.0, 100.0, 99.0, 98.0, 99.0)
+
+
+@dataclass
+class Seen:
+    """An event read back: what caused it, when it was published and when it was read."""
+
+    event: Event
+    topic: str
+    sent_ns: int
+    read_ns: int
+
+
+def environments(instruments: list[str]) -> dict[str, dict[str, str]]:
+    """The services' settings for the load (live mode)."""
+    features = ["sma_2", "sma_3"]
+    return {
+        "features": {"FEATURES": json.dumps(features)},
+        "signal": {
+            "FEATURES": json.dumps(features),
+            "FEATURE_SCHEMA_ID": _schema_id(features),
+            "STRATEGY": json.dumps(
+                {"kind": "sma_cross", "fast": 2, "slow": 3, "mode": "long_short"}
+            ),
+        },
+        "risk": {
+            "SIZING": json.dumps({"kind": "fixed_fraction", "fraction": 0.01}),
+            "LIMITS": json.dumps({"price_collar_bps": 1000}),
+        },
+        "order-router": {"INSTRUMENTS": json.dumps(instruments)},
+    }
+
+
+def _schema_id(names: list[str]) -> str:
+    from jules_features.engine import FeatureSchema
+
+    return FeatureSchema.from_names(names).schema_id
+
+
+def bar(instrument: str, index: int) -> Bar:
+    """The ``index``-th synthetic minute bar of ``instrument``."""
+    close = ZIGZAG[index % len(ZIGZAG)] * (1 + 0.01 * (hash(instrument) % 7))
+    end = START + (index + 1) * MINUTE
+    return Bar(
+        event_id=derive_event_id("bench-bar", instrument, index),
+        source="market-data",
+        event_time=end,
+        instrument_id=instrument,
+        interval="1m",
+        start_time=end - MINUTE,
+        open=close,
+        high=close * 1.001,
+        low=close * 0.999,
+        close=close,
+        volume=10.0,
+    )
+
+
+async def publish(bus: KafkaBus, instruments: list[str], rate: float, seconds: float) -> int:
+    """Publish bars at ``rate`` per second (open loop) for ``seconds``; return how many."""
+    total = int(rate * seconds)
+    started = time.perf_counter()
+    pending: set[asyncio.Task[None]] = set()
+    for i in range(total):
+        due = started + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        message = outbound_event(
+            bar(instruments[i % len(instruments)], i // len(instruments)), bus.scope
+        )
+        task = asyncio.create_task(bus.send([message]))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    if pending:
+        await asyncio.gather(*pending)
+    return total
+
+
+async def read_back(kafka: KafkaSettings, scope: str, stop: asyncio.Event) -> list[Seen]:
+    """Read every watched topic until ``stop`` is set and nothing more comes."""
+    consumer = AIOKafkaConsumer(
+        *(topic.scoped(scope) for topic in WATCHED),
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
+    )
+    await consumer.start()
+    seen: list[Seen] = []
+    try:
+        quiet = 0
+        while quiet < 20 or not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=100)
+            now = time.time_ns()
+            quiet = 0 if batch else quiet + 1
+            for records in batch.values():
+                for record in records:
+                    headers = {k: v.decode() for k, v in record.headers}
+                    name = record.topic.split(".", 1)[1]
+                    event = decode_event(record.value or b"", allowed=topic_named(name).event_types)
+                    seen.append(Seen(event, name, int(headers[SENT_HEADER]), now))
+    finally:
+        await consumer.stop()
+    return seen
+
+
+def hops(seen: list[Seen]) -> dict[str, list[float]]:
+    """Per-hop latencies (ms) of every accepted order, traced back to its bar."""
+    by_id = {item.event.event_id: item for item in seen}
+    result: dict[str, list[float]] = {name: [] for name in (*HOPS, "total")}
+    for item in seen:
+        if item.event.event_type != "order.accepted":
+            continue
+        chain = [item]
+        while chain[-1].event.causation_id in by_id and chain[-1].topic != MD_BARS.name:
+            chain.append(by_id[chain[-1].event.causation_id])
+        stages = {link.topic: link for link in chain}
+        needed = (MD_BARS.name, FEATURES.name, SIGNALS.name, ORDERS_DECISIONS.name)
+        if not all(name in stages for name in needed):
+            continue
+        times = [stages[name].sent_ns for name in needed] + [item.sent_ns, item.read_ns]
+        for name, (a, b) in zip(HOPS, itertools.pairwise(times), strict=True):
+            result[name].append((b - a) / 1e6)
+        result["total"].append((item.read_ns - stages[MD_BARS.name].sent_ns) / 1e6)
+    return result
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """Peak resident set size of a process (VmHWM), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def machine() -> str:
+    """One line about the machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+async def run_load(
+    state: SessionState, instruments: list[str], rate: float, seconds: float
+) -> tuple[int, list[Seen]]:
+    kafka = KafkaSettings(bootstrap_servers=state.bootstrap, linger_ms=0)
+    stop = asyncio.Event()
+    reading = asyncio.create_task(read_back(kafka, state.scope, stop))
+    bus = KafkaBus("market-data", kafka, state.scope, client_id="bench-replay")
+    await bus.start()
+    try:
+        published = await publish(bus, instruments, rate, seconds)
+    finally:
+        await bus.stop()
+    await asyncio.sleep(2.0)
+    stop.set()
+    return published, await reading
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=float, default=500.0, help="bars per second")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--instruments", type=int, default=10)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--bootstrap", default=os.environ.get("JULES_KAFKA_BOOTSTRAP"))
+    parser.add_argument(
+        "--commit-interval-ms", type=int, default=100, help="the services' offset commits"
+    )
+    args = parser.parse_args()
+    instruments = [f"SYN{i}.BENCH" for i in range(args.instruments)]
+    bootstrap, started = (args.bootstrap, False) if args.bootstrap else start_broker()
+    scope = f"bench-{time.time_ns() % 10**12}"
+    kafka = KafkaSettings(bootstrap_servers=bootstrap)
+    names = [n for t in ALL_TOPICS for n in (t.scoped(scope), t.scoped_dlq(scope))]
+    asyncio.run(ensure_topics(kafka, names, partitions=args.partitions))
+    folder = Path(tempfile.mkdtemp(prefix="jules-latency-"))
+    state = SessionState(str(folder), scope, bootstrap, started)
+    try:
+        for name, env in environments(instruments).items():
+            prefix = f"JULES_{name.upper().replace('-', '_')}__"
+            port = free_port()
+            settings = {
+                f"{prefix}KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+                f"{prefix}KAFKA__LINGER_MS": "0",
+                f"{prefix}KAFKA__FETCH_MAX_WAIT_MS": "10",
+                f"{prefix}KAFKA__COMMIT_INTERVAL_MS": str(args.commit_interval_ms),
+                f"{prefix}RUN_SCOPE": scope,
+                f"{prefix}HTTP__PORT": str(port),
+                f"{prefix}LOG__LEVEL": "WARNING",
+                **{prefix + key: value for key, value in env.items()},
+            }
+            state.services.append(start_service(name, settings, folder, port))
+        wait_ready(state.services)
+        time.sleep(3.0)  # consumer groups join
+        published, seen = asyncio.run(run_load(state, instruments, args.rate, args.seconds))
+        rss = {service.name: peak_rss_mib(service.pid) for service in state.services}
+    finally:
+        stop_session(state)
+    latencies = hops(seen)
+    print(f"machine: {machine()}")
+    print(
+        f"load: {published:,} bars at {args.rate:,.0f}/s over {args.instruments} instruments, "
+        f"{args.partitions} partitions; {len(latencies['total']):,} orders traced"
+    )
+    print(f"{'hop':<18}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'max ms':>10}")
+    for name in (*HOPS, "total"):
+        values = np.array(latencies[name])
+        if values.size == 0:
+            print(f"{name:<18}{'n/a':>10}")
+            continue
+        p50, p99, p999 = np.percentile(values, [50, 99, 99.9])
+        print(f"{name:<18}{p50:>10.2f}{p99:>10.2f}{p999:>10.2f}{values.max():>10.2f}")
+    print("goal: total p50 <= 3 ms, p99 <= 10 ms at 500 ticks/s")
+    print("peak RSS per service (MiB; goal <= 150):")
+    for name, value in rss.items():
+        print(f"  {name:<14}{'n/a' if value is None else f'{value:,.0f}':>8}")
+
+
+if __name__ == "__main__":
+    main()
