@@ -37,7 +37,7 @@ MYPY_SRC := $(wildcard libs/*/src services/*/src apps/*/src)
 MYPY_TESTS := $(foreach d,$(wildcard libs/*/tests services/*/tests apps/*/tests tests),$(if $(shell find $(d) -name '*.py' -print -quit),$(d)))
 
 .PHONY: help setup kafka-fetch kafka-up kafka-down kafka-status lint format unit integration \
-        test demo up down bench bench-peers schemas lock clean distclean FORCE
+        test demo up down bench bench-peers bench-kafka schemas lock clean distclean FORCE
 
 help: ## list the targets
 	@echo "usage: make <target>   (PYTHON=$(PYTHON), uv $(UV_VERSION): $(UV))"
@@ -107,6 +107,10 @@ bench-peers: | $(UV_DEP) ## create .local/bench-peers with NautilusTrader and ba
 
 bench: $(SETUP_STAMP) bench-peers ## backtest throughput and memory, with peer ratios
 	$(RUN) python bench/backtest_throughput.py
+
+bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-order latency, service RSS
+	$(RUN) python bench/replay_throughput.py
+	$(RUN) python bench/tick_to_order_latency.py
 
 schemas: $(SETUP_STAMP) ## export the JSON Schemas of the v1 events to libs/contracts/schemas/v1
 	$(RUN) python -m jules_contracts.schema write libs/contracts/schemas/v1

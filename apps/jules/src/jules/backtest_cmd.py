@@ -54,7 +54,7 @@ def backtest(
     ] = None,
     partitions: Annotated[
         int, typer.Option(min=1, help="kafka mode: partitions of every topic of the run.")
-    ] = 4,
+    ] = 1,
     replicas: Annotated[
         list[str] | None,
         typer.Option(help="kafka mode: processes of a service, e.g. features=2 (repeatable)."),
@@ -78,6 +78,7 @@ def backtest(
     the same as embedded mode's.
     """
     console = Console(width=max(Console().width, 120))
+    replica_counts = _replicas(replicas or [])  # a bad option stops before anything is read
     try:
         settings = load_config(
             config, set_ or [], data_dir=data_dir, output_dir=output_dir, seed=seed
@@ -90,7 +91,7 @@ def backtest(
             bootstrap=bootstrap,
             scope=scope,
             partitions=partitions,
-            replicas=_replicas(replicas or []),
+            replicas=replica_counts,
             external=external,
             speed=speed,
         )
@@ -129,6 +130,9 @@ def backtest(
     except (FileNotFoundError, RuntimeError, TimeoutError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
+    except ValueError as exc:  # options that do not fit together
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     _print_summary(console, summary)
 
 

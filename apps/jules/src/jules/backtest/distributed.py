@@ -87,7 +87,9 @@ class KafkaRunOptions:
     Attributes:
         bootstrap: The broker; ``None`` starts (or reuses) the local one.
         scope: Run scope of the topics; ``None``: ``bt-<name>-<time>``.
-        partitions: Partitions of every topic of the run.
+        partitions: Partitions of every topic of the run (at least the replicas of features
+            and of signal: they split the partitions). One is fastest: every step writes a
+            watermark into every partition of each topic.
         replicas: Processes per service (``features``, ``signal``, ``risk``,
             ``order-router``); 1 by default.
         external: The services already run on ``scope`` (none are started).
@@ -98,7 +100,7 @@ class KafkaRunOptions:
 
     bootstrap: str | None = None
     scope: str | None = None
-    partitions: int = 4
+    partitions: int = 1
     replicas: Mapping[str, int] = field(default_factory=dict)
     external: bool = False
     speed: float | None = None
@@ -268,7 +270,14 @@ def run_backtest_kafka(
 
     Raises:
         RuntimeError: A service did not start, or the run did not finish in time.
+        ValueError: More replicas of features or signal than partitions.
     """
+    for name in PARTITIONED_SERVICES:
+        if options.replicas.get(name, 1) > options.partitions:
+            raise ValueError(
+                f"{options.replicas[name]} replicas of {name} need at least as many partitions "
+                f"(the run has {options.partitions}): replicas split the partitions"
+            )
     started = datetime.now(UTC)
     clock = time.perf_counter()
     _, schema = build_strategy_and_schema(config)  # a refused model stops here
