@@ -58,6 +58,7 @@ __all__ = [
     "in_step_order",
     "make_watermark",
     "partition_counts",
+    "watermark_message",
 ]
 
 END_OF_TIME = 2**63 - 1
@@ -212,6 +213,14 @@ def make_watermark(
         watermark=time,
         final=final,
     )
+
+
+def watermark_message(
+    service: str, topic: Topic, partition: int, time: int, scope: str | None, final: bool
+) -> OutboundMessage:
+    """The message writing ``service``'s watermark ``time`` into ``partition`` of ``topic``."""
+    watermark = make_watermark(service, topic, partition, time, final=final)
+    return outbound_event(watermark, scope, topic=topic, partition=partition)
 
 
 @dataclass(frozen=True)
@@ -391,10 +400,7 @@ class LockstepRunner:
         ]
         for topic, numbers in partitions.items():
             messages.extend(
-                outbound_event(
-                    make_watermark(self.service, topic, p, output.time, final=output.final),
-                    self.scope,
-                )
+                watermark_message(self.service, topic, p, output.time, self.scope, output.final)
                 for p in numbers
             )
         await self.bus.send(messages)

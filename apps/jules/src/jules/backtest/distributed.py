@@ -43,7 +43,8 @@ from jules_runtime.lockstep import (
     StepOutput,
     by_instrument,
     in_step_order,
-    make_watermark,
+    partition_counts,
+    watermark_message,
 )
 from jules_runtime.settings import KafkaSettings
 
@@ -205,8 +206,7 @@ def _watermarks(
     scope: str | None, partitions: int, when: int, *, final: bool
 ) -> list[OutboundMessage]:
     return [
-        outbound_event(make_watermark(REPLAY_SOURCE, MD_BARS, p, when, final=final), scope)
-        for p in range(partitions)
+        watermark_message(REPLAY_SOURCE, MD_BARS, p, when, scope, final) for p in range(partitions)
     ]
 
 
@@ -346,7 +346,9 @@ async def _replay_and_collect(
         collector = CollectorDriver(emit)
         runner = LockstepRunner(collector, bus, kafka, scope, "backtest")
         collecting = asyncio.create_task(runner.run())
-        await publish_bars(bus, bars, partitions=options.partitions, speed=options.speed)
+        topic = MD_BARS.scoped(scope)
+        partitions = (await partition_counts(kafka, [topic]))[topic]  # existing topics' count
+        await publish_bars(bus, bars, partitions=partitions, speed=options.speed)
         deadline = time.monotonic() + options.timeout_s
         while not collecting.done():
             if time.monotonic() > deadline:

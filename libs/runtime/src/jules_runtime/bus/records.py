@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from jules_contracts import Event, Topic, Watermark, encode_event, topic_for
+from jules_contracts import Event, Topic, encode_event, topic_for
 from jules_contracts.base import CONTRACTS_NAMESPACE, derive_event_id, format_utc_nanos
 from jules_contracts.dead_letter import (
     DLQ_HEADER_ERROR,
@@ -24,7 +24,6 @@ from jules_contracts.dead_letter import (
     DeadLetterRecord,
 )
 from jules_contracts.enums import DeadLetterReason
-from jules_contracts.topics import IN_BAND_WATERMARK_TOPICS
 
 __all__ = [
     "CONTENT_TYPE_JSON",
@@ -49,8 +48,6 @@ none, takes the input's ``jules-sent-ns``), so any hop can tell how long ago the
 caused it was published: at the order-router, tick-to-order latency."""
 SEQUENCE_HEADER = "jules-seq"
 """Position of an event among the outputs of one lockstep step of its producer (backtests)."""
-
-_IN_BAND = {topic.name: topic for topic in IN_BAND_WATERMARK_TOPICS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,18 +99,15 @@ def outbound_event(
     *,
     sequence: int | None = None,
     origin_ns: int | None = None,
+    partition: int | None = None,
 ) -> OutboundMessage:
     """Encode an event for its topic (within ``scope``), with CloudEvents headers.
 
-    A ``Watermark`` whose ``stream`` is a data topic that carries watermarks in band and whose
-    ``partition`` is set goes to that partition of that topic; other watermarks go to
-    ``watermarks.v1``. ``sequence`` adds the ``jules-seq`` header (lockstep step outputs),
-    ``origin_ns`` the ``jules-origin-ns`` header; ``jules-sent-ns`` is the wall clock now.
+    ``topic`` overrides the event's own topic (an in-band watermark goes to a data topic)
+    and ``partition`` the key's partition. ``sequence`` adds the ``jules-seq`` header
+    (lockstep step outputs), ``origin_ns`` the ``jules-origin-ns`` header; ``jules-sent-ns``
+    is the wall clock now.
     """
-    partition = None
-    if topic is None and isinstance(event, Watermark) and event.partition is not None:
-        topic = _IN_BAND.get(event.stream)
-        partition = event.partition if topic is not None else None
     spec = topic or topic_for(event)
     key = spec.key_for(event)
     headers = {
