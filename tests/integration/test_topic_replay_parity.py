@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from jules.backtest.config import BacktestConfig
 from jules.backtest.data import DataQuality, load_bars
 from jules.backtest.distributed import (
@@ -119,11 +120,13 @@ def test_the_reference_run_trades_denies_and_stops(embedded: RunSummary) -> None
 def test_a_backtest_through_kafka_equals_the_embedded_run(
     kafka: KafkaEndpoint, embedded: RunSummary, tmp_path: Path
 ) -> None:
-    run = run_backtest_kafka(
-        _config(tmp_path / "run"), KafkaRunOptions(bootstrap=kafka.bootstrap, partitions=4)
-    )
+    scope = backtest_scope(f"one-{time.time_ns()}")
+    options = KafkaRunOptions(bootstrap=kafka.bootstrap, scope=scope, partitions=4)
+
+    run = run_backtest_kafka(_config(tmp_path / "run"), options)
 
     _assert_same_run(embedded, run)
+    assert asyncio.run(_topics_of(kafka.bootstrap, scope)) == []  # deleted after the run
     logs = {p.name for p in (run.run_dir / "logs").iterdir()}
     assert logs == {"features-0.log", "signal-0.log", "risk-0.log", "order-router-0.log"}
 
@@ -191,10 +194,20 @@ def test_the_order_router_killed_mid_replay_and_restarted_gives_the_same_run(
     assert isinstance(outcome, RunSummary), outcome
 
     _assert_same_run(embedded, outcome)
+    assert len(asyncio.run(_topics_of(kafka.bootstrap, scope))) == 16  # external: kept
     restarted = _log_records(logs / "restarted" / "order-router.log", "lockstep finished")
     assert restarted[0]["steps"] == steps  # it processed the whole run again
     risk = _log_records(logs / "risk.log", "lockstep finished")
     assert risk[0]["duplicates"] > 0  # the restarted router's events before the kill
+
+
+async def _topics_of(bootstrap: str, scope: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return [name for name in await admin.list_topics() if name.startswith(f"{scope}.")]
+    finally:
+        await admin.close()
 
 
 def _wait_for_progress(service: ServiceProcess, minimum_steps: int, timeout_s: float = 120) -> None:

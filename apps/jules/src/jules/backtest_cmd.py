@@ -70,6 +70,9 @@ def backtest(
         float | None,
         typer.Option(help="kafka mode: replay at this many event seconds per second."),
     ] = None,
+    keep_topics: Annotated[
+        bool, typer.Option(help="kafka mode: keep the run's topics (deleted by default).")
+    ] = False,
 ) -> None:
     """Run a backtest: real data through every engine; writes a run folder.
 
@@ -94,6 +97,7 @@ def backtest(
             replicas=replica_counts,
             external=external,
             speed=speed,
+            keep_topics=keep_topics,
         )
 
         def run(config: BacktestConfig, wrap: Wrap | None) -> RunSummary:

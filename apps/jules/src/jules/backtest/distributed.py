@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from jules_audit.store import AuditWriter
 from jules_contracts import Bar, Event, Topic
 from jules_contracts.topics import (
@@ -46,6 +48,7 @@ from jules_runtime.lockstep import (
     partition_counts,
     watermark_message,
 )
+from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
 from jules.backtest.config import BacktestConfig
@@ -70,6 +73,7 @@ __all__ = [
     "KafkaRunOptions",
     "backtest_service_environments",
     "create_run_topics",
+    "delete_run_topics",
     "publish_bars",
     "run_backtest_kafka",
 ]
@@ -97,6 +101,8 @@ class KafkaRunOptions:
         speed: Replay pace in event-time seconds per wall second; ``None``: full speed.
         timeout_s: Longest wait for the run to finish.
         log_dir: The services' logs go to ``<log_dir>/logs``; default: the run folder.
+        keep_topics: Keep the run's topics after the run (they are deleted when the services
+            were started here; topics of ``external`` services are always kept).
     """
 
     bootstrap: str | None = None
@@ -107,6 +113,7 @@ class KafkaRunOptions:
     speed: float | None = None
     timeout_s: float = 3600.0
     log_dir: Path | None = None
+    keep_topics: bool = False
 
 
 class CollectorDriver:
@@ -210,6 +217,33 @@ def _watermarks(
     ]
 
 
+def _drop(state: SessionState, kafka: KafkaSettings) -> None:
+    """Stop the services, delete the run's topics, then stop the broker if ours."""
+    started_broker, state.started_broker = state.started_broker, False
+    stop_session(state)
+    try:
+        asyncio.run(delete_run_topics(kafka, state.scope))
+    except KafkaError as error:  # the run folder is written; only the cleanup failed
+        logger.warning("the run's topics were not deleted", scope=state.scope, error=str(error))
+    if started_broker:
+        stop_session(SessionState(state.run_dir, state.scope, state.bootstrap, True))
+
+
+async def delete_run_topics(kafka: KafkaSettings, scope: str) -> list[str]:
+    """Delete the topics of run scope ``scope`` (data and dead-letter topics)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap_servers, client_id="jules-backtest-admin"
+    )
+    await admin.start()
+    try:
+        names = [name for name in await admin.list_topics() if name.startswith(f"{scope}.")]
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()
+
+
 async def create_run_topics(kafka: KafkaSettings, scope: str, partitions: int) -> list[str]:
     """Create the run's topics and their dead-letter topics (all with ``partitions``)."""
     names = [
@@ -307,7 +341,10 @@ def run_backtest_kafka(
                 )
             )
     finally:
-        stop_session(state)
+        if options.keep_topics or options.external:
+            stop_session(state)
+        else:
+            _drop(state, kafka)
     return finish_run(config, schema, recorder, quality, started=started, clock=clock, mode="kafka")
 
 
