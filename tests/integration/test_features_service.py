@@ -3,10 +3,12 @@ embedded engine, health/readiness/metrics endpoints, graceful shutdown on SIGTER
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
 from jules_contracts import Bar, FeatureVector, decode_event
 from jules_contracts.topics import FEATURES, MD_BARS
 from jules_features.engine import FeatureEngine, FeatureSchema
@@ -14,7 +16,7 @@ from jules_market_data.loaders import load
 from jules_runtime.bus import KafkaBus
 from jules_runtime.settings import KafkaSettings
 
-from .bus_helpers import create_scoped_topics, new_scope, read_topic
+from .bus_helpers import create_scoped_topics, new_scope, read_topic, wait_until
 from .service_process import http_status, http_text, start_service
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -75,3 +77,56 @@ async def test_an_invalid_setting_stops_the_service_at_start_up(kafka, tmp_path)
     status = service.process.wait(timeout=60)
     assert status == 2
     assert "unknown feature 'bogus_3'" in service.log.read_text()
+
+
+async def test_with_a_commit_interval_outputs_are_pipelined_and_offsets_follow_their_acks(
+    kafka, tmp_path
+):
+    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
+    scope = new_scope()
+    await create_scoped_topics(settings, scope)
+    bars = real_bars(120)
+    embedded = FeatureEngine(FeatureSchema.from_names(NAMES))
+    expected = [embedded.on_bar(bar) for bar in bars]
+    group = f"{scope}.jules-features"
+
+    service = start_service(
+        "features",
+        kafka.bootstrap,
+        scope,
+        tmp_path,
+        FEATURES=json.dumps(list(NAMES)),
+        KAFKA__COMMIT_INTERVAL_MS="300",
+    )
+    try:
+        service.wait_ready()
+        async with KafkaBus("test-feed", settings, scope) as feed:
+            await feed.publish(*bars[:-1])
+            records = await read_topic(kafka.bootstrap, FEATURES.scoped(scope), len(bars) - 1)
+            counted = 'jules_features_events_out_total{event_type="features.vector"} 119.0'
+            # idle: a timer finishes what waits (hooks, metrics) without another message
+            await wait_until(lambda: counted in http_text(service.base_url + "/metrics"))
+            await feed.publish(bars[-1])  # the next message commits everything before it
+            records = await read_topic(kafka.bootstrap, FEATURES.scoped(scope), len(bars))
+        committed = await _committed(kafka.bootstrap, group)
+    finally:
+        status = service.terminate()
+
+    assert [decode_event(record.value) for record in records] == expected  # order kept
+    assert committed == len(bars)  # every offset, and only after its vector was acknowledged
+    assert status == 0, service.log.read_text()[-3000:]
+
+
+async def _committed(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            offsets = await admin.list_consumer_group_offsets(group)
+            total = int(sum(meta.offset for meta in offsets.values() if meta.offset > 0))
+            if total or asyncio.get_running_loop().time() > deadline:
+                return total
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()

@@ -84,10 +84,11 @@ class KafkaSettings(BaseModel):
     consumer_timeout_ms: Annotated[int, Field(ge=1, le=60_000)] = 200
     graceful_timeout_s: Annotated[float, Field(gt=0, le=600)] = 15.0
     commit_interval_ms: Annotated[int, Field(ge=0, le=60_000)] = 0
-    """0: commit each message's offset once its outputs are acknowledged. ``n``: commit at
-    most every ``n`` ms (the offset of the latest message whose outputs are acknowledged);
-    after a crash up to ``n`` ms of messages are read again, and the services' deduplication
-    by ``event_id`` keeps their effects from repeating."""
+    """0: wait for each message's outputs to be acknowledged, then commit its offset. ``n``:
+    pipeline: hand each message's outputs to the producer without waiting, and every ``n`` ms
+    wait for all of them and commit (a committed offset never runs ahead of acknowledged
+    outputs). After a crash up to ``n`` ms of messages are read again, and the services'
+    deduplication by ``event_id`` keeps their effects from repeating."""
 
     @model_validator(mode="after")
     def _check_heartbeat(self) -> Self:

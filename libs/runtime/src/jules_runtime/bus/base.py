@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -108,6 +109,16 @@ class Bus(ABC, Sender):
     @abstractmethod
     async def send(self, messages: Sequence[OutboundMessage]) -> None:
         """Publish ``messages`` and wait for every acknowledgement."""
+
+    async def enqueue(self, messages: Sequence[OutboundMessage]) -> Awaitable[object]:
+        """Hand ``messages`` to the transport; the result completes once all are acknowledged.
+
+        This default sends them at once and returns a completed result.
+        """
+        await self.send(messages)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
     @abstractmethod
     async def start(self) -> None:

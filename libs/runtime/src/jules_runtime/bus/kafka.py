@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -23,7 +25,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from jules_runtime.bus.base import Bus
-from jules_runtime.bus.processor import MessageProcessor, ProcessingObserver
+from jules_runtime.bus.processor import Finish, MessageProcessor, ProcessingObserver
 from jules_runtime.bus.records import InboundRecord, OutboundMessage
 from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
@@ -114,32 +116,29 @@ class KafkaBus(Bus):
             *processor.topic_names, **consumer_options(self.kafka, group)
         )
 
-        interval = self.kafka.commit_interval_ms / 1000
-        last_commit = 0.0
+        if self.kafka.commit_interval_ms == 0:
 
-        async def consume(message: KafkaMessage) -> None:
-            nonlocal last_commit
-            record = _inbound(message.raw_message)
-            try:
-                await processor.process(record)
-            except Exception:
-                logger.exception(
-                    "processing failed; the message will be read again",
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                )
-                await message.nack()
-                raise
-            now = time.monotonic()
-            if now - last_commit >= interval:  # messages are processed one at a time, in order
+            async def consume(message: KafkaMessage) -> None:
+                record = _inbound(message.raw_message)
+                try:
+                    await processor.process(record)
+                except Exception:
+                    _note_failure(record)
+                    await message.nack()
+                    raise
                 await message.ack()
-                last_commit = now
+
+        else:
+            consume = _Pipeline(processor, self.kafka.commit_interval_ms / 1000).consume
 
         subscriber(consume)
 
     async def send(self, messages: Sequence[OutboundMessage]) -> None:
         """Publish ``messages`` and wait until the broker acknowledged every one."""
+        await (await self.enqueue(messages))
+
+    async def enqueue(self, messages: Sequence[OutboundMessage]) -> Awaitable[object]:
+        """Hand ``messages`` to the producer in order; the result completes on their acks."""
         futures = [
             await self.broker.publish(
                 message.value,
@@ -152,8 +151,7 @@ class KafkaBus(Bus):
             )
             for message in messages
         ]
-        if futures:
-            await asyncio.gather(*futures)
+        return asyncio.gather(*futures)
 
     async def start(self) -> None:
         """Connect the producer and start every subscriber."""
@@ -171,6 +169,73 @@ class KafkaBus(Bus):
         manager = getattr(client, "_txn_manager", None)
         value = getattr(manager, "producer_id", None)
         return value if isinstance(value, int) and value >= 0 else None
+
+
+def _note_failure(record: InboundRecord) -> None:
+    logger.exception(
+        "processing failed; the message will be read again",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+    )
+
+
+class _Pipeline:
+    """Consumption with ``commit_interval_ms > 0``: outputs acknowledged in the background.
+
+    Each message is handled and its outputs handed to the producer without waiting for their
+    acknowledgements, so the next message does not wait for a broker round trip. Every
+    ``interval`` seconds (at a message) the outputs of every message so far are awaited, their
+    hooks run in order, and the offset is committed: a committed offset never runs ahead of
+    acknowledged outputs. A short timer also finishes what waits when no message follows
+    (metrics and hooks stay current; the commit comes with the next message or at shutdown,
+    and a message read again is recognised by its ``event_id``). If outputs cannot be
+    published after the producer's retries, the service stops (SIGTERM): it resumes from its
+    last committed offset.
+    """
+
+    def __init__(self, processor: MessageProcessor, interval: float) -> None:
+        self._processor = processor
+        self._interval = interval
+        self._last_commit = 0.0
+        self._waiting: list[Finish] = []
+        self._finishing: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def consume(self, message: KafkaMessage) -> None:
+        """The subscriber's handler."""
+        record = _inbound(message.raw_message)
+        try:
+            self._waiting.append(await self._processor.begin(record))
+        except Exception:
+            _note_failure(record)
+            await message.nack()
+            raise
+        now = time.monotonic()
+        if now - self._last_commit >= self._interval:
+            await self._finish_all()
+            await message.ack()
+            self._last_commit = now
+        elif self._finishing is None or self._finishing.done():
+            self._finishing = asyncio.create_task(self._finish_later())
+
+    async def _finish_later(self) -> None:
+        await asyncio.sleep(self._interval)
+        await self._finish_all()
+
+    async def _finish_all(self) -> None:
+        async with self._lock:  # one at a time, so hooks run once each and in order
+            waiting, self._waiting = self._waiting, []
+            try:
+                for finish in waiting:
+                    await finish()
+            except Exception:
+                logger.opt(exception=True).critical(
+                    "outputs were not acknowledged; stopping so the service resumes from its "
+                    "last committed offset"
+                )
+                os.kill(os.getpid(), signal.SIGTERM)
+                raise
 
 
 def _inbound(raw: ConsumerRecord[Any, Any] | tuple[ConsumerRecord[Any, Any], ...]) -> InboundRecord:

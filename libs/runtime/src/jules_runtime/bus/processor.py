@@ -28,6 +28,7 @@ from jules_runtime.bus.records import (
 from jules_runtime.logging import log_context, logger
 
 __all__ = [
+    "Finish",
     "Handler",
     "MessageProcessor",
     "OutputsPublishedHook",
@@ -49,6 +50,18 @@ class Sender(Protocol):
     async def send(self, messages: Sequence[OutboundMessage]) -> None:
         """Publish ``messages`` and wait for every acknowledgement."""
         ...
+
+    async def enqueue(self, messages: Sequence[OutboundMessage]) -> Awaitable[object]:
+        """Hand ``messages`` to the producer, in order; the result completes on their acks."""
+        ...
+
+
+Finish = Callable[[], Awaitable[None]]
+"""Completes a message begun with ``MessageProcessor.begin``: waits for its outputs' acks."""
+
+
+async def _nothing() -> None:
+    return None
 
 
 class ProcessingObserver(Protocol):
@@ -126,6 +139,20 @@ class MessageProcessor:
             Exception: Publishing the outputs (or the dead letter) failed; the offset must
                 not be committed and the message must be read again.
         """
+        finish = await self.begin(record)
+        await finish()
+
+    async def begin(self, record: InboundRecord) -> Finish:
+        """Handle one message and hand its outputs to the producer, without waiting for acks.
+
+        The returned ``finish`` waits for the outputs' acknowledgements, then counts them and
+        runs the ``on_outputs_published`` hook; the offset may be committed once it returns.
+        Messages begun in order keep their outputs in order (one producer, per-partition
+        order), so a transport may begin several before finishing them (pipelining).
+
+        Raises:
+            Exception: Publishing a dead letter failed (the message must be read again).
+        """
         self.stats.received += 1
         started = time.perf_counter()
         if self._observer is not None:
@@ -137,7 +164,7 @@ class MessageProcessor:
             event = decode_event(record.value, allowed=topic.event_types)
         except DecodeError as exc:
             await self._dead_letter(record, exc.reason, exc.detail)
-            return
+            return _nothing
         with log_context(correlation_id=event.chain_id, event_id=event.event_id):
             try:
                 outputs = await self._handle(event)
@@ -148,11 +175,14 @@ class MessageProcessor:
                     DeadLetterReason.HANDLER_ERROR,
                     f"{type(cause).__name__}: {cause} (after {self._attempts} attempts)",
                 )
-                return
+                return _nothing
             origin = record.origin_ns()
-            await self._sender.send(
+            acks = await self._sender.enqueue(
                 [outbound_event(output, self.scope, origin_ns=origin) for output in outputs]
             )
+
+        async def finish() -> None:
+            await acks
             self.stats.published += len(outputs)
             self.stats.processed += 1
             if self._observer is not None:
@@ -163,6 +193,8 @@ class MessageProcessor:
                     self._observer.outputs_since_origin((time.time_ns() - origin) / 1e9, outputs)
             if self._on_outputs_published is not None:
                 self._on_outputs_published(record, event, outputs)
+
+        return finish
 
     async def _handle(self, event: Event) -> Sequence[Event]:
         retrying = AsyncRetrying(
