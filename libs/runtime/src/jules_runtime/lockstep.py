@@ -26,7 +26,7 @@ import itertools
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -301,6 +301,7 @@ class LockstepRunner:
         self.driver = driver
         self.replica = replica or Replica()
         self._on_step = on_step
+        self._unacknowledged: list[Awaitable[object]] = []
         self.bus = bus
         self.kafka = kafka
         self.scope = scope
@@ -373,6 +374,7 @@ class LockstepRunner:
                         await self._take(buffer, names[tp.topic], record)
                 for output in self.driver.advance(buffer):
                     await self._publish(output, out_partitions)
+            await self._check_acknowledged(all_of_them=True)
             logger.info(
                 "lockstep finished",
                 steps=self.steps,
@@ -403,11 +405,25 @@ class LockstepRunner:
                 watermark_message(self.service, topic, p, output.time, self.scope, output.final)
                 for p in numbers
             )
-        await self.bus.send(messages)
+        # handed to the producer in order; the acknowledgements are checked as they come in,
+        # so the next step does not wait a broker round trip
+        self._unacknowledged.append(await self.bus.enqueue(messages))
+        await self._check_acknowledged()
         self.steps += 1
         self.last_time = output.time
         if self._on_step is not None:
             self._on_step(output)
+
+    async def _check_acknowledged(self, *, all_of_them: bool = False) -> None:
+        """Raise if a step's publication failed; with ``all_of_them``, wait for every ack."""
+        waiting: list[Awaitable[object]] = []
+        for acks in self._unacknowledged:
+            future = asyncio.ensure_future(acks)
+            if all_of_them or future.done():
+                await future  # raises the producer's error: the service stops
+            else:
+                waiting.append(future)
+        self._unacknowledged = waiting
 
 
 async def partition_counts(kafka: KafkaSettings, names: Sequence[str]) -> dict[str, int]:

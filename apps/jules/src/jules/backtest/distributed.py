@@ -269,7 +269,8 @@ def backtest_service_environments(config: BacktestConfig) -> dict[str, dict[str,
     order-router run in backtest mode.
     """
     environments = service_environments(config, config.run_dir, None)
-    on = {"LOCKSTEP__ENABLED": "true"}
+    # one broker round trip per event time sets the pace: no linger, short fetch waits
+    on = {"LOCKSTEP__ENABLED": "true", "KAFKA__LINGER_MS": "0", "KAFKA__FETCH_MAX_WAIT_MS": "5"}
     return {
         "features": {**environments["features"], **on},
         "signal": {**environments["signal"], **on},
@@ -318,7 +319,7 @@ def run_backtest_kafka(
     scope = options.scope or _default_scope(config)
     run_dir = prepare_run_dir(config)
     bootstrap, started_broker = (options.bootstrap, False) if options.bootstrap else start_broker()
-    kafka = KafkaSettings(bootstrap_servers=bootstrap)
+    kafka = KafkaSettings(bootstrap_servers=bootstrap, linger_ms=0, fetch_max_wait_ms=5)
     state = SessionState(str(run_dir), scope, bootstrap, started_broker)
     recorder = RunRecorder()
     quality = DataQuality()
