@@ -17,12 +17,12 @@ def new_scope() -> str:
     return f"it-{uuid.uuid4().hex[:10]}"
 
 
-async def create_scoped_topics(settings: KafkaSettings, scope: str) -> None:
+async def create_scoped_topics(settings: KafkaSettings, scope: str, partitions: int = 1) -> None:
     """Create every topic of the platform, and its dead-letter topic, within ``scope``."""
     names = [
         name for topic in ALL_TOPICS for name in (topic.scoped(scope), topic.scoped_dlq(scope))
     ]
-    await ensure_topics(settings, names)
+    await ensure_topics(settings, names, partitions=partitions)
 
 
 async def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:

@@ -130,3 +130,85 @@ async def _committed(bootstrap: str, group: str) -> int:
             await asyncio.sleep(0.2)
     finally:
         await admin.close()
+
+
+async def test_two_replicas_in_one_group_split_the_instruments_and_give_the_embedded_vectors(
+    kafka, tmp_path
+):
+    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
+    scope = new_scope()
+    await create_scoped_topics(settings, scope, partitions=4)
+    symbols = ("btcusd", "ethusd", "ltcusd", "btceur")  # partitions 1, 3, 3 and 0 of 4
+    bars = [
+        bar
+        for symbol in symbols
+        for bar in load(
+            DATA_DIR / BARS_FILE.replace("ethusd", symbol),
+            instrument_id=f"{symbol.upper()}.COINBASE",
+        )
+        if isinstance(bar, Bar)
+    ][::1]
+    bars = sorted(
+        (
+            b
+            for s in symbols
+            for b in [x for x in bars if x.instrument_id.startswith(s.upper())][:150]
+        ),
+        key=lambda b: (b.event_time, b.instrument_id),
+    )
+    expected: dict[str, list[FeatureVector]] = {}
+    engine = FeatureEngine(FeatureSchema.from_names(NAMES))
+    for bar in bars:
+        expected.setdefault(bar.instrument_id, []).append(engine.on_bar(bar))
+    logs = [tmp_path / "a", tmp_path / "b"]
+    for folder in logs:
+        folder.mkdir()
+    replicas = [
+        start_service("features", kafka.bootstrap, scope, folder, FEATURES=json.dumps(list(NAMES)))
+        for folder in logs
+    ]
+    try:
+        for replica in replicas:
+            replica.wait_ready()
+        assert await _group_members(kafka.bootstrap, f"{scope}.jules-features", 2) == 2
+        async with KafkaBus("test-feed", settings, scope) as feed:
+            await feed.publish(*bars)
+        records = await read_topic(kafka.bootstrap, FEATURES.scoped(scope), len(bars))
+        counts = [_events_out(http_text(r.base_url + "/metrics")) for r in replicas]
+    finally:
+        statuses = [replica.terminate() for replica in replicas]
+
+    got: dict[str, list[FeatureVector]] = {}
+    for record in records:
+        vector = decode_event(record.value)
+        assert isinstance(vector, FeatureVector)
+        got.setdefault(vector.instrument_id, []).append(vector)
+    assert got == expected  # per instrument: the same vectors, in order, as one engine
+    assert sum(counts) == len(bars)  # each bar computed once
+    assert all(count > 0 for count in counts)  # both replicas had instruments (even, odd)
+    assert statuses == [0, 0]
+
+
+def _events_out(metrics: str) -> float:
+    name = 'jules_features_events_out_total{event_type="features.vector"}'
+    return sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith(name))
+
+
+async def _group_members(bootstrap: str, group: str, wanted: int) -> int:
+    """Wait until ``group`` is stable with ``wanted`` members; return its member count."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:
+            [response] = await admin.describe_consumer_groups([group])
+            # groups: (error_code, group_id, state, protocol_type, protocol, members, ...)
+            group_state = response.groups[0]
+            members = len(group_state[5])
+            if (group_state[2] == "Stable" and members == wanted) or (
+                asyncio.get_running_loop().time() > deadline
+            ):
+                return members
+            await asyncio.sleep(0.25)
+    finally:
+        await admin.close()
