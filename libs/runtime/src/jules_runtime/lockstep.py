@@ -25,17 +25,18 @@ import contextlib
 import itertools
 import os
 import signal
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from jules_contracts import DecodeError, Event, Topic, Watermark, decode_event
 from jules_contracts.base import derive_event_id
+from jules_contracts.topics import MD_BARS
 
-from jules_runtime.bus.kafka import KafkaBus
+from jules_runtime.bus.kafka import KafkaBus, admin_client, inbound_record
 from jules_runtime.bus.records import (
     SEQUENCE_HEADER,
     InboundRecord,
@@ -51,6 +52,7 @@ __all__ = [
     "LockstepDriver",
     "LockstepRunner",
     "Replica",
+    "RunAheadDriver",
     "Stamped",
     "StepBuffer",
     "StepOutput",
@@ -273,6 +275,43 @@ class LockstepDriver(Protocol):
         ...
 
 
+class RunAheadDriver(ABC):
+    """A driver whose steps wait on their inputs only (features, signal): they run ahead.
+
+    Step ``t`` runs once every input's watermark reached ``t`` on every partition read; the
+    step times are those of ``md.bars.v1``'s segments. After the inputs' final watermarks
+    the driver publishes a final, empty step. Subclasses say what a step computes.
+    """
+
+    inputs: Sequence[Topic]
+    outputs: Sequence[Topic]
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.previous = 0
+
+    @abstractmethod
+    def step(self, buffer: StepBuffer, time: int) -> list[Event]:
+        """Take the inputs of step ``time`` from ``buffer``; return its outputs, in order."""
+
+    def advance(self, buffer: StepBuffer) -> list[StepOutput]:
+        """Run every step whose inputs are all read."""
+        outputs: list[StepOutput] = []
+        while not self.finished:
+            time = buffer.next_watermark(MD_BARS.name)
+            if time is not None and all(buffer.reached(t.name, time) for t in self.inputs):
+                outputs.append(StepOutput(self.step(buffer, time), time))
+                self.previous = time
+            elif time is None and all(buffer.is_final(t.name) for t in self.inputs):
+                for topic in self.inputs:
+                    buffer.take(topic.name, END_OF_TIME, final=True)
+                outputs.append(StepOutput([], self.previous, final=True))
+                self.finished = True
+            else:
+                break
+        return outputs
+
+
 class LockstepRunner:
     """Reads a driver's inputs from the beginning and publishes its steps.
 
@@ -362,15 +401,7 @@ class LockstepRunner:
                 batch = await consumer.getmany(timeout_ms=self.kafka.fetch_max_wait_ms)
                 for tp, records in batch.items():
                     for raw in records:
-                        record = InboundRecord(
-                            topic=raw.topic,
-                            partition=raw.partition,
-                            offset=raw.offset,
-                            key=raw.key,
-                            value=raw.value if raw.value is not None else b"",
-                            headers=tuple((k, v or b"") for k, v in raw.headers),
-                            timestamp_ms=raw.timestamp,
-                        )
+                        record = inbound_record(raw)
                         await self._take(buffer, names[tp.topic], record)
                 for output in self.driver.advance(buffer):
                     await self._publish(output, out_partitions)
@@ -428,14 +459,7 @@ class LockstepRunner:
 
 async def partition_counts(kafka: KafkaSettings, names: Sequence[str]) -> dict[str, int]:
     """Partition count of each topic, waiting for topics that do not exist yet."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers,
-        client_id="jules-lockstep-admin",
-        request_timeout_ms=kafka.request_timeout_ms,
-        retry_backoff_ms=kafka.retry_backoff_ms,
-    )
-    await admin.start()
-    try:
+    async with admin_client(kafka, "jules-lockstep-admin") as admin:
         for attempt in itertools.count():
             described = await admin.describe_topics(list(names))
             counts = {
@@ -449,8 +473,6 @@ async def partition_counts(kafka: KafkaSettings, names: Sequence[str]) -> dict[s
             if attempt % 60 == 0:
                 logger.info("waiting for topics", missing=",".join(missing))
             await asyncio.sleep(0.5)
-    finally:
-        await admin.close()
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -14,16 +14,16 @@ ids, and the services downstream take each id once.
 
 from __future__ import annotations
 
-from jules_contracts import Bar
+from jules_contracts import Bar, Event
 from jules_contracts.topics import FEATURES, MD_BARS
-from jules_runtime.lockstep import END_OF_TIME, StepBuffer, StepOutput, by_instrument
+from jules_runtime.lockstep import RunAheadDriver, StepBuffer, by_instrument
 
 from jules_features.engine import FeatureEngine
 
 __all__ = ["FeaturesDriver"]
 
 
-class FeaturesDriver:
+class FeaturesDriver(RunAheadDriver):
     """The lockstep driver of the features service (see the module docstring).
 
     Args:
@@ -34,24 +34,10 @@ class FeaturesDriver:
     outputs = (FEATURES,)
 
     def __init__(self, engine: FeatureEngine) -> None:
+        super().__init__()
         self.engine = engine
-        self.finished = False
-        self.previous = 0
 
-    def advance(self, buffer: StepBuffer) -> list[StepOutput]:
-        """Compute every step whose bars are all read."""
-        outputs: list[StepOutput] = []
-        while not self.finished:
-            time = buffer.next_watermark(MD_BARS.name)
-            if time is not None and buffer.reached(MD_BARS.name, time):
-                bars = by_instrument(buffer.take(MD_BARS.name, time))
-                vectors = [self.engine.on_bar(bar) for bar in bars if isinstance(bar, Bar)]
-                outputs.append(StepOutput(vectors, time))
-                self.previous = time
-            elif time is None and buffer.is_final(MD_BARS.name):
-                buffer.take(MD_BARS.name, END_OF_TIME, final=True)
-                outputs.append(StepOutput([], self.previous, final=True))
-                self.finished = True
-            else:
-                break
-        return outputs
+    def step(self, buffer: StepBuffer, time: int) -> list[Event]:
+        """One vector per bar of ``time``, in instrument-id order."""
+        bars = by_instrument(buffer.take(MD_BARS.name, time))
+        return [self.engine.on_bar(bar) for bar in bars if isinstance(bar, Bar)]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from jules_contracts import Bar, Event, FeatureVector
 from jules_contracts.topics import FEATURES, MD_BARS, SIGNALS
-from jules_runtime.lockstep import END_OF_TIME, StepBuffer, StepOutput, by_instrument
+from jules_runtime.lockstep import RunAheadDriver, StepBuffer, by_instrument
 from jules_runtime.logging import logger
 
 if TYPE_CHECKING:
@@ -28,48 +28,30 @@ if TYPE_CHECKING:
 
 __all__ = ["SignalDriver"]
 
-_INPUTS = (MD_BARS, FEATURES)
 
-
-class SignalDriver:
+class SignalDriver(RunAheadDriver):
     """The lockstep driver of the signal service (see the module docstring).
 
     Args:
         handler: Pairs a bar with its vector and runs the strategy (schema checks, alerts).
     """
 
-    inputs = _INPUTS
+    inputs = (MD_BARS, FEATURES)
     outputs = (SIGNALS,)
 
     def __init__(self, handler: SignalHandler) -> None:
+        super().__init__()
         self.handler = handler
-        self.finished = False
-        self.previous = 0
 
-    def advance(self, buffer: StepBuffer) -> list[StepOutput]:
-        """Decide every step whose bars and vectors are all read."""
-        outputs: list[StepOutput] = []
-        while not self.finished:
-            time = buffer.next_watermark(MD_BARS.name)
-            if time is not None and all(buffer.reached(t.name, time) for t in _INPUTS):
-                bars = [
-                    e for e in by_instrument(buffer.take(MD_BARS.name, time)) if isinstance(e, Bar)
-                ]
-                vectors = {
-                    e.causation_id: e
-                    for e in by_instrument(buffer.take(FEATURES.name, time))
-                    if isinstance(e, FeatureVector)
-                }
-                outputs.append(StepOutput(self._decide(bars, vectors), time))
-                self.previous = time
-            elif time is None and all(buffer.is_final(t.name) for t in _INPUTS):
-                for topic in _INPUTS:
-                    buffer.take(topic.name, END_OF_TIME, final=True)
-                outputs.append(StepOutput([], self.previous, final=True))
-                self.finished = True
-            else:
-                break
-        return outputs
+    def step(self, buffer: StepBuffer, time: int) -> list[Event]:
+        """The strategy on each bar of ``time`` and its vector, in instrument-id order."""
+        bars = [e for e in by_instrument(buffer.take(MD_BARS.name, time)) if isinstance(e, Bar)]
+        vectors = {
+            e.causation_id: e
+            for e in by_instrument(buffer.take(FEATURES.name, time))
+            if isinstance(e, FeatureVector)
+        }
+        return self._decide(bars, vectors)
 
     def _decide(self, bars: list[Bar], vectors: dict[str | None, FeatureVector]) -> list[Event]:
         events: list[Event] = []

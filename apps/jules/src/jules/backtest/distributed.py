@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from jules_audit.store import AuditWriter
 from jules_contracts import Bar, Event, Topic
@@ -36,6 +35,7 @@ from jules_contracts.topics import (
 )
 from jules_market_data.replay import Pacer
 from jules_runtime.bus import KafkaBus, ensure_topics
+from jules_runtime.bus.kafka import admin_client
 from jules_runtime.bus.records import OutboundMessage, outbound_event
 from jules_runtime.lockstep import (
     END_OF_TIME,
@@ -231,17 +231,11 @@ def _drop(state: SessionState, kafka: KafkaSettings) -> None:
 
 async def delete_run_topics(kafka: KafkaSettings, scope: str) -> list[str]:
     """Delete the topics of run scope ``scope`` (data and dead-letter topics)."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers, client_id="jules-backtest-admin"
-    )
-    await admin.start()
-    try:
+    async with admin_client(kafka, "jules-backtest-admin") as admin:
         names = [name for name in await admin.list_topics() if name.startswith(f"{scope}.")]
         if names:
             await admin.delete_topics(names)
         return names
-    finally:
-        await admin.close()
 
 
 async def create_run_topics(kafka: KafkaSettings, scope: str, partitions: int) -> list[str]:

@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -30,7 +30,7 @@ from jules_runtime.bus.records import InboundRecord, OutboundMessage
 from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
-__all__ = ["KafkaBus", "ensure_topics", "producer_options"]
+__all__ = ["KafkaBus", "admin_client", "ensure_topics", "inbound_record", "producer_options"]
 
 PRODUCER_ACKS = "all"
 PRODUCER_IDEMPOTENCE = True
@@ -241,6 +241,11 @@ class _Pipeline:
 def _inbound(raw: ConsumerRecord[Any, Any] | tuple[ConsumerRecord[Any, Any], ...]) -> InboundRecord:
     if isinstance(raw, tuple):  # batch subscribers are not used by the bus
         raise TypeError("the bus consumes one message at a time")
+    return inbound_record(raw)
+
+
+def inbound_record(raw: ConsumerRecord[Any, Any]) -> InboundRecord:
+    """An aiokafka record as the bus's ``InboundRecord``."""
     return InboundRecord(
         topic=raw.topic,
         partition=raw.partition,
@@ -250,6 +255,26 @@ def _inbound(raw: ConsumerRecord[Any, Any] | tuple[ConsumerRecord[Any, Any], ...
         headers=tuple((name, value or b"") for name, value in raw.headers),
         timestamp_ms=raw.timestamp,
     )
+
+
+@contextlib.asynccontextmanager
+async def admin_client(
+    kafka: KafkaSettings, client_id: str = "jules-admin"
+) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client with the connection options of ``kafka``; closed on exit."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id=client_id,
+        request_timeout_ms=kafka.request_timeout_ms,
+        retry_backoff_ms=kafka.retry_backoff_ms,
+        metadata_max_age_ms=kafka.metadata_max_age_ms,
+        connections_max_idle_ms=kafka.connections_max_idle_ms,
+    )
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
 
 
 async def ensure_topics(
@@ -264,16 +289,7 @@ async def ensure_topics(
     Returns:
         The names that were created.
     """
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers,
-        client_id="jules-admin",
-        request_timeout_ms=kafka.request_timeout_ms,
-        retry_backoff_ms=kafka.retry_backoff_ms,
-        metadata_max_age_ms=kafka.metadata_max_age_ms,
-        connections_max_idle_ms=kafka.connections_max_idle_ms,
-    )
-    await admin.start()
-    try:
+    async with admin_client(kafka) as admin:
         existing = set(await admin.list_topics())
         missing = [name for name in dict.fromkeys(names) if name not in existing]
         if missing:
@@ -283,5 +299,3 @@ async def ensure_topics(
                     [NewTopic(name, partitions, replication_factor) for name in missing]
                 )
         return missing
-    finally:
-        await admin.close()
