@@ -108,9 +108,10 @@ bench-peers: | $(UV_DEP) ## create .local/bench-peers with NautilusTrader and ba
 bench: $(SETUP_STAMP) bench-peers ## backtest throughput and memory, with peer ratios
 	$(RUN) python bench/backtest_throughput.py
 
-bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-order latency, service RSS
+bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-order latency, service RSS, hop costs
 	$(RUN) python bench/replay_throughput.py
 	$(RUN) python bench/tick_to_order_latency.py
+	$(RUN) python bench/pipeline_costs.py
 
 schemas: $(SETUP_STAMP) ## export the JSON Schemas of the v1 events to libs/contracts/schemas/v1
 	$(RUN) python -m jules_contracts.schema write libs/contracts/schemas/v1

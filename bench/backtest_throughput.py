@@ -16,7 +16,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from jules.backtest.run import run_backtest
 from jules_contracts import Bar
 from jules_market_data.loaders import load
 from jules_trainer.linear_policy import write_linear_policy
+from machine import describe  # bench/machine.py (scripts run from bench/)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", ROOT.parent / "shared" / "data"))
@@ -45,22 +45,6 @@ SOURCES = [
 ]
 PEER_PYTHON = ROOT / ".local" / "bench-peers" / "bin" / "python"
 PEERS = {"nautilus_trader": "nautilus_ema.py", "backtrader": "backtrader_ema.py"}
-
-
-def machine() -> str:
-    """One line about the machine the figures come from."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
 
 
 def config(run_dir: Path, model: Path) -> BacktestConfig:
@@ -175,7 +159,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         ours = run_ours(work, args.repeat)

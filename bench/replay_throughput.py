@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import threading
 import time
@@ -26,6 +25,7 @@ from jules.backtest.config import load_config
 from jules.backtest.distributed import KafkaRunOptions, run_backtest_kafka
 from jules.backtest.run import run_backtest
 from jules.session import SessionState
+from machine import describe, peak_rss_mib  # bench/machine.py (scripts run from bench/)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", ROOT.parent / "shared" / "data"))
@@ -63,33 +63,10 @@ class RssSampler:
         for service in self._state.services:
             index = counts.get(service.name, 0)
             counts[service.name] = index + 1
-            peak = _peak_rss_mib(service.pid)
+            peak = peak_rss_mib(service.pid)
             if peak is not None:
                 key = f"{service.name}-{index}"
                 self.peaks[key] = max(self.peaks.get(key, 0.0), peak)
-
-
-def _peak_rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def machine() -> str:
-    """One line about the machine."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:
@@ -115,7 +92,7 @@ def main() -> None:
         (folder / "kafka" / name).read_bytes() == (folder / "embedded" / name).read_bytes()
         for name in ("orders.csv", "fills.csv", "equity.csv", "metrics.json")
     )
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     print(
         f"run: {args.config.name}, {run.bars:,} bars, {steps:,} event times, "
         f"{args.partitions} partitions; run folder equal to embedded: {same}"

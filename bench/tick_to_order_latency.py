@@ -27,7 +27,6 @@ import asyncio
 import itertools
 import json
 import os
-import platform
 import tempfile
 import time
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from jules_contracts.topics import (
 from jules_runtime.bus import KafkaBus, ensure_topics
 from jules_runtime.bus.records import SENT_HEADER, outbound_event
 from jules_runtime.settings import KafkaSettings
+from machine import describe, peak_rss_mib  # bench/machine.py (scripts run from bench/)
 
 SERVICES = ("order-router", "risk", "signal", "features")
 WATCHED = (MD_BARS, FEATURES, SIGNALS, ORDERS_INTENTS, ORDERS_DECISIONS, ORDERS_EVENTS)
@@ -191,33 +191,10 @@ def hops(seen: list[Seen]) -> dict[str, list[float]]:
     return result
 
 
-def peak_rss_mib(pid: int) -> float | None:
-    """Peak resident set size of a process (VmHWM), in MiB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def machine() -> str:
-    """One line about the machine."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
 async def run_load(
     state: SessionState, instruments: list[str], rate: float, seconds: float
 ) -> tuple[int, list[Seen]]:
+    """Publish the load and read everything back; return (bars published, events read)."""
     kafka = KafkaSettings(bootstrap_servers=state.bootstrap, linger_ms=0)
     stop = asyncio.Event()
     reading = asyncio.create_task(read_back(kafka, state.scope, stop))
@@ -273,7 +250,7 @@ def main() -> None:
     finally:
         stop_session(state)
     latencies = hops(seen)
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     print(
         f"load: {published:,} bars at {args.rate:,.0f}/s over {args.instruments} instruments, "
         f"{args.partitions} partitions; {len(latencies['total']):,} orders traced"
