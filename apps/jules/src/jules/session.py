@@ -39,6 +39,7 @@ __all__ = [
     "start_broker",
     "start_service",
     "start_session",
+    "stop_broker",
     "stop_session",
     "wait_ready",
 ]
@@ -175,6 +176,11 @@ def start_broker() -> tuple[str, bool]:
     return out.stdout.strip().splitlines()[-1], True
 
 
+def stop_broker() -> None:
+    """Stop the local broker (``make kafka-down``)."""
+    _kafka("stop")
+
+
 def start_service(
     name: str, env: Mapping[str, str], run_dir: Path, port: int, *, log_name: str | None = None
 ) -> ServiceState:
@@ -256,8 +262,12 @@ def start_session(
     return state
 
 
-def stop_session(state: SessionState, timeout_s: float = 60) -> list[str]:
+def stop_session(
+    state: SessionState, timeout_s: float = 60, *, keep_broker: bool = False
+) -> list[str]:
     """Stop the services (SIGTERM, then SIGKILL after ``timeout_s``), then the broker if ours.
+
+    ``keep_broker`` leaves the broker running even if the session started it.
 
     Returns:
         One line per service saying how it stopped.
@@ -277,8 +287,8 @@ def stop_session(state: SessionState, timeout_s: float = 60) -> list[str]:
             report.append(f"{service.name}: killed after {timeout_s:.0f}s")
         else:
             report.append(f"{service.name}: stopped")
-    if state.started_broker:
-        _kafka("stop")
+    if state.started_broker and not keep_broker:
+        stop_broker()
         report.append("kafka: stopped")
     return report
 

@@ -61,6 +61,7 @@ from jules.session import (
     free_port,
     start_broker,
     start_service,
+    stop_broker,
     stop_session,
     wait_ready,
 )
@@ -217,16 +218,11 @@ def _watermarks(
     ]
 
 
-def _drop(state: SessionState, kafka: KafkaSettings) -> None:
-    """Stop the services, delete the run's topics, then stop the broker if ours."""
-    started_broker, state.started_broker = state.started_broker, False
-    stop_session(state)
+def _delete_topics(kafka: KafkaSettings, scope: str) -> None:
     try:
-        asyncio.run(delete_run_topics(kafka, state.scope))
+        asyncio.run(delete_run_topics(kafka, scope))
     except KafkaError as error:  # the run folder is written; only the cleanup failed
-        logger.warning("the run's topics were not deleted", scope=state.scope, error=str(error))
-    if started_broker:
-        stop_session(SessionState(state.run_dir, state.scope, state.bootstrap, True))
+        logger.warning("the run's topics were not deleted", scope=scope, error=str(error))
 
 
 async def delete_run_topics(kafka: KafkaSettings, scope: str) -> list[str]:
@@ -336,10 +332,11 @@ def run_backtest_kafka(
                 )
             )
     finally:
-        if options.keep_topics or options.external:
-            stop_session(state)
-        else:
-            _drop(state, kafka)
+        stop_session(state, keep_broker=True)
+        if not (options.keep_topics or options.external):
+            _delete_topics(kafka, scope)
+        if state.started_broker:
+            stop_broker()
     return finish_run(config, schema, recorder, quality, started=started, clock=clock, mode="kafka")
 
 
