@@ -19,13 +19,14 @@ collector puts their events in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
 
 from jules_contracts import (
     Bar,
     CancelOrder,
     Event,
+    FeatureVector,
     OrderApproved,
     OrderDenied,
     PortfolioSnapshot,
@@ -91,6 +92,16 @@ class EmbeddedNode:
 
     def step(self, bars: list[Bar]) -> None:
         """Process every bar closing at one event time (in instrument-id order)."""
+        venue, vectors = self.market(bars)
+        self.decide(bars, venue, vectors)
+
+    def market(self, bars: list[Bar]) -> tuple[list[Event], list[FeatureVector]]:
+        """First half of a step: the bars, the venue step and one feature vector per bar.
+
+        Returns:
+            The venue's events (ending with the snapshot for ``t``) and the vectors, in bar
+            order; pass both to ``decide`` before the next ``market``.
+        """
         for bar in bars:
             self._emit(bar)
             self.last_bars[bar.instrument_id] = bar
@@ -98,6 +109,12 @@ class EmbeddedNode:
         self._emit_all(venue)
         vectors = [self.features.on_bar(bar) for bar in bars]
         self._emit_all(vectors)
+        return venue, vectors
+
+    def decide(
+        self, bars: list[Bar], venue: Sequence[Event], vectors: Sequence[FeatureVector]
+    ) -> None:
+        """Second half of a step: the strategy's signals, then the risk step."""
         signals: list[SignalGenerated] = []
         for vector, bar in zip(vectors, bars, strict=True):
             signal = self.strategy.on_features(vector, bar)
