@@ -303,3 +303,28 @@ def test_predict_refuses_the_wrong_number_of_values():
 
     with pytest.raises(ValueError, match="reads 3 features"):
         policy.predict([1.0, 2.0])
+
+
+def test_a_model_reading_the_position_gets_its_last_target_after_the_features():
+    # y = (sma_10 - 100) / 2 + 2 * position: the position is appended, not standardised.
+    weights = np.array([[1.0], [0.0], [0.0], [2.0]])
+    card = make_card(position_input=True)
+    policy = load(
+        policy_model(weights, card=card, activation=None),
+        config=OnnxPolicyConfig(dead_band=0.0, min_weight_change=0.01),
+    )
+
+    assert policy.predict([101.0, 100.0, 50.0], 0.25).tolist() == pytest.approx([1.0])
+    signals = decide(policy, [row(100.2), row(100.2), row(100.2)])
+
+    # 0.1 with no position yet; then 0.1 + 2 * 0.1 = 0.3; then 0.1 + 2 * 0.3 = 0.7.
+    weights_emitted = [round(s.target_weight, 6) for s in signals if s is not None]
+    assert weights_emitted == [0.1, 0.3, 0.7]
+
+
+def test_a_position_reading_model_must_declare_one_more_input_than_features():
+    card = make_card(position_input=True)
+    with pytest.raises(ModelLoadError) as caught:
+        load(policy_model(LINEAR, card=card))
+    assert caught.value.reason is ModelRejectionReason.INCOMPATIBLE_MODEL_IO
+    assert "4 inputs" in str(caught.value)

@@ -31,7 +31,7 @@ from jules_signal.engine.model_card import (
     ModelCard,
     TargetWeightAction,
 )
-from jules_signal.engine.onnx_policy import OnnxPolicy
+from jules_signal.engine.onnx_policy import OnnxPolicy, output_to_target
 from jules_signal.engine.rules import MovingAverageCross, RsiReversion, build_strategy
 from jules_signal.engine.strategy import Strategy
 
@@ -59,6 +59,7 @@ __all__ = [
     "TargetWeightAction",
     "TradingMode",
     "build_strategy",
+    "output_to_target",
     "parse_strategy_flags",
     "strategy_config_from_mapping",
 ]

@@ -90,6 +90,9 @@ class ModelCard(_CardPart):
         code_version: Version of the code that trained the model (a git sha or release).
         metrics: Evaluation metrics by name.
         created_at: When the model was made, ISO-8601 with a UTC offset (from the trainer).
+        position_input: The model also reads the policy's current target weight for the
+            instrument (0 before its first target), as the last input after the features and
+            not normalised: the position state a trained agent observes.
     """
 
     card_version: Literal[1] = 1
@@ -105,6 +108,7 @@ class ModelCard(_CardPart):
         default_factory=dict
     )
     created_at: str
+    position_input: bool = False
 
     @field_validator("feature_names")
     @classmethod
@@ -130,6 +134,11 @@ class ModelCard(_CardPart):
                 f"unknown {extra}"
             )
         return self
+
+    @property
+    def input_width(self) -> int:
+        """How many values the model reads: the features, plus the position when it reads it."""
+        return len(self.feature_names) + int(self.position_input)
 
     @property
     def created_at_ns(self) -> int:

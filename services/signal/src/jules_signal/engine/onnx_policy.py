@@ -8,8 +8,9 @@ feature schema, or the model is refused.
 Per feature vector the policy
 
 1. refuses to act (returns ``None``) until every feature the model reads is defined;
-2. standardises the features in card order, ``(x - mean) / std``, and runs the model on a
-   batch of one;
+2. standardises the features in card order, ``(x - mean) / std``, appends the instrument's
+   current target weight when the card says the model reads it (``position_input``), and runs
+   the model on a batch of one;
 3. maps the output to a target weight: for a ``target_weight`` model, the output clipped to
    [-1, 1], flat when ``|y| <= dead_band``, strength ``|y|``; for a ``discrete`` model, the
    weight of the best-scoring class, strength its softmax probability;
@@ -36,7 +37,7 @@ from jules_signal.engine.errors import (
     ModelRejectionReason,
     ModelSchemaMismatchError,
 )
-from jules_signal.engine.model_card import DiscreteAction, ModelCard
+from jules_signal.engine.model_card import ActionSemantics, DiscreteAction, ModelCard
 from jules_signal.engine.strategy import (
     TargetMemory,
     check_same_instrument,
@@ -44,7 +45,7 @@ from jules_signal.engine.strategy import (
     read_features,
 )
 
-__all__ = ["OnnxPolicy", "session_options"]
+__all__ = ["OnnxPolicy", "output_to_target", "session_options"]
 
 _INPUT_DTYPES: dict[str, type[np.floating[Any]]] = {
     "tensor(float)": np.float32,
@@ -82,7 +83,7 @@ class OnnxPolicy:
         self._card = card
         self._strategy_id = strategy_id
         self._config = config
-        self._input_name, self._input_dtype = _check_input(session, len(card.feature_names))
+        self._input_name, self._input_dtype = _check_input(session, card.input_width)
         self._output_name, self._output_size = _check_output(session, card)
         self._mean = np.array([card.normalisation[n].mean for n in card.feature_names])
         self._std = np.array([card.normalisation[n].std for n in card.feature_names])
@@ -168,11 +169,13 @@ class OnnxPolicy:
         """The execution providers of the session."""
         return list(self._session.get_providers())
 
-    def predict(self, values: Sequence[float]) -> NDArray[np.float64]:
+    def predict(self, values: Sequence[float], position: float = 0.0) -> NDArray[np.float64]:
         """Standardise raw feature values and run the model on them.
 
         Args:
             values: One value per feature, in card order.
+            position: The current target weight, read by a model with ``position_input``
+                (ignored otherwise).
 
         Returns:
             The model's output for this one input, flattened.
@@ -186,6 +189,8 @@ class OnnxPolicy:
                 f"got {len(values)} values"
             )
         scaled = (np.asarray(values, dtype=np.float64) - self._mean) / self._std
+        if self._card.position_input:
+            scaled = np.append(scaled, position)
         batch = scaled.astype(self._input_dtype).reshape(1, -1)
         (output,) = self._session.run([self._output_name], {self._input_name: batch})
         return np.asarray(output, dtype=np.float64).reshape(-1)
@@ -218,7 +223,14 @@ class OnnxPolicy:
         defined = [value for value in values if value is not None]
         if len(defined) != len(values):
             return None
-        target, strength = self._target_of(self.predict(defined))
+        position = self._targets.last(features.instrument_id) or 0.0
+        output = self.predict(defined, position)
+        if output.size != self._output_size or not np.all(np.isfinite(output)):
+            raise ModelOutputError(
+                f"model {self._card.model_name!r} {self._card.model_version!r} output "
+                f"{output.tolist()}: expected {self._output_size} finite values"
+            )
+        target, strength = output_to_target(self._card.action, output, self._config.dead_band)
         if not self._targets.update(features.instrument_id, target):
             return None
         return make_signal(
@@ -230,22 +242,30 @@ class OnnxPolicy:
             model_version=self._card.model_version,
         )
 
-    def _target_of(self, output: NDArray[np.float64]) -> tuple[float, float]:
-        """Map a model output to ``(target_weight, strength)``."""
-        if output.size != self._output_size or not np.all(np.isfinite(output)):
-            raise ModelOutputError(
-                f"model {self._card.model_name!r} {self._card.model_version!r} output "
-                f"{output.tolist()}: expected {self._output_size} finite values"
-            )
-        action = self._card.action
-        if isinstance(action, DiscreteAction):
-            best = int(np.argmax(output))
-            exp = np.exp(output - output[best])
-            return action.target_weights[best], float(min(1.0, exp[best] / exp.sum()))
-        value = float(np.clip(output[0], -1.0, 1.0))
-        if abs(value) <= self._config.dead_band:
-            return 0.0, abs(value)
-        return value, abs(value)
+
+def output_to_target(
+    action: ActionSemantics, output: NDArray[np.float64], dead_band: float = 0.0
+) -> tuple[float, float]:
+    """Map a model output to ``(target_weight, strength)`` as the card's action says.
+
+    A ``discrete`` output is one score per class: the best class's weight, strength its softmax
+    probability. A ``target_weight`` output is clipped to [-1, 1]; at most ``dead_band`` away
+    from zero it means flat. The trainer's environment maps its actions through this same
+    function, so a trained agent and the served model trade alike.
+
+    Args:
+        action: The card's action semantics.
+        output: The model's finite output for one input, flattened.
+        dead_band: Flat band of a ``target_weight`` output.
+    """
+    if isinstance(action, DiscreteAction):
+        best = int(np.argmax(output))
+        exp = np.exp(output - output[best])
+        return action.target_weights[best], float(min(1.0, exp[best] / exp.sum()))
+    value = float(np.clip(output[0], -1.0, 1.0))
+    if abs(value) <= dead_band:
+        return 0.0, abs(value)
+    return value, abs(value)
 
 
 def _check_input(session: ort.InferenceSession, width: int) -> tuple[str, type[np.floating[Any]]]:
@@ -268,7 +288,7 @@ def _check_input(session: ort.InferenceSession, width: int) -> tuple[str, type[n
     ):
         raise _io_error(
             f"input {model_input.name!r} has shape {shape}, expected [batch, {width}] for the "
-            f"card's {width} features"
+            f"card's {width} inputs"
         )
     return model_input.name, dtype
 
