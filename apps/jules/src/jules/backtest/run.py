@@ -37,6 +37,7 @@ from jules.backtest.trades import RoundTrip, round_trips
 
 __all__ = [
     "RunSummary",
+    "build_node",
     "build_strategy_and_schema",
     "finish_run",
     "prepare_run_dir",
@@ -200,6 +201,43 @@ def prepare_run_dir(config: BacktestConfig) -> Path:
     return run_dir
 
 
+def build_node(
+    config: BacktestConfig, strategy: Strategy, schema: FeatureSchema, emit: Callable[[Event], None]
+) -> EmbeddedNode:
+    """Wire the engines of a backtest (features, strategy, risk, venue) into an embedded node.
+
+    Args:
+        config: The account, risk and execution sections are read.
+        strategy: The strategy (see ``build_strategy_and_schema``).
+        schema: The feature schema the features engine computes.
+        emit: Receives every event, in order.
+    """
+    return EmbeddedNode(
+        features=FeatureEngine(schema),
+        strategy=strategy,
+        risk=RiskEngine(
+            RiskConfig(
+                account_id=config.account.account_id,
+                limits=config.risk.limits,
+                sizing=config.risk.sizing,
+                stops=config.risk.stops,
+            )
+        ),
+        router=OrderRouterEngine(
+            RouterConfig(
+                account_id=config.account.account_id,
+                currency=config.account.currency,
+                starting_cash=config.account.starting_cash,
+                fill_model=config.execution.fill_model,
+                fees=config.execution.fees,
+                latency_ns=config.execution.latency_ns,
+                max_participation=config.execution.max_participation,
+            )
+        ),
+        emit=emit,
+    )
+
+
 def run_backtest(
     config: BacktestConfig,
     *,
@@ -223,30 +261,7 @@ def run_backtest(
             recorder(event)
             audit.append(event)
 
-        node = EmbeddedNode(
-            features=FeatureEngine(schema),
-            strategy=strategy,
-            risk=RiskEngine(
-                RiskConfig(
-                    account_id=config.account.account_id,
-                    limits=config.risk.limits,
-                    sizing=config.risk.sizing,
-                    stops=config.risk.stops,
-                )
-            ),
-            router=OrderRouterEngine(
-                RouterConfig(
-                    account_id=config.account.account_id,
-                    currency=config.account.currency,
-                    starting_cash=config.account.starting_cash,
-                    fill_model=config.execution.fill_model,
-                    fees=config.execution.fees,
-                    latency_ns=config.execution.latency_ns,
-                    max_participation=config.execution.max_participation,
-                )
-            ),
-            emit=emit,
-        )
+        node = build_node(config, strategy, schema, emit)
         bars: Iterator[Bar] = load_bars(config, quality)
         node.run(progress(bars) if progress else bars, close_at_end=config.close_at_end)
     return finish_run(config, schema, recorder, quality, started=started, clock=clock)
