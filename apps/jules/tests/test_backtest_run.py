@@ -207,3 +207,30 @@ def test_trades_are_aggregated_into_bars_and_bad_trades_reported(tmp_path):
     # one point per hourly bar, plus the snapshot after closing at the last bar's open
     assert len(equity) == len(hours) + 1
     assert equity[-1]["time"] == equity[-2]["time"]
+
+
+def test_a_time_window_keeps_only_the_bars_closing_inside_it(tmp_path):
+    config = BacktestConfig.model_validate(
+        small_config(
+            tmp_path / "window",
+            start="2018-04-04T06:00:00Z",
+            end="2018-04-04T12:00:00+00:00",
+        )
+    )
+    run_backtest(config)
+
+    equity = read_csv(tmp_path / "window" / "equity.csv")
+    assert equity[0]["time"] == "2018-04-04T06:00:00.000000000Z"
+    assert equity[-1]["time"] == "2018-04-04T11:59:00.000000000Z"
+    quality = json.loads((tmp_path / "window" / "data_quality.json").read_text())
+    assert quality["accepted_bars_by_instrument"] == {
+        "BTCUSD.COINBASE": 360,
+        "ETHUSD.COINBASE": 360,
+    }
+
+
+def test_a_window_that_ends_before_it_starts_is_refused():
+    with pytest.raises(ValueError, match="must be after start"):
+        BacktestConfig.model_validate(
+            small_config(Path("x"), start="2018-04-04T12:00:00Z", end="2018-04-04T06:00:00Z")
+        )

@@ -16,15 +16,16 @@ Example (``examples/backtest.yaml``)::
 from __future__ import annotations
 
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import yaml
 from jules_contracts import PriceType
 from jules_order_router.engine import FeeSchedule, FillModel, NextBarOpen
 from jules_risk.engine import RiskLimits, SizingConfig, StopsConfig
 from jules_signal.engine import StrategyConfig, strategy_config_from_mapping
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "AccountConfig",
@@ -116,6 +117,21 @@ class BacktestConfig(_Frozen):
     """Default ``runs/<name>``."""
     close_at_end: bool = True
     """Close open positions at the last bar's open."""
+    start: AwareDatetime | None = None
+    """Only bars closing at or after this time (ISO-8601 with an offset)."""
+    end: AwareDatetime | None = None
+    """Only bars closing before this time (ISO-8601 with an offset)."""
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(f"end {self.end.isoformat()} must be after start {self.start}")
+        return self
+
+    @property
+    def window_ns(self) -> tuple[int | None, int | None]:
+        """``start`` and ``end`` as UTC nanoseconds since the epoch (``None`` when open)."""
+        return _nanos(self.start), _nanos(self.end)
 
     @field_validator("strategy", mode="before")
     @classmethod
@@ -128,6 +144,13 @@ class BacktestConfig(_Frozen):
     def run_dir(self) -> Path:
         """Where the run folder goes."""
         return self.output_dir or Path("runs") / self.name
+
+
+def _nanos(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -81,8 +81,10 @@ def load_bars(config: BacktestConfig, quality: DataQuality) -> Iterator[Bar]:
     """Yield the configured bars merged in event-time order (ties by instrument id).
 
     Every source is validated (order, duplicates, values); rejected rows are counted by reason
-    in ``quality`` with a few examples. Events other than bars are counted and skipped.
+    in ``quality`` with a few examples. Events other than bars are counted and skipped. With a
+    ``start`` or ``end``, only the bars closing in ``[start, end)`` are yielded.
     """
+    start, end = config.window_ns
     validator = MarketDataValidator()
     streams = [_source_stream(config, source) for source in config.data]
     for item in validator.validate(merge_streams(*streams)):  # type: ignore[arg-type]
@@ -92,6 +94,10 @@ def load_bars(config: BacktestConfig, quality: DataQuality) -> Iterator[Bar]:
             if len(quality.examples) < 20:
                 quality.examples.append(f"{item.location}: {reason}: {item.detail}")
         elif isinstance(item, Bar):
+            if (start is not None and item.event_time < start) or (
+                end is not None and item.event_time >= end
+            ):
+                continue
             quality.accepted[item.instrument_id] = quality.accepted.get(item.instrument_id, 0) + 1
             yield item
         else:
