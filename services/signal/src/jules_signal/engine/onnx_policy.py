@@ -20,6 +20,7 @@ Per feature vector the policy
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -87,6 +88,9 @@ class OnnxPolicy:
         self._output_name, self._output_size = _check_output(session, card)
         self._mean = np.array([card.normalisation[n].mean for n in card.feature_names])
         self._std = np.array([card.normalisation[n].std for n in card.feature_names])
+        self._width = len(card.feature_names)
+        self._row = np.zeros((1, card.input_width), dtype=self._input_dtype)  # reused input
+        self._outputs = [self._output_name]
         self._targets = TargetMemory(config.min_weight_change)
 
     @classmethod
@@ -183,16 +187,16 @@ class OnnxPolicy:
         Raises:
             ValueError: The number of values is not the number of features.
         """
-        if len(values) != len(self._mean):
+        if len(values) != self._width:
             raise ValueError(
-                f"the model reads {len(self._mean)} features {list(self._card.feature_names)}, "
+                f"the model reads {self._width} features {list(self._card.feature_names)}, "
                 f"got {len(values)} values"
             )
-        scaled = (np.asarray(values, dtype=np.float64) - self._mean) / self._std
+        row = self._row
+        row[0, : self._width] = (np.array(values, dtype=np.float64) - self._mean) / self._std
         if self._card.position_input:
-            scaled = np.append(scaled, position)
-        batch = scaled.astype(self._input_dtype).reshape(1, -1)
-        (output,) = self._session.run([self._output_name], {self._input_name: batch})
+            row[0, self._width] = position
+        (output,) = self._session.run(self._outputs, {self._input_name: row})
         return np.asarray(output, dtype=np.float64).reshape(-1)
 
     def on_features(self, features: FeatureVector, bar: Bar) -> SignalGenerated | None:
@@ -225,7 +229,7 @@ class OnnxPolicy:
             return None
         position = self._targets.last(features.instrument_id) or 0.0
         output = self.predict(defined, position)
-        if output.size != self._output_size or not np.all(np.isfinite(output)):
+        if output.size != self._output_size or not all(map(math.isfinite, output.tolist())):
             raise ModelOutputError(
                 f"model {self._card.model_name!r} {self._card.model_version!r} output "
                 f"{output.tolist()}: expected {self._output_size} finite values"
@@ -262,7 +266,7 @@ def output_to_target(
         best = int(np.argmax(output))
         exp = np.exp(output - output[best])
         return action.target_weights[best], float(min(1.0, exp[best] / exp.sum()))
-    value = float(np.clip(output[0], -1.0, 1.0))
+    value = min(1.0, max(-1.0, float(output[0])))
     if abs(value) <= dead_band:
         return 0.0, abs(value)
     return value, abs(value)
