@@ -55,6 +55,8 @@ class DataSource(_Frozen):
     price_type: PriceType | None = None
     bar_interval: str | None = None
     """Aggregate the file's trades or quotes into bars of this length (``1m``, ``1h``)."""
+    assume_utc: bool = False
+    """Tables: read timestamps without a UTC offset as UTC."""
 
 
 class OnnxStrategyConfig(_Frozen):

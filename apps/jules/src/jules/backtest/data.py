@@ -56,6 +56,7 @@ def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[objec
         fmt=source.format,
         interval=source.interval,
         price_type=None if source.bar_interval else source.price_type,
+        assume_utc=source.assume_utc,
     )
     if source.bar_interval is None:
         return stream
