@@ -15,6 +15,7 @@ from jules_contracts import (
     EngageKillSwitch,
     Event,
     RiskAlert,
+    SignalGenerated,
     Topic,
     backtest_scope,
     decode_event,
@@ -29,6 +30,9 @@ from jules_contracts.topics import (
     MD_TRADES,
     ORDERS_EVENTS,
     RISK_ALERTS,
+    SECONDARY_TOPICS,
+    SIGNALS,
+    SIGNALS_SHADOW,
     WATERMARKS,
     topic_named,
 )
@@ -47,7 +51,9 @@ def test_every_event_class_is_carried_by_exactly_one_topic(cls: type[Event]) -> 
     homes = [
         topic
         for topic in ALL_TOPICS
-        if cls in topic.event_types and not (cls is Watermark and topic in IN_BAND)
+        if cls in topic.event_types
+        and not (cls is Watermark and topic in IN_BAND)
+        and topic not in SECONDARY_TOPICS
     ]
 
     assert len(homes) == 1
@@ -64,6 +70,16 @@ def test_watermarks_travel_in_band_on_the_data_topics_of_a_lockstep_replay() -> 
     assert ORDERS_EVENTS in IN_BAND
     assert CONTROL not in IN_BAND
     assert topic_named("orders.events.v1") is ORDERS_EVENTS
+
+
+def test_shadow_signals_have_their_own_topic_but_signals_keep_their_home() -> None:
+    assert SIGNALS_SHADOW in ALL_TOPICS
+    assert SIGNALS_SHADOW in SECONDARY_TOPICS
+    assert SIGNALS_SHADOW.event_types == (SignalGenerated,)
+    assert SIGNALS_SHADOW.dlq == "signals.shadow.v1.dlq"
+    assert SIGNALS_SHADOW not in IN_BAND
+    assert topic_for(SignalGenerated) is SIGNALS
+    assert topic_named("signals.shadow.v1") is SIGNALS_SHADOW
 
 
 def test_dead_letter_records_have_no_topic_of_their_own() -> None:
@@ -167,6 +183,7 @@ def test_market_data_and_order_topics_are_keyed_by_instrument() -> None:
         "md.book.v1",
         "features.v1",
         "signals.v1",
+        "signals.shadow.v1",
         "orders.intents.v1",
         "orders.decisions.v1",
         "orders.events.v1",

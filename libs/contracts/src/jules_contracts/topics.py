@@ -48,7 +48,9 @@ __all__ = [
     "ORDERS_INTENTS",
     "PORTFOLIO",
     "RISK_ALERTS",
+    "SECONDARY_TOPICS",
     "SIGNALS",
+    "SIGNALS_SHADOW",
     "WATERMARKS",
     "Topic",
     "backtest_scope",
@@ -136,6 +138,13 @@ SIGNALS: Final = Topic(
     "",
     "Signals of strategies and policies.",
 )
+SIGNALS_SHADOW: Final = Topic(
+    "signals.shadow.v1",
+    (SignalGenerated,),
+    "instrument_id",
+    "",
+    "Signals of a model in shadow mode: compared with production, never traded on.",
+)
 ORDERS_INTENTS: Final = Topic(
     "orders.intents.v1",
     (SubmitOrder, CancelOrder, Watermark),
@@ -204,6 +213,7 @@ ALL_TOPICS: Final[tuple[Topic, ...]] = (
     MD_BOOK,
     FEATURES,
     SIGNALS,
+    SIGNALS_SHADOW,
     ORDERS_INTENTS,
     ORDERS_DECISIONS,
     ORDERS_EVENTS,
@@ -230,9 +240,15 @@ IN_BAND_WATERMARK_TOPICS: Final[tuple[Topic, ...]] = (
 A watermark's own topic is ``watermarks.v1``; on these topics it is written to one partition
 (``Watermark.partition``) with ``Watermark.stream`` naming the topic."""
 
+SECONDARY_TOPICS: Final[tuple[Topic, ...]] = (SIGNALS_SHADOW,)
+"""Topics carrying events whose home is another topic: a shadow model's signals are
+``SignalGenerated`` events like production's, but ``topic_for`` names ``signals.v1`` and the
+producer names the secondary topic explicitly."""
+
 _BY_EVENT: Final[dict[type[Event], Topic]] = {
     cls: topic
     for topic in ALL_TOPICS
+    if topic not in SECONDARY_TOPICS
     for cls in topic.event_types
     if cls is not Watermark or topic is WATERMARKS
 }
