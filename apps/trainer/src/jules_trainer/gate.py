@@ -1,0 +1,299 @@
+"""The promotion gate: an out-of-sample backtest of a registered model against thresholds.
+
+``run_gate`` backtests the version's ONNX model in embedded mode (``jules.backtest``, the same
+simulator, fees, risk and sizing as any backtest) on each test window its experiment record
+lists (``experiment["folds"][i]["test"]``, ISO ``[start, end)`` by bar close), with the data,
+risk, execution and account sections of the training configuration stored under
+``experiment["config"]``. Each fold's run folder is written under ``<version>/gate/fold-<i>/``.
+The features warm up inside each window (no bar before the window is read), so the backtest
+sees nothing of the training or validation data.
+
+A fold passes when, on its test window:
+
+- ``sharpe >= min_sharpe`` (an undefined Sharpe ratio, e.g. a flat equity curve, fails),
+- ``|max_drawdown| <= max_drawdown`` (the backtest reports drawdowns as negative fractions;
+  the threshold is a positive fraction, ``0.2`` for 20 %),
+- ``trade_count >= min_trades`` (closed round trips).
+
+The gate passes only when every fold passes. The result is stored as the version's
+``gate.json`` and is what ``ModelRegistry.promote`` checks.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from jules.backtest.run import run_backtest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from jules_trainer.config import TrainConfig
+from jules_trainer.registry import ModelRegistry, RegistryError
+
+__all__ = [
+    "GATE_DIR",
+    "FoldGate",
+    "GateConfig",
+    "GateError",
+    "GateResult",
+    "check_fold",
+    "run_gate",
+]
+
+GATE_DIR = "gate"
+"""Folder of the gate's backtest runs inside a version's folder."""
+
+
+class GateError(RegistryError):
+    """The gate could not run (no test windows or no training config recorded, bad data)."""
+
+
+class GateConfig(BaseModel):
+    """Thresholds of the promotion gate, applied to every test fold.
+
+    Attributes:
+        min_sharpe: Lowest annualised Sharpe ratio accepted.
+        max_drawdown: Largest drawdown accepted, as a positive fraction (``0.2`` = 20 %).
+        min_trades: Fewest closed round trips accepted.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_sharpe: Annotated[float, Field(allow_inf_nan=False)]
+    max_drawdown: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    min_trades: Annotated[int, Field(ge=0)] = 1
+
+
+@dataclass(frozen=True)
+class FoldGate:
+    """The gate on one test fold.
+
+    Attributes:
+        index: Fold index (as in the experiment record).
+        window: ``(start, end)`` of the test window, ISO-8601.
+        metrics: The backtest's metrics (``metrics.json``).
+        passed: Whether every threshold held.
+        reasons: What failed (empty when passed).
+        run_dir: The backtest's run folder.
+    """
+
+    index: int
+    window: tuple[str, str]
+    metrics: dict[str, Any]
+    passed: bool
+    reasons: list[str]
+    run_dir: Path
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The gate's verdict on a model version (the content of ``gate.json``).
+
+    Attributes:
+        name: Model name.
+        version: Model version.
+        passed: Whether every fold passed.
+        thresholds: The thresholds applied.
+        folds: Per-fold results.
+        at: When the gate ran, ISO-8601 UTC.
+    """
+
+    name: str
+    version: str
+    passed: bool
+    thresholds: GateConfig
+    folds: tuple[FoldGate, ...]
+    at: str
+
+    @property
+    def reasons(self) -> list[str]:
+        """Every failure, prefixed with its fold (empty when passed)."""
+        return [f"fold {fold.index}: {reason}" for fold in self.folds for reason in fold.reasons]
+
+    @property
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """The metrics of each fold, by fold index (as a string)."""
+        return {str(fold.index): fold.metrics for fold in self.folds}
+
+    @property
+    def window(self) -> tuple[str, str]:
+        """From the first test window's start to the last one's end."""
+        return (self.folds[0].window[0], self.folds[-1].window[1])
+
+    @property
+    def run_dir(self) -> Path:
+        """The folder holding every fold's run (``<version>/gate``)."""
+        return self.folds[0].run_dir.parent
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``gate.json`` content."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "passed": self.passed,
+            "thresholds": self.thresholds.model_dump(mode="json"),
+            "reasons": self.reasons,
+            "window": list(self.window),
+            "at": self.at,
+            "folds": [
+                {
+                    "index": fold.index,
+                    "window": list(fold.window),
+                    "passed": fold.passed,
+                    "reasons": fold.reasons,
+                    "metrics": fold.metrics,
+                    "run_dir": str(fold.run_dir),
+                }
+                for fold in self.folds
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GateResult:
+        """Read a ``gate.json`` content back.
+
+        Raises:
+            KeyError: A field is missing.
+            pydantic.ValidationError: The thresholds are invalid.
+        """
+        return cls(
+            name=data["name"],
+            version=data["version"],
+            passed=bool(data["passed"]),
+            thresholds=GateConfig.model_validate(data["thresholds"]),
+            folds=tuple(
+                FoldGate(
+                    index=int(fold["index"]),
+                    window=(fold["window"][0], fold["window"][1]),
+                    metrics=dict(fold["metrics"]),
+                    passed=bool(fold["passed"]),
+                    reasons=list(fold["reasons"]),
+                    run_dir=Path(fold["run_dir"]),
+                )
+                for fold in data["folds"]
+            ),
+            at=data["at"],
+        )
+
+
+def check_fold(metrics: dict[str, Any], gate: GateConfig) -> list[str]:
+    """The thresholds a fold's backtest metrics miss (empty when all hold).
+
+    A window without bars fails with that one reason.
+
+    Args:
+        metrics: The backtest's metrics (``sharpe``, ``max_drawdown`` as a negative fraction,
+            ``trade_count``).
+        gate: The thresholds.
+    """
+    if not metrics.get("periods"):
+        return ["no bars in the test window"]
+    reasons = []
+    sharpe = metrics.get("sharpe")
+    if sharpe is None:
+        reasons.append(
+            f"sharpe undefined (no return variation) where at least {gate.min_sharpe:g} is needed"
+        )
+    elif sharpe < gate.min_sharpe:
+        reasons.append(f"sharpe {sharpe:.4g} below the minimum {gate.min_sharpe:g}")
+    drawdown = abs(float(metrics.get("max_drawdown") or 0.0))
+    if drawdown > gate.max_drawdown:
+        reasons.append(f"max drawdown {drawdown:.2%} beyond the limit {gate.max_drawdown:.2%}")
+    trades = int(metrics.get("trade_count") or 0)
+    if trades < gate.min_trades:
+        reasons.append(f"{trades} trades, fewer than the minimum {gate.min_trades}")
+    return reasons
+
+
+def _test_windows(
+    name: str, version: str, experiment: dict[str, Any]
+) -> list[tuple[int, str, str]]:
+    label = f"model {name} version {version}"
+    folds = experiment.get("folds")
+    if not isinstance(folds, list) or not folds:
+        raise GateError(f"{label}: its experiment record lists no folds with a test window")
+    windows = []
+    for position, fold in enumerate(folds):
+        try:
+            start, end = fold["test"]
+            windows.append((int(fold.get("index", position)), str(start), str(end)))
+        except (KeyError, TypeError, ValueError) as error:
+            raise GateError(
+                f"{label}: fold {position} of its experiment record has no [start, end] test "
+                f"window ({error!r})"
+            ) from error
+    return windows
+
+
+def run_gate(
+    registry: ModelRegistry,
+    name: str,
+    version: str,
+    gate: GateConfig,
+    *,
+    now: datetime | None = None,
+) -> GateResult:
+    """Backtest a registered version on its test windows, judge it, store ``gate.json``.
+
+    Args:
+        registry: The registry holding the version.
+        name: Model name.
+        version: Model version.
+        gate: The thresholds.
+        now: The time recorded as ``at`` (default: UTC now).
+
+    Returns:
+        The result (also written to the version's ``gate.json``).
+
+    Raises:
+        RegistryError: No such version.
+        GateError: The experiment record has no test windows or no valid training config, or
+            a backtest could not run (the message names the model, version and fold).
+    """
+    model = registry.get(name, version)
+    label = f"model {name} version {version}"
+    windows = _test_windows(name, version, model.experiment)
+    try:
+        config = TrainConfig.model_validate(model.experiment.get("config"))
+    except ValidationError as error:
+        raise GateError(
+            f"{label}: its experiment record has no valid training config: {error}"
+        ) from error
+    gate_dir = model.path / GATE_DIR
+    if gate_dir.exists():
+        shutil.rmtree(gate_dir)
+    folds = []
+    for index, start, end in windows:
+        run_dir = gate_dir / f"fold-{index}"
+        try:
+            backtest = config.backtest_config(
+                model=model.onnx_path, start=start, end=end, output_dir=run_dir
+            )
+            summary = run_backtest(backtest)
+        except (ValueError, OSError) as error:
+            raise GateError(f"{label}: the backtest of fold {index} failed: {error}") from error
+        metrics = dict(summary.metrics)
+        reasons = check_fold(metrics, gate)
+        folds.append(
+            FoldGate(
+                index=index,
+                window=(start, end),
+                metrics=metrics,
+                passed=not reasons,
+                reasons=reasons,
+                run_dir=summary.run_dir,
+            )
+        )
+    result = GateResult(
+        name=name,
+        version=version,
+        passed=all(fold.passed for fold in folds),
+        thresholds=gate,
+        folds=tuple(folds),
+        at=(now or datetime.now(UTC)).astimezone(UTC).isoformat(),
+    )
+    registry.write_gate(name, version, result.to_json())
+    return result
