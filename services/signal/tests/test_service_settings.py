@@ -81,7 +81,7 @@ def test_an_invalid_strategy_is_refused_naming_the_variable_and_value(env, strat
 
 
 def test_exactly_one_of_strategy_and_model_path(env, tmp_path):
-    with pytest.raises(ConfigError, match="neither is set"):
+    with pytest.raises(ConfigError, match="none is set"):
         load_settings(SignalSettings)
     env.setenv("JULES_SIGNAL__STRATEGY", SMA_CROSS)
     env.setenv("JULES_SIGNAL__MODEL_PATH", str(model_file(tmp_path)))
@@ -89,7 +89,7 @@ def test_exactly_one_of_strategy_and_model_path(env, tmp_path):
         load_settings(SignalSettings)
     assert "JULES_SIGNAL__STRATEGY" in problems(caught)
     assert "JULES_SIGNAL__MODEL_PATH" in problems(caught)
-    assert "both are set" in problems(caught)
+    assert "JULES_SIGNAL__STRATEGY and JULES_SIGNAL__MODEL_PATH are set" in problems(caught)
 
 
 def test_the_live_schema_is_required_and_checked(env):

@@ -26,14 +26,20 @@ again, and a bar or vector that waited across the restart is dropped as above.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Generic, Literal, TypeVar
 
 from faststream.asgi import AsgiFastStream
 from jules_contracts import AlertSeverity, Bar, Event, FeatureVector, RiskAlert, SignalGenerated
-from jules_contracts.topics import FEATURES, MD_BARS
+from jules_contracts.base import new_event_id
+from jules_contracts.control import SwapModel
+from jules_contracts.enums import ModelStage
+from jules_contracts.topics import CONTROL, FEATURES, MD_BARS, SIGNALS_SHADOW
+from jules_runtime.bus.records import outbound_event
 from jules_runtime.errors import ConfigError
 from jules_runtime.lockstep import Replica
 from jules_runtime.logging import logger
@@ -49,16 +55,27 @@ from jules_signal.engine import (
     Strategy,
     build_strategy,
 )
-from jules_signal.engine.strategy import SOURCE
+from jules_signal.engine.strategy import SOURCE, direction_of
 from jules_signal.lockstep import SignalDriver
+from jules_signal.model_store import ModelStore, ModelStoreError
+from jules_signal.serving import (
+    MODEL_REJECTED,
+    ModelRefusedError,
+    ModelSource,
+    ServingMetrics,
+    model_rejected_alert,
+)
 
 __all__ = [
     "FEATURE_SCHEMA_MISMATCH",
     "MODEL_OUTPUT_INVALID",
+    "MODEL_REJECTED",
     "LiveSchema",
+    "LoadedModels",
     "SignalHandler",
     "SignalMetrics",
     "create_app",
+    "load_models",
     "load_strategy",
 ]
 
@@ -68,8 +85,11 @@ MODEL_OUTPUT_INVALID = "MODEL_OUTPUT_INVALID"
 """Alert code of a model output the policy cannot turn into a target weight."""
 
 _MAX_ALERT_MESSAGE = 1024  # RiskAlert.message
+_REMEMBERED_COMMANDS = 1024  # ids of control commands handled, to ignore redeliveries
 Kind = Literal["bar", "vector"]
 E = TypeVar("E", Bar, FeatureVector)
+ShadowSink = Callable[[Sequence[SignalGenerated]], Awaitable[None]]
+"""Publishes a shadow model's signals (on ``signals.shadow.v1``)."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,7 @@ class SignalMetrics:
             ["kind"],
             registry=registry,
         )
+        self.serving = ServingMetrics(registry)
 
 
 @dataclass
@@ -151,14 +172,21 @@ class _InstrumentBuffer:
 class SignalHandler:
     """Pairs bars with their feature vectors and runs the strategy on each pair.
 
-    Call it with every event of ``md.bars.v1`` and ``features.v1`` (one subscription, so the
-    calls never overlap); it returns the events to publish. Not thread-safe, like the engines.
+    Call it with every event of ``md.bars.v1`` and ``features.v1``, and of ``control.v1`` for
+    model swaps; it returns the events to publish. The decisions and the swaps are synchronous,
+    so a swap always falls between two pairs, whatever the subscriptions' interleaving. Not
+    thread-safe, like the engines.
 
     Args:
-        strategy: A rule strategy or an ONNX policy (built once).
+        strategy: A rule strategy or an ONNX policy (the production one).
         schema: The live feature schema.
         pairing: Bounds of the waiting buffers.
         metrics: Where to count what happens (optional).
+        source: The registry model the service serves (``MODEL_NAME``); without it, swaps are
+            refused.
+        shadow: A policy to run beside production on every pair (shadow mode).
+        shadow_sink: Publishes the shadow's signals when the handler is called as a bus
+            handler; without it they wait in ``take_shadow``.
     """
 
     def __init__(
@@ -167,23 +195,121 @@ class SignalHandler:
         schema: LiveSchema,
         pairing: PairingSettings | None = None,
         metrics: SignalMetrics | None = None,
+        *,
+        source: ModelSource | None = None,
+        shadow: OnnxPolicy | None = None,
+        shadow_sink: ShadowSink | None = None,
     ) -> None:
         self._strategy = strategy
         self._schema = schema
         self._pairing = pairing or PairingSettings()
         self._metrics = metrics
         self._buffers: dict[str, _InstrumentBuffer] = {}
+        self._source = source
+        self._shadow = shadow
+        self._shadow_sink = shadow_sink
+        self._shadow_outbox: list[SignalGenerated] = []
+        self._production_targets: dict[str, float] = {}
+        self._shadow_targets: dict[str, float] = {}
+        self._commands: dict[str, None] = {}
         if metrics is not None:
             kinds: tuple[Kind, ...] = ("bar", "vector")
             for kind in kinds:
                 metrics.pending.labels(kind=kind).set_function(partial(self.pending, kind))
+            metrics.serving.loaded(ModelStage.PRODUCTION, _model_of(strategy))
+            metrics.serving.loaded(ModelStage.SHADOW, _model_of(shadow))
+
+    @property
+    def strategy(self) -> Strategy:
+        """The strategy deciding production signals now."""
+        return self._strategy
+
+    @property
+    def shadow(self) -> OnnxPolicy | None:
+        """The policy running in shadow mode, if any."""
+        return self._shadow
 
     async def __call__(self, event: Event) -> Sequence[Event]:
-        """Handle one event of ``md.bars.v1`` or ``features.v1``; other events are ignored."""
+        """Handle one event of ``md.bars.v1``, ``features.v1`` or ``control.v1``.
+
+        The shadow's signals go to ``shadow_sink`` before the production outputs are returned;
+        other events (another service's commands) are ignored.
+        """
         if isinstance(event, Bar):
-            return self.on_bar(event)
-        if isinstance(event, FeatureVector):
-            return self.on_features(event)
+            outputs = self.on_bar(event)
+        elif isinstance(event, FeatureVector):
+            outputs = self.on_features(event)
+        elif isinstance(event, SwapModel):
+            return self.on_swap(event)
+        else:
+            return []
+        if self._shadow_sink is not None and self._shadow_outbox:
+            signals = self.take_shadow()
+            try:
+                await self._shadow_sink(signals)
+            except Exception as error:  # shadow signals only inform: production goes on
+                logger.error(
+                    "shadow signals not published",
+                    count=len(signals),
+                    error=f"{type(error).__name__}: {error}",
+                )
+                if self._metrics is not None:
+                    self._metrics.serving.shadow_unpublished.inc(len(signals))
+        return outputs
+
+    def take_shadow(self) -> list[SignalGenerated]:
+        """Return the shadow signals decided since the last call, and forget them."""
+        signals, self._shadow_outbox = self._shadow_outbox, []
+        return signals
+
+    def on_swap(self, command: SwapModel) -> list[Event]:
+        """Load the version a ``SwapModel`` names into its stage, or refuse it with an alert.
+
+        A command for another service, a command already handled (a redelivery) and a
+        version already in its stage change nothing.
+        """
+        if command.target not in {"*", SOURCE} or command.event_id in self._commands:
+            return []
+        self._commands[command.event_id] = None
+        while len(self._commands) > _REMEMBERED_COMMANDS:
+            del self._commands[next(iter(self._commands))]
+        stage = ModelStage(command.stage)
+        model = (command.model_name, command.model_version)
+        current = _model_of(self._strategy if stage is ModelStage.PRODUCTION else self._shadow)
+        if model == current:
+            logger.info(
+                "model swap: the version already serves in its stage",
+                model_name=command.model_name,
+                model_version=command.model_version,
+                stage=stage.value,
+                operator=command.operator,
+            )
+            self._count_swap(stage, "unchanged")
+            return []
+        try:
+            policy = self._load(command, stage)
+        except ModelRefusedError as error:
+            return [self._refuse_model(command, error)]
+        # No await from the load above to here: the swap falls between two decisions.
+        if stage is ModelStage.PRODUCTION:
+            previous = _model_of(self._strategy)
+            self._strategy = policy
+            if _model_of(self._shadow) == model:  # the shadow was promoted: its run is over
+                self._set_shadow(None)
+        else:
+            previous = _model_of(self._shadow)
+            self._set_shadow(policy)
+        if self._metrics is not None:
+            self._metrics.serving.loaded(stage, model)
+        logger.info(
+            "model swapped",
+            model_name=command.model_name,
+            model_version=command.model_version,
+            previous_version=previous[1] if previous else None,
+            stage=stage.value,
+            operator=command.operator,
+        )
+        self._count_swap(stage, "swapped")
         return []
 
     def pending(self, kind: Kind) -> int:
@@ -251,15 +377,82 @@ class SignalHandler:
         return buffer
 
     def _decide(self, vector: FeatureVector, bar: Bar) -> list[Event]:
-        """Run the strategy on a pair (state is settled by the caller only if this returns)."""
+        """Run production (and the shadow) on a pair (state is settled by the caller)."""
+        outputs: list[Event] = []
         try:
             signal = self._strategy.on_features(vector, bar)
         except ModelOutputError as error:
-            return [self._refuse(vector, MODEL_OUTPUT_INVALID, str(error))]
-        if signal is None:
-            return []
-        self._note_signal(signal)
-        return [signal]
+            signal = None
+            outputs.append(self._refuse(vector, MODEL_OUTPUT_INVALID, str(error)))
+        if signal is not None:
+            self._note_signal(signal)
+            self._production_targets[signal.instrument_id] = signal.target_weight
+            outputs.append(signal)
+        if self._shadow is None:
+            return outputs
+        try:
+            shadow = self._shadow.on_features(vector, bar)
+        except ModelOutputError as error:
+            shadow = None
+            outputs.append(
+                self._refuse(vector, MODEL_OUTPUT_INVALID, str(error), self._shadow.strategy_id)
+            )
+        if shadow is not None:
+            self._note_signal(shadow)
+            self._shadow_targets[shadow.instrument_id] = shadow.target_weight
+            self._shadow_outbox.append(shadow)
+        if signal is not None or shadow is not None:
+            self._compare(vector.instrument_id)
+        return outputs
+
+    def _compare(self, instrument_id: str) -> None:
+        """Count a decision of production or shadow: the targets both have in force now."""
+        production = self._production_targets.get(instrument_id)
+        shadow = self._shadow_targets.get(instrument_id)
+        if production is None or shadow is None or self._metrics is None:
+            return
+        directions = (direction_of(production), direction_of(shadow))
+        self._metrics.serving.compared(instrument_id, production, shadow, directions)
+
+    def _set_shadow(self, policy: OnnxPolicy | None) -> None:
+        self._shadow = policy
+        self._shadow_targets = {}
+        if self._metrics is not None and policy is None:
+            self._metrics.serving.loaded(ModelStage.SHADOW, None)
+
+    def _load(self, command: SwapModel, stage: ModelStage) -> OnnxPolicy:
+        if self._source is None:
+            raise ModelRefusedError(
+                command.model_name,
+                command.model_version,
+                "NO_REGISTRY",
+                "the service serves a fixed strategy (STRATEGY or MODEL_PATH); swapping "
+                "models needs MODEL_NAME and MODEL_REGISTRY",
+            )
+        if stage is ModelStage.SHADOW:
+            return self._source.load(command.model_name, command.model_version, shadow=True)
+        targets = self._strategy.targets if isinstance(self._strategy, OnnxPolicy) else None
+        return self._source.load(command.model_name, command.model_version, targets=targets)
+
+    def _refuse_model(self, command: SwapModel, error: ModelRefusedError) -> RiskAlert:
+        logger.error(
+            "model refused, the running model keeps serving",
+            code=MODEL_REJECTED,
+            model_name=error.model_name,
+            model_version=error.model_version,
+            stage=command.stage.value,
+            reason=error.reason,
+            problem=error.detail,
+            operator=command.operator,
+        )
+        if self._metrics is not None:
+            self._metrics.serving.rejected.labels(reason=error.reason).inc()
+        self._count_swap(ModelStage(command.stage), "rejected")
+        return model_rejected_alert(command, error)
+
+    def _count_swap(self, stage: ModelStage, result: str) -> None:
+        if self._metrics is not None:
+            self._metrics.serving.swaps.labels(stage=stage.value, result=result).inc()
 
     def _note_signal(self, signal: SignalGenerated) -> None:
         logger.info(
@@ -275,7 +468,9 @@ class SignalHandler:
                 strategy_id=signal.strategy_id, direction=signal.direction.value
             ).inc()
 
-    def _refuse(self, vector: FeatureVector, code: str, problem: str) -> RiskAlert:
+    def _refuse(
+        self, vector: FeatureVector, code: str, problem: str, strategy_id: str | None = None
+    ) -> RiskAlert:
         logger.error(
             "feature vector refused",
             code=code,
@@ -291,11 +486,11 @@ class SignalHandler:
             self._metrics.refused.labels(code=code).inc()
         return RiskAlert.derive(
             vector,
-            key=code,
+            key=code if strategy_id is None else f"{code}:{strategy_id}",
             source=SOURCE,
             severity=AlertSeverity.CRITICAL,
             code=code,
-            message=f"{self._strategy.strategy_id}: {problem}"[:_MAX_ALERT_MESSAGE],
+            message=f"{strategy_id or self._strategy.strategy_id}: {problem}"[:_MAX_ALERT_MESSAGE],
             instrument_id=vector.instrument_id,
         )
 
@@ -352,18 +547,57 @@ class SignalHandler:
             self._metrics.duplicates.labels(kind=kind).inc()
 
 
+def _model_of(strategy: Strategy | None) -> tuple[str, str] | None:
+    """``(model name, version)`` of an ONNX policy, ``None`` for a rule strategy or none."""
+    if isinstance(strategy, OnnxPolicy):
+        return strategy.card.model_name, strategy.card.model_version
+    return None
+
+
+@dataclass(frozen=True)
+class LoadedModels:
+    """What the service serves from start-up.
+
+    Attributes:
+        strategy: The production strategy.
+        source: The registry model (``MODEL_NAME``), or ``None`` for a fixed strategy.
+        shadow: The registry's shadow version, when one is recorded and loads.
+        shadow_refused: Why the recorded shadow version was refused, if it was.
+    """
+
+    strategy: Strategy
+    source: ModelSource | None = None
+    shadow: OnnxPolicy | None = None
+    shadow_refused: ModelRefusedError | None = None
+
+
 def load_strategy(settings: SignalSettings) -> Strategy:
     """Build the configured strategy; an ONNX model is read and checked here, once.
 
     Raises:
         ConfigError: The model cannot be read, or is refused (its card does not match the
-            live feature schema, or it is not a usable policy); the message names
-            ``JULES_SIGNAL__MODEL_PATH`` and gives the engine's reason.
+            live feature schema, or it is not a usable policy); the message names the
+            setting (``JULES_SIGNAL__MODEL_PATH``, or ``MODEL_NAME`` and ``MODEL_REGISTRY``)
+            and gives the reason.
+    """
+    return load_models(settings).strategy
+
+
+def load_models(settings: SignalSettings) -> LoadedModels:
+    """Build the production strategy, and the registry's shadow version if one is recorded.
+
+    A shadow version that cannot serve does not stop the service: it runs without a shadow
+    and ``shadow_refused`` says why (the service reports it once started).
+
+    Raises:
+        ConfigError: The production model is missing or refused (see ``load_strategy``).
     """
     if settings.strategy is not None:
-        return build_strategy(settings.strategy)
+        return LoadedModels(build_strategy(settings.strategy))
+    if settings.model_name is not None and settings.model_registry is not None:
+        return _load_registry_models(settings, settings.model_name, settings.model_registry)
     path = settings.model_path
-    if path is None:  # the settings validate that one of the two is set
+    if path is None:  # the settings validate that one of the three is set
         raise ConfigError(settings.service_name, ["no strategy and no model configured"])
     variable = f"{env_prefix(settings.service_name)}MODEL_PATH={str(path)!r}"
     try:
@@ -373,27 +607,71 @@ def load_strategy(settings: SignalSettings) -> Strategy:
             settings.service_name, [f"{variable}: cannot read the model: {error}"]
         ) from error
     try:
-        return OnnxPolicy.from_bytes(
-            model,
-            live_schema_id=settings.feature_schema_id,
-            live_feature_names=settings.features,
-            config=settings.policy,
+        return LoadedModels(
+            OnnxPolicy.from_bytes(
+                model,
+                live_schema_id=settings.feature_schema_id,
+                live_feature_names=settings.features,
+                config=settings.policy,
+            )
         )
     except ModelLoadError as error:
         raise ConfigError(settings.service_name, [f"{variable}: {error}"]) from error
+
+
+def _load_registry_models(settings: SignalSettings, name: str, registry: Path) -> LoadedModels:
+    prefix = env_prefix(settings.service_name)
+    where = f"{prefix}MODEL_NAME={name!r} in {prefix}MODEL_REGISTRY={str(registry)!r}"
+    source = ModelSource(
+        ModelStore(registry),
+        name,
+        settings.feature_schema_id,
+        settings.features,
+        settings.policy,
+    )
+    try:
+        production = source.store.production_version(name)
+        shadow_version = source.store.shadow_version(name)
+    except ModelStoreError as error:
+        raise ConfigError(settings.service_name, [f"{where}: {error}"]) from error
+    if production is None:
+        raise ConfigError(
+            settings.service_name,
+            [
+                f"{where}: model {name!r} has no production version in the registry "
+                f"{str(registry)!r}; promote one (jules-train models promote) or set "
+                f"{prefix}MODEL_PATH"
+            ],
+        )
+    try:
+        strategy = source.load(name, production)
+    except ModelRefusedError as error:
+        raise ConfigError(
+            settings.service_name,
+            [f"{where}: production version {production!r} refused, {error.detail}"],
+        ) from error
+    if shadow_version is None:
+        return LoadedModels(strategy, source)
+    try:
+        return LoadedModels(strategy, source, source.load(name, shadow_version, shadow=True))
+    except ModelRefusedError as error:
+        return LoadedModels(strategy, source, shadow_refused=error)
 
 
 def create_app(settings: SignalSettings) -> AsgiFastStream:
     """Build the signal service (consumer group ``jules-signal``).
 
     The strategy is built first, so a refused model stops the service before it connects.
-    With ``lockstep.enabled`` the service runs its backtest steps instead
-    (``jules_signal.lockstep``).
+    In live mode the service consumes ``md.bars.v1`` and ``features.v1``, and ``control.v1``
+    for model swaps (``jules_signal.serving``); a shadow model's signals go to
+    ``signals.shadow.v1``. With ``lockstep.enabled`` the service runs its backtest steps
+    instead (``jules_signal.lockstep``), with the production strategy only.
 
     Raises:
         ConfigError: The model is refused (see ``load_strategy``).
     """
-    strategy = load_strategy(settings)
+    models = load_models(settings)
+    strategy = models.strategy
     schema = LiveSchema(settings.feature_schema_id, settings.features)
     lockstep = settings.lockstep
     if lockstep.enabled:
@@ -411,8 +689,25 @@ def create_app(settings: SignalSettings) -> AsgiFastStream:
         return create_service_app(settings, wire_lockstep)
 
     def wire(runtime: ServiceRuntime) -> None:
-        handler = SignalHandler(strategy, schema, settings.pairing, SignalMetrics(runtime.registry))
-        runtime.bus.subscribe([MD_BARS, FEATURES], handler)
+        bus = runtime.bus
+
+        async def publish_shadow(signals: Sequence[SignalGenerated]) -> None:
+            await bus.send(
+                [outbound_event(signal, bus.scope, SIGNALS_SHADOW) for signal in signals]
+            )
+
+        metrics = SignalMetrics(runtime.registry)
+        handler = SignalHandler(
+            strategy,
+            schema,
+            settings.pairing,
+            metrics,
+            source=models.source,
+            shadow=models.shadow,
+            shadow_sink=publish_shadow,
+        )
+        bus.subscribe([MD_BARS, FEATURES], handler)
+        bus.subscribe([CONTROL], handler)
 
         async def announce() -> None:
             card = strategy.card if isinstance(strategy, OnnxPolicy) else None
@@ -423,8 +718,38 @@ def create_app(settings: SignalSettings) -> AsgiFastStream:
                 feature_schema_id=schema.schema_id,
                 model_name=card.model_name if card else None,
                 model_version=card.model_version if card else None,
+                shadow_version=models.shadow.card.model_version if models.shadow else None,
+            )
+
+        async def report_refused_shadow() -> None:
+            error = models.shadow_refused
+            if error is None:
+                return
+            logger.error(
+                "shadow model refused at start-up, running without a shadow",
+                code=MODEL_REJECTED,
+                model_name=error.model_name,
+                model_version=error.model_version,
+                reason=error.reason,
+                problem=error.detail,
+            )
+            metrics.serving.rejected.labels(reason=error.reason).inc()
+            await bus.publish(
+                RiskAlert(
+                    event_id=new_event_id(),
+                    source=SOURCE,
+                    event_time=time.time_ns(),
+                    severity=AlertSeverity.CRITICAL,
+                    code=MODEL_REJECTED,
+                    message=(
+                        f"shadow version {error.model_version!r} of model {error.model_name!r} "
+                        f"recorded in the registry refused at start-up, {error.reason}: "
+                        f"{error.detail}; running without a shadow"
+                    )[:_MAX_ALERT_MESSAGE],
+                )
             )
 
         runtime.on_startup.append(announce)
+        runtime.after_startup.append(report_refused_shadow)
 
     return create_service_app(settings, wire)

@@ -1,7 +1,9 @@
 """Settings of the signal service (environment prefix ``JULES_SIGNAL__``).
 
-The service runs exactly one strategy: a rule strategy (``JULES_SIGNAL__STRATEGY``, JSON) or an
-ONNX policy (``JULES_SIGNAL__MODEL_PATH``). It must know the live feature schema, the one the
+The service runs exactly one strategy: a rule strategy (``JULES_SIGNAL__STRATEGY``, JSON), an
+ONNX policy file (``JULES_SIGNAL__MODEL_PATH``), or the production version of a registered model
+(``JULES_SIGNAL__MODEL_NAME`` in the registry folder ``JULES_SIGNAL__MODEL_REGISTRY``; see
+``jules_signal.serving``). It must know the live feature schema, the one the
 features service publishes, to refuse vectors of another schema and models trained on one:
 
     JULES_SIGNAL__FEATURES='["sma_10","sma_30"]'
@@ -21,11 +23,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, ClassVar, Self
 
+from jules_contracts.base import Identifier
 from jules_contracts.features import FeatureName, FeatureSchemaId
 from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
 from pydantic import (
     BaseModel,
     ConfigDict,
+    DirectoryPath,
     Field,
     FilePath,
     ValidationError,
@@ -83,8 +87,13 @@ class SignalSettings(ServiceSettings):
         feature_schema_id: The live feature schema id (the features service's).
         strategy: A rule strategy, as JSON
             (``{"kind":"sma_cross","fast":10,"slow":30,"mode":"long_short"}``); or
-        model_path: An ONNX policy file with its model card (exactly one of the two).
-        policy: How the ONNX policy's outputs become signals (with ``model_path`` only).
+        model_path: An ONNX policy file with its model card; or
+        model_name: A model of the registry ``model_registry``: its production version
+            serves from start-up (and its shadow version, if any, runs in shadow mode), and
+            ``SwapModel`` commands on ``control.v1`` swap versions while running. Exactly one
+            of ``strategy``, ``model_path`` and ``model_name`` is set.
+        model_registry: The registry folder (with ``model_name`` only).
+        policy: How an ONNX policy's outputs become signals (``model_path``, ``model_name``).
         pairing: Buffering of bars and vectors waiting for each other.
         lockstep: Backtest mode (topic replay): the strategy on each step's bars and vectors;
             replicas split the partitions (``jules_signal.lockstep``).
@@ -98,6 +107,8 @@ class SignalSettings(ServiceSettings):
     feature_schema_id: FeatureSchemaId
     strategy: StrategyConfig | None = None
     model_path: FilePath | None = None
+    model_registry: DirectoryPath | None = None
+    model_name: Identifier | None = None
     policy: OnnxPolicyConfig = OnnxPolicyConfig()
     pairing: PairingSettings = PairingSettings()
     lockstep: LockstepSettings = LockstepSettings()
@@ -143,11 +154,35 @@ class SignalSettings(ServiceSettings):
     @model_validator(mode="after")
     def _one_strategy(self) -> Self:
         prefix = self.model_config.get("env_prefix", "")
-        if (self.strategy is None) == (self.model_path is None):
-            given = "both are set" if self.strategy is not None else "neither is set"
+        given = [
+            name
+            for name, value in (
+                ("STRATEGY", self.strategy),
+                ("MODEL_PATH", self.model_path),
+                ("MODEL_NAME", self.model_name),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            state = (
+                "none is set"
+                if not given
+                else " and ".join(prefix + name for name in given) + " are set"
+            )
             raise ValueError(
-                f"set exactly one of {prefix}STRATEGY (a rule strategy as JSON) and "
-                f"{prefix}MODEL_PATH (an ONNX policy file); {given}"
+                f"set exactly one of {prefix}STRATEGY (a rule strategy as JSON), "
+                f"{prefix}MODEL_PATH (an ONNX policy file) and {prefix}MODEL_NAME (with "
+                f"{prefix}MODEL_REGISTRY: the production version of a registered model); {state}"
+            )
+        if (self.model_name is None) != (self.model_registry is None):
+            missing, present = (
+                ("MODEL_REGISTRY", "MODEL_NAME")
+                if self.model_registry is None
+                else ("MODEL_NAME", "MODEL_REGISTRY")
+            )
+            raise ValueError(
+                f"{prefix}{present} needs {prefix}{missing}: the service serves the model "
+                f"{prefix}MODEL_NAME from the registry folder {prefix}MODEL_REGISTRY"
             )
         return self
 

@@ -21,7 +21,7 @@ Per feature vector the policy
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -79,6 +79,7 @@ class OnnxPolicy:
         *,
         strategy_id: str,
         config: OnnxPolicyConfig,
+        targets: Mapping[str, float] | None = None,
     ) -> None:
         self._session = session
         self._card = card
@@ -91,7 +92,7 @@ class OnnxPolicy:
         self._width = len(card.feature_names)
         self._row = np.zeros((1, card.input_width), dtype=self._input_dtype)  # reused input
         self._outputs = [self._output_name]
-        self._targets = TargetMemory(config.min_weight_change)
+        self._targets = TargetMemory(config.min_weight_change, targets)
 
     @classmethod
     def from_bytes(
@@ -102,6 +103,7 @@ class OnnxPolicy:
         live_feature_names: Sequence[str] | None = None,
         strategy_id: str | None = None,
         config: OnnxPolicyConfig | None = None,
+        targets: Mapping[str, float] | None = None,
     ) -> OnnxPolicy:
         """Load a model, check its card against the live feature schema, and build the policy.
 
@@ -112,6 +114,8 @@ class OnnxPolicy:
                 sharpen the mismatch message and must include every feature the model reads.
             strategy_id: Id written into signals; defaults to the card's ``model_name``.
             config: How outputs become signals; defaults to ``OnnxPolicyConfig()``.
+            targets: The targets in force per instrument, when this policy takes over from
+                another (``old.targets``): it emits only what changes them.
 
         Returns:
             The policy, with its session created once.
@@ -146,6 +150,7 @@ class OnnxPolicy:
             card,
             strategy_id=_IDENTIFIER.validate_python(strategy_id or card.model_name),
             config=config or OnnxPolicyConfig(),
+            targets=targets,
         )
 
     @property
@@ -157,6 +162,11 @@ class OnnxPolicy:
     def required_features(self) -> tuple[str, ...]:
         """The features the model reads, in input order."""
         return self._card.feature_names
+
+    @property
+    def targets(self) -> dict[str, float]:
+        """The last target emitted per instrument (a copy)."""
+        return self._targets.snapshot()
 
     @property
     def card(self) -> ModelCard:

@@ -9,7 +9,7 @@ signal is always news to risk.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from jules_contracts import Bar, FeatureVector, SignalDirection, SignalGenerated
@@ -156,11 +156,20 @@ class TargetMemory:
     A target is news when no target was emitted for the instrument yet, when its direction
     differs from the last one, or when it differs from the last one by at least
     ``min_change`` (with the default 0, whenever it differs at all).
+
+    Args:
+        min_change: Smallest move of the target, in the same direction, that is news.
+        last: Targets already emitted per instrument (a model taking over from another keeps
+            them, so it does not repeat a target that is already in force).
     """
 
-    def __init__(self, min_change: float = 0.0) -> None:
+    def __init__(self, min_change: float = 0.0, last: Mapping[str, float] | None = None) -> None:
         self._min_change = min_change
-        self._last: dict[str, float] = {}
+        self._last: dict[str, float] = dict(last or {})
+
+    def snapshot(self) -> dict[str, float]:
+        """Return a copy of the last target emitted per instrument."""
+        return dict(self._last)
 
     def last(self, instrument_id: str) -> float | None:
         """Return the last target emitted for the instrument, if any."""
