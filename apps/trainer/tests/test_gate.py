@@ -1,0 +1,140 @@
+"""The promotion gate: an out-of-sample backtest per test fold, thresholds, gate.json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jules.backtest.run import run_backtest
+from jules_trainer.config import TrainConfig
+from jules_trainer.gate import GateConfig, GateError, GateResult, check_fold, run_gate
+from jules_trainer.registry import ModelRegistry
+from pydantic import ValidationError
+
+from .registry_helpers import FOLDS, register_linear, train_config
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return ModelRegistry(tmp_path / "models")
+
+
+def test_the_same_model_passes_a_lenient_gate_and_fails_a_strict_one(registry, tmp_path):
+    model = register_linear(registry, tmp_path)
+    lenient = GateConfig(min_sharpe=-1e9, max_drawdown=0.5, min_trades=1)
+
+    passed = run_gate(registry, "lin", model.version, lenient)
+
+    assert passed.passed
+    assert passed.reasons == []
+    assert [fold.index for fold in passed.folds] == [0, 1]
+    assert [list(fold.window) for fold in passed.folds] == [fold["test"] for fold in FOLDS]
+    assert passed.window == (FOLDS[0]["test"][0], FOLDS[1]["test"][1])
+    for fold in passed.folds:
+        assert fold.passed
+        assert fold.run_dir == model.path / "gate" / f"fold-{fold.index}"
+        assert json.loads((fold.run_dir / "metrics.json").read_text())["metrics"] == fold.metrics
+        assert fold.metrics["trade_count"] >= 1
+    stored = registry.get("lin", model.version).gate
+    assert stored == passed.to_json()
+    assert GateResult.from_json(stored) == passed
+
+    best = max(fold.metrics["sharpe"] for fold in passed.folds)
+    strict = GateConfig(min_sharpe=best + 1.0, max_drawdown=0.5, min_trades=1)
+    failed = run_gate(registry, "lin", model.version, strict)
+
+    assert not failed.passed
+    assert [fold.metrics for fold in failed.folds] == [fold.metrics for fold in passed.folds]
+    assert len(failed.reasons) == 2
+    assert all("below the minimum" in reason for reason in failed.reasons)
+    assert failed.reasons[0].startswith("fold 0: sharpe ")
+    on_disk = json.loads((model.path / "gate.json").read_text())
+    assert on_disk["passed"] is False
+    assert on_disk["thresholds"] == strict.model_dump()
+    assert on_disk["reasons"] == failed.reasons
+    assert registry.get("lin", model.version).gate_passed is False
+
+
+def test_the_gate_backtests_exactly_the_test_window(registry, tmp_path):
+    model = register_linear(registry, tmp_path, folds=FOLDS[1:])
+    gate = GateConfig(min_sharpe=-1e9, max_drawdown=1.0, min_trades=0)
+
+    result = run_gate(registry, "lin", model.version, gate)
+
+    start, end = FOLDS[1]["test"]
+    config = TrainConfig.model_validate(train_config())
+    alone = run_backtest(
+        config.backtest_config(
+            model=model.onnx_path, start=start, end=end, output_dir=tmp_path / "alone"
+        )
+    )
+    assert result.folds[0].metrics == alone.metrics
+    assert alone.metrics["periods"] < 1440  # a quarter of the day, not both days
+
+
+def test_drawdown_and_trade_thresholds(registry, tmp_path):
+    model = register_linear(registry, tmp_path, folds=FOLDS[1:])
+    loose = run_gate(registry, "lin", model.version, GateConfig(min_sharpe=-1e9, max_drawdown=1.0))
+    metrics = loose.folds[0].metrics
+    drawdown = abs(metrics["max_drawdown"])
+    trades = metrics["trade_count"]
+    assert drawdown > 0
+    assert trades > 0
+
+    tight = GateConfig(min_sharpe=-1e9, max_drawdown=drawdown / 2, min_trades=trades + 1)
+    result = run_gate(registry, "lin", model.version, tight)
+
+    assert not result.passed
+    [drawdown_reason, trades_reason] = result.folds[0].reasons
+    assert drawdown_reason.startswith(f"max drawdown {drawdown:.2%} beyond the limit")
+    assert trades_reason == f"{trades} trades, fewer than the minimum {trades + 1}"
+
+
+def test_a_window_without_bars_fails(registry, tmp_path):
+    empty = [{**FOLDS[0], "test": ["2018-04-04T18:00:00+00:00", "2018-04-04T23:00:00+00:00"]}]
+    model = register_linear(registry, tmp_path, folds=empty)
+
+    result = run_gate(registry, "lin", model.version, GateConfig(min_sharpe=-1e9, max_drawdown=1))
+
+    assert not result.passed
+    assert result.reasons == ["fold 0: no bars in the test window"]
+
+
+def test_an_experiment_without_test_windows_or_config_cannot_be_gated(registry, tmp_path):
+    register_linear(registry, tmp_path, folds=[])
+    gate = GateConfig(min_sharpe=0, max_drawdown=0.2)
+
+    with pytest.raises(GateError, match=r"model lin version 1: .* lists no folds"):
+        run_gate(registry, "lin", "1", gate)
+    model = register_linear(registry, tmp_path, folds=[{"index": 0, "train": ["a", "b"]}])
+    with pytest.raises(GateError, match="fold 0 of its experiment record has no"):
+        run_gate(registry, "lin", model.version, gate)
+    assert registry.get("lin", model.version).gate is None
+
+
+def test_check_fold_reads_drawdowns_as_negative_fractions():
+    gate = GateConfig(min_sharpe=0.5, max_drawdown=0.1, min_trades=2)
+    good = {"periods": 10, "sharpe": 0.5, "max_drawdown": -0.1, "trade_count": 2}
+
+    assert check_fold(good, gate) == []
+    assert check_fold({**good, "max_drawdown": -0.11}, gate) == [
+        "max drawdown 11.00% beyond the limit 10.00%"
+    ]
+    assert check_fold({**good, "sharpe": None}, gate) == [
+        "sharpe undefined (no return variation) where at least 0.5 is needed"
+    ]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"min_sharpe": 0, "max_drawdown": 0},
+        {"min_sharpe": 0, "max_drawdown": -0.2},
+        {"min_sharpe": 0, "max_drawdown": 1.5},
+        {"min_sharpe": 0, "max_drawdown": 0.2, "min_trades": -1},
+        {"min_sharpe": float("nan"), "max_drawdown": 0.2},
+    ],
+)
+def test_invalid_thresholds_are_refused(fields):
+    with pytest.raises(ValidationError):
+        GateConfig.model_validate(fields)
