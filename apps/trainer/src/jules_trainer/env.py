@@ -269,6 +269,7 @@ class TradingEnv(gymnasium.Env[NDArray[np.float32], Action]):
                 break
             self._node.decide([bar], *self._market)
         else:
+            self._done = True
             raise ValueError(
                 f"episode of {len(self._bars)} bars of {segment.instrument_id} (segment "
                 f"{index}, start {start}) is too short: every feature must be defined before "
