@@ -8,7 +8,7 @@ import pytest
 from jules_signal.model_store import ModelStore
 from jules_trainer.models_cmd import REGISTRY_ENV, models_app
 from jules_trainer.registry import ModelRegistry
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from .registry_helpers import FOLDS, register_linear
 
@@ -28,7 +28,7 @@ def registry(tmp_path):
     return ModelRegistry(tmp_path / "models")
 
 
-def invoke(runner, *args):
+def invoke(runner: CliRunner, *args: str) -> Result:
     return runner.invoke(models_app, list(args))
 
 
