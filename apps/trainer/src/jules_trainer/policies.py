@@ -9,6 +9,10 @@ It outputs what the card's action says:
 * ``target_weight``: one number, the deterministic action (the mean of PPO's Gaussian), clipped
   to [-1, 1] exactly as stable-baselines3 clips it before acting.
 
+The training environment clips standardised features to ``[-observation_clip,
+observation_clip]``; ``FeatureClip`` puts the same clip in front of an exported module (the
+served policy feeds unclipped standardised values).
+
 So a served model decides exactly what ``model.predict(obs, deterministic=True)`` decides.
 """
 
@@ -24,7 +28,7 @@ from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.policies import ActorCriticPolicy
 from torch import nn
 
-__all__ = ["ActorPolicy", "MlpClassifier", "QNetPolicy", "policy_module"]
+__all__ = ["ActorPolicy", "FeatureClip", "MlpClassifier", "QNetPolicy", "policy_module"]
 
 
 class MlpClassifier(nn.Module):
@@ -108,6 +112,28 @@ class ActorPolicy(nn.Module):
         if self.continuous:
             out = torch.clamp(out, self.low, self.high)
         return out  # type: ignore[no-any-return]
+
+
+class FeatureClip(nn.Module):
+    """Clip the feature inputs to ``[-clip, clip]`` (not a trailing position input), then run.
+
+    Args:
+        inner: The module to run on the clipped inputs.
+        features: Number of feature inputs (the first columns).
+        clip: The clip bound (``env.observation_clip``).
+    """
+
+    def __init__(self, inner: nn.Module, features: int, clip: float) -> None:
+        super().__init__()
+        self.inner = inner
+        self.features = features
+        self.clip = float(clip)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``inner`` of the inputs with the features clipped."""
+        clipped = torch.clamp(x[:, : self.features], -self.clip, self.clip)
+        rest = x[:, self.features :]
+        return self.inner(torch.cat([clipped, rest], dim=1))  # type: ignore[no-any-return]
 
 
 def policy_module(model: DQN | PPO) -> nn.Module:
