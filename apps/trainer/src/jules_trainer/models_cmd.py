@@ -237,10 +237,13 @@ def show(
     console.print(card_table)
     experiment = model.experiment
     if experiment:
-        lines = [f"{key}: {experiment[key]}" for key in ("algorithm", "seed") if key in experiment]
+        summary = ("algorithm", "seed", "data_hash", "code_version", "created_at")
+        lines = [f"{key}: {experiment[key]}" for key in summary if key in experiment]
         for fold in experiment.get("folds", []):
             if isinstance(fold, dict) and "test" in fold:
                 lines.append(f"fold {fold.get('index', '?')} test window: {fold['test']}")
+                if isinstance(fold.get("metrics"), dict) and fold["metrics"]:
+                    lines.append(f"  metrics: {_metrics_text(fold['metrics'])}")
         console.print("[bold]experiment[/bold]\n  " + "\n  ".join(lines or ["(no summary)"]))
     if model.gate is None:
         console.print("[bold]gate[/bold]: not run")
