@@ -207,6 +207,7 @@ class TradingEnv(gymnasium.Env[NDArray[np.float32], Action]):
         self.episode_targets: list[float] = []
         self.episode: Segment | None = None
         self._raw = np.empty(width)
+        self._scaled = np.empty(width)
         self._bars: tuple[Bar, ...] = ()
         self._index = 0
         self._market: tuple[list[Event], list[FeatureVector]] = ([], [])
@@ -340,7 +341,7 @@ class TradingEnv(gymnasium.Env[NDArray[np.float32], Action]):
         for column, name in enumerate(self.feature_names):
             value = values[name]
             if value is None:
-                raw[column] = np.nan
+                raw[column] = self._mean[column]  # standardises to 0.0
                 defined = False
             else:
                 raw[column] = value
@@ -348,9 +349,11 @@ class TradingEnv(gymnasium.Env[NDArray[np.float32], Action]):
         return defined
 
     def _observation(self) -> NDArray[np.float32]:
-        scaled = (self._raw - self._mean) / self._std
-        np.nan_to_num(scaled, copy=False, nan=0.0)
-        np.clip(scaled, -self._clip, self._clip, out=scaled)
+        scaled = self._scaled
+        np.subtract(self._raw, self._mean, out=scaled)
+        np.divide(scaled, self._std, out=scaled)
+        np.minimum(scaled, self._clip, out=scaled)
+        np.maximum(scaled, -self._clip, out=scaled)
         observation = np.empty(len(scaled) + 1, dtype=np.float32)
         observation[:-1] = scaled
         observation[-1] = self._position()
