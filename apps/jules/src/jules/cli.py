@@ -9,6 +9,8 @@ from jules.backtest_cmd import backtest
 from jules.features_cmd import features_app
 from jules.replay_cmd import replay
 from jules.session_cmd import down, status, up
+from jules.shadow_cmd import shadow_report
+from jules.swap_cmd import swap_model
 
 app = typer.Typer(
     name="jules",
@@ -25,6 +27,8 @@ app.command()(replay)
 app.command()(up)
 app.command()(status)
 app.command()(down)
+app.command("swap-model")(swap_model)
+app.command("shadow-report")(shadow_report)
 
 
 @app.callback()

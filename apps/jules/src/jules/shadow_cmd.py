@@ -1,0 +1,146 @@
+"""``jules shadow-report``: production's signals against a shadow model's, read from Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from jules_contracts import DecodeError, SignalGenerated, decode_event
+from jules_contracts.topics import SIGNALS, SIGNALS_SHADOW, Topic
+from rich.console import Console
+from rich.table import Table
+
+from jules.shadow import DIRECTIONS, Comparison, ShadowReport, compare_signals
+
+__all__ = ["read_signals", "shadow_report"]
+
+
+async def read_signals(
+    bootstrap: str, topic: str, *, timeout_s: float = 60.0
+) -> list[SignalGenerated]:
+    """Read every signal of ``topic`` from its beginning up to its end offsets (now).
+
+    Messages that are not signals (watermarks, undecodable records) are left out; a topic that
+    does not exist reads as empty.
+
+    Raises:
+        TimeoutError: The topic could not be read up to its end offsets within ``timeout_s``.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        client_id="jules-shadow-report",
+    )
+    await consumer.start()
+    try:
+        if topic not in await consumer.topics():  # fetches the cluster's metadata
+            return []
+        partitions = [
+            TopicPartition(topic, partition)
+            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = await consumer.end_offsets(partitions)
+        todo = [tp for tp in partitions if ends[tp] > 0]
+        if not todo:
+            return []
+        consumer.assign(todo)
+        await consumer.seek_to_beginning(*todo)
+        signals: list[SignalGenerated] = []
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while todo:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{topic} could not be read up to offsets {ends}")
+            batch = await consumer.getmany(*todo, timeout_ms=500)
+            for tp, records in sorted(batch.items()):
+                for record in records:
+                    if record.offset >= ends[tp]:
+                        break
+                    try:
+                        event = decode_event(record.value or b"")
+                    except DecodeError:
+                        continue
+                    if isinstance(event, SignalGenerated):
+                        signals.append(event)
+            todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
+        return signals
+    finally:
+        await consumer.stop()
+
+
+async def _read_both(bootstrap: str, scope: str | None) -> ShadowReport:
+    topics: Sequence[Topic] = (SIGNALS, SIGNALS_SHADOW)
+    production, shadow = await asyncio.gather(
+        *(read_signals(bootstrap, topic.scoped(scope)) for topic in topics)
+    )
+    return compare_signals(production, shadow)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _print(console: Console, report: ShadowReport, production: str, shadow: str) -> None:
+    table = Table(title=f"{production} against {shadow}")
+    for column in ("instrument", "signals prod/shadow", "compared", "agreement", "mean |diff|"):
+        table.add_column(column, justify="left" if column == "instrument" else "right")
+    rows: list[Comparison] = [*report.instruments, report.total]
+    for comparison in rows:
+        table.add_row(
+            "all" if comparison.instrument_id == "*" else comparison.instrument_id,
+            f"{comparison.production_signals}/{comparison.shadow_signals}",
+            str(comparison.compared),
+            _rate(comparison.agreement_rate),
+            _number(comparison.mean_abs_difference),
+        )
+    console.print(table)
+    matrix = Table(title="decisions by direction (rows: production, columns: shadow)")
+    matrix.add_column("production")
+    for direction in DIRECTIONS:
+        matrix.add_column(direction.value, justify="right")
+    for first in DIRECTIONS:
+        matrix.add_row(
+            first.value,
+            *(str(report.total.counts.get((first, second), 0)) for second in DIRECTIONS),
+        )
+    console.print(matrix)
+
+
+def shadow_report(
+    bootstrap: Annotated[str, typer.Option(help="The Kafka broker.")] = "127.0.0.1:9092",
+    scope: Annotated[
+        str | None, typer.Option(help="Run scope of the topics (none: the live topics).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Compare production's signals (signals.v1) with the shadow model's (signals.shadow.v1).
+
+    Both topics are read from their beginning up to their current end. At every feature vector
+    on which either side emitted a signal, the two targets in force are compared: agreement of
+    direction, counts by (production, shadow) direction, mean absolute target difference, per
+    instrument and in total.
+    """
+    console = Console()
+    try:
+        production, shadow = SIGNALS.scoped(scope), SIGNALS_SHADOW.scoped(scope)
+    except ValueError as exc:
+        console.print(f"[red]invalid --scope[/red]: {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        report = asyncio.run(_read_both(bootstrap, scope))
+    except (KafkaError, TimeoutError) as exc:
+        console.print(f"[red]could not read the signals at {bootstrap}[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    _print(console, report, production, shadow)
