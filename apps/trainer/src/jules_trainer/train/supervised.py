@@ -153,7 +153,7 @@ def train_fold(
                     loss = loss_fn(net(x_all[batch]), y_all[batch])
                     loss.backward()
                     optimiser.step()
-                    total += float(loss) * len(batch)
+                    total += float(loss.detach()) * len(batch)
                 net.eval()
                 epochs = epoch
                 metrics = _measure(module, envs["validation"], rows["validation"])
