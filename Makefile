@@ -37,7 +37,7 @@ MYPY_SRC := $(wildcard libs/*/src services/*/src apps/*/src)
 MYPY_TESTS := $(foreach d,$(wildcard libs/*/tests services/*/tests apps/*/tests tests),$(if $(shell find $(d) -name '*.py' -print -quit),$(d)))
 
 .PHONY: help setup kafka-fetch kafka-up kafka-down kafka-status lint format unit integration \
-        test demo up down bench bench-peers bench-kafka schemas lock clean distclean FORCE
+        test demo up down bench bench-peers bench-kafka bench-models schemas lock clean distclean FORCE
 
 help: ## list the targets
 	@echo "usage: make <target>   (PYTHON=$(PYTHON), uv $(UV_VERSION): $(UV))"
@@ -112,6 +112,10 @@ bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-orde
 	$(RUN) python bench/replay_throughput.py
 	$(RUN) python bench/tick_to_order_latency.py
 	$(RUN) python bench/pipeline_costs.py
+
+bench-models: $(SETUP_STAMP) ## ONNX decision latency of the demo model; environment steps/s while training
+	$(RUN) python bench/onnx_decision_latency.py
+	$(RUN) python bench/env_steps.py
 
 schemas: $(SETUP_STAMP) ## export the JSON Schemas of the v1 events to libs/contracts/schemas/v1
 	$(RUN) python -m jules_contracts.schema write libs/contracts/schemas/v1
