@@ -12,6 +12,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from jules_contracts import DecodeError, SignalGenerated, decode_event
 from jules_contracts.topics import SIGNALS, SIGNALS_SHADOW, Topic
+from jules_runtime.bus.kafka import admin_client
+from jules_runtime.settings import KafkaSettings
 from rich.console import Console
 from rich.table import Table
 
@@ -31,6 +33,18 @@ async def read_signals(
     Raises:
         TimeoutError: The topic could not be read up to its end offsets within ``timeout_s``.
     """
+    async with admin_client(
+        KafkaSettings(bootstrap_servers=bootstrap), "jules-shadow-report"
+    ) as admin:
+        described = await admin.describe_topics([topic])
+    partitions = [
+        TopicPartition(topic, int(partition["partition"]))
+        for entry in described
+        if entry.get("error_code", 0) == 0
+        for partition in entry["partitions"]
+    ]
+    if not partitions:
+        return []
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -39,12 +53,6 @@ async def read_signals(
     )
     await consumer.start()
     try:
-        if topic not in await consumer.topics():  # fetches the cluster's metadata
-            return []
-        partitions = [
-            TopicPartition(topic, partition)
-            for partition in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
         ends = await consumer.end_offsets(partitions)
         todo = [tp for tp in partitions if ends[tp] > 0]
         if not todo:
