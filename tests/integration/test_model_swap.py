@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from jules.cli import app as jules_cli
@@ -59,12 +59,21 @@ def write_registry(root: Path, first_close: float) -> None:
     (root / MODEL / STAGES_FILE).write_text(Stages(production="1").model_dump_json())
 
 
-def policy(root: Path, version: str, schema: FeatureSchema, **options: object) -> OnnxPolicy:
+def policy(
+    root: Path,
+    version: str,
+    schema: FeatureSchema,
+    *,
+    targets: Mapping[str, float] | None = None,
+    strategy_id: str | None = None,
+) -> OnnxPolicy:
+    """A version's policy as the service builds it, for the reference run."""
     return OnnxPolicy.from_bytes(
         (root / MODEL / version / MODEL_FILE).read_bytes(),
         live_schema_id=schema.schema_id,
         live_feature_names=schema.names,
-        **options,  # type: ignore[arg-type]
+        strategy_id=strategy_id,
+        targets=targets,
     )
 
 
