@@ -20,6 +20,11 @@ names) is refused: not processed, logged, and reported as a ``RiskAlert`` with c
 ``FEATURE_SCHEMA_MISMATCH`` on ``risk.alerts.v1``. A model output the policy cannot use
 (``ModelOutputError``) is reported the same way with code ``MODEL_OUTPUT_INVALID``.
 
+With a registry model (``MODEL_NAME``) the service also consumes ``control.v1``: a ``SwapModel``
+command swaps the production version between two pairs or runs a version in shadow mode, its
+signals on ``signals.shadow.v1``; a version that cannot serve is refused with a ``RiskAlert``
+``MODEL_REJECTED`` (``jules_signal.serving``).
+
 The buffers and the strategy's state live in memory: after a restart the strategy warms up
 again, and a bar or vector that waited across the restart is dropped as above.
 """
