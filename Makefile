@@ -37,7 +37,7 @@ MYPY_SRC := $(wildcard libs/*/src services/*/src apps/*/src)
 MYPY_TESTS := $(foreach d,$(wildcard libs/*/tests services/*/tests apps/*/tests tests),$(if $(shell find $(d) -name '*.py' -print -quit),$(d)))
 
 .PHONY: help setup kafka-fetch kafka-up kafka-down kafka-status lint format unit integration \
-        test demo up down bench bench-peers bench-kafka bench-models schemas lock clean distclean FORCE
+        test demo demo-model up down bench bench-peers bench-kafka bench-models schemas lock clean distclean FORCE
 
 help: ## list the targets
 	@echo "usage: make <target>   (PYTHON=$(PYTHON), uv $(UV_VERSION): $(UV))"
@@ -92,8 +92,16 @@ integration: $(SETUP_STAMP) kafka-fetch ## pytest: tests/integration against a r
 test: $(SETUP_STAMP) kafka-fetch lint ## setup, lint, then all tests (unit + integration) with coverage: what CI runs
 	$(RUN) pytest --cov --cov-report=term-missing:skip-covered --cov-report=xml:$(COVERAGE_XML)
 
-demo: $(SETUP_STAMP) ## backtest three crypto instruments on real data (examples/demo.yaml) into runs/demo
+demo: $(SETUP_STAMP) ## backtest three crypto instruments on real data: a rule strategy, then the demo ONNX policy
 	$(RUN) jules backtest --config examples/demo.yaml
+	$(RUN) jules backtest --config examples/demo-onnx.yaml
+
+demo-model: $(SETUP_STAMP) ## train the demo ONNX policy on real data (CPU, ~1-2 min) into examples/models/demo-policy
+	rm -rf .local/demo-registry
+	$(RUN) jules-train supervised --config examples/train.yaml --registry .local/demo-registry
+	mkdir -p examples/models/demo-policy
+	cp .local/demo-registry/btc-perp-demo/1/model.onnx .local/demo-registry/btc-perp-demo/1/card.json \
+	    .local/demo-registry/btc-perp-demo/1/experiment.json examples/models/demo-policy/
 
 up: $(SETUP_STAMP) ## start the broker and the six services on a replayed feed (jules up)
 	$(RUN) jules up
