@@ -273,9 +273,11 @@ def output_to_target(
         dead_band: Flat band of a ``target_weight`` output.
     """
     if isinstance(action, DiscreteAction):
-        best = int(np.argmax(output))
-        exp = np.exp(output - output[best])
-        return action.target_weights[best], float(min(1.0, exp[best] / exp.sum()))
+        scores = output.tolist()  # a few classes: plain floats beat numpy's per-call cost
+        best = max(range(len(scores)), key=scores.__getitem__)  # the first best, as argmax
+        top = scores[best]
+        total = math.fsum(math.exp(score - top) for score in scores)
+        return action.target_weights[best], min(1.0, 1.0 / total)
     value = min(1.0, max(-1.0, float(output[0])))
     if abs(value) <= dead_band:
         return 0.0, abs(value)
