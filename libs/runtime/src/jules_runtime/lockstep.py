@@ -34,7 +34,6 @@ from typing import Protocol
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from jules_contracts import DecodeError, Event, Topic, Watermark, decode_event
 from jules_contracts.base import derive_event_id
-from jules_contracts.topics import MD_BARS
 
 from jules_runtime.bus.kafka import KafkaBus, admin_client, inbound_record
 from jules_runtime.bus.records import (
@@ -279,14 +278,21 @@ class RunAheadDriver(ABC):
     """A driver whose steps wait on their inputs only (features, signal): they run ahead.
 
     Step ``t`` runs once every input's watermark reached ``t`` on every partition read; the
-    step times are those of ``md.bars.v1``'s segments. After the inputs' final watermarks
-    the driver publishes a final, empty step. Subclasses say what a step computes.
+    step times are those of the ``clock`` topic's segments (one of the inputs). After the
+    inputs' final watermarks the driver publishes a final, empty step. Subclasses say what a
+    step computes.
+
+    Args:
+        clock: The input whose watermarks give the step times.
     """
 
     inputs: Sequence[Topic]
     outputs: Sequence[Topic]
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Topic) -> None:
+        if clock not in self.inputs:
+            raise ValueError(f"the clock topic {clock.name} is not an input of the driver")
+        self.clock = clock
         self.finished = False
         self.previous = 0
 
@@ -298,7 +304,7 @@ class RunAheadDriver(ABC):
         """Run every step whose inputs are all read."""
         outputs: list[StepOutput] = []
         while not self.finished:
-            time = buffer.next_watermark(MD_BARS.name)
+            time = buffer.next_watermark(self.clock.name)
             if time is not None and all(buffer.reached(t.name, time) for t in self.inputs):
                 outputs.append(StepOutput(self.step(buffer, time), time))
                 self.previous = time

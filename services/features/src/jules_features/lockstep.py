@@ -34,7 +34,7 @@ class FeaturesDriver(RunAheadDriver):
     outputs = (FEATURES,)
 
     def __init__(self, engine: FeatureEngine) -> None:
-        super().__init__()
+        super().__init__(clock=MD_BARS)
         self.engine = engine
 
     def step(self, buffer: StepBuffer, time: int) -> list[Event]:

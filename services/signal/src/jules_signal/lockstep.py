@@ -40,7 +40,7 @@ class SignalDriver(RunAheadDriver):
     outputs = (SIGNALS,)
 
     def __init__(self, handler: SignalHandler) -> None:
-        super().__init__()
+        super().__init__(clock=MD_BARS)
         self.handler = handler
 
     def step(self, buffer: StepBuffer, time: int) -> list[Event]:
