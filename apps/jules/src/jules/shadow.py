@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jules_contracts import SignalDirection, SignalGenerated
+from jules_signal.engine.strategy import direction_of
 
 __all__ = ["DIRECTIONS", "Comparison", "ShadowReport", "compare_signals"]
 
@@ -36,14 +37,6 @@ DIRECTIONS: tuple[SignalDirection, ...] = (
     SignalDirection.SHORT,
 )
 """Directions in the order the report lists them."""
-
-
-def _direction(target: float) -> SignalDirection:
-    if target > 0:
-        return SignalDirection.LONG
-    if target < 0:
-        return SignalDirection.SHORT
-    return SignalDirection.FLAT
 
 
 @dataclass(frozen=True)
@@ -145,7 +138,7 @@ def _compare_instrument(
         first, second = last
         if first is None or second is None:
             continue
-        directions = (_direction(first), _direction(second))
+        directions = (direction_of(first), direction_of(second))
         counts[directions] += 1
         compared += 1
         agreements += directions[0] == directions[1]
