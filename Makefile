@@ -96,7 +96,7 @@ demo: $(SETUP_STAMP) ## backtest three crypto instruments on real data: a rule s
 	$(RUN) jules backtest --config examples/demo.yaml
 	$(RUN) jules backtest --config examples/demo-onnx.yaml
 
-demo-model: $(SETUP_STAMP) ## train the demo ONNX policy on real data (CPU, ~1-2 min) into examples/models/demo-policy
+demo-model: $(SETUP_STAMP) ## train the demo ONNX policy on real data (CPU; bench/train_time.py times it) into examples/models/demo-policy
 	rm -rf .local/demo-registry
 	$(RUN) jules-train supervised --config examples/train.yaml --registry .local/demo-registry
 	mkdir -p examples/models/demo-policy
@@ -121,9 +121,10 @@ bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-orde
 	$(RUN) python bench/tick_to_order_latency.py
 	$(RUN) python bench/pipeline_costs.py
 
-bench-models: $(SETUP_STAMP) ## ONNX decision latency of the demo model; environment steps/s while training
+bench-models: $(SETUP_STAMP) ## ONNX decision latency of the demo model; env steps/s while training; training time
 	$(RUN) python bench/onnx_decision_latency.py
 	$(RUN) python bench/env_steps.py
+	$(RUN) python bench/train_time.py
 
 schemas: $(SETUP_STAMP) ## export the JSON Schemas of the v1 events to libs/contracts/schemas/v1
 	$(RUN) python -m jules_contracts.schema write libs/contracts/schemas/v1
