@@ -1,22 +1,25 @@
 """The promotion gate: an out-of-sample backtest of a registered model against thresholds.
 
 ``run_gate`` backtests the version's ONNX model in embedded mode (``jules.backtest``, the same
-simulator, fees, risk and sizing as any backtest) on each test window its experiment record
-lists (``experiment["folds"][i]["test"]``, ISO ``[start, end)`` by bar close), with the data,
-risk, execution and account sections of the training configuration stored under
-``experiment["config"]``. Each fold's run folder is written under ``<version>/gate/fold-<i>/``.
-The features warm up inside each window (no bar before the window is read), so the backtest
-sees nothing of the training or validation data.
+simulator, fees, risk and sizing as any backtest) on the test window of the fold whose model
+was exported: the last fold of its experiment record (``experiment["folds"][-1]["test"]``, ISO
+``[start, end)`` by bar close; training exports the last fold's model, trained on the most
+recent data). The earlier folds' test windows precede that model's training data, so they are
+not out of sample for it and are not backtested. The data, risk, execution and account
+sections come from the training configuration stored under ``experiment["config"]``. The run
+folder is written under ``<version>/gate/fold-<i>/``. The features warm up inside the window
+(no bar before the window is read), so the backtest sees nothing of the training or
+validation data.
 
-A fold passes when, on its test window:
+The fold passes when, on its test window:
 
 - ``sharpe >= min_sharpe`` (an undefined Sharpe ratio, e.g. a flat equity curve, fails),
 - ``|max_drawdown| <= max_drawdown`` (the backtest reports drawdowns as negative fractions;
   the threshold is a positive fraction, ``0.2`` for 20 %),
 - ``trade_count >= min_trades`` (closed round trips).
 
-The gate passes only when every fold passes. The result is stored as the version's
-``gate.json`` and is what ``ModelRegistry.promote`` checks.
+The result (``folds`` holds that one fold) is stored as the version's ``gate.json`` and is
+what ``ModelRegistry.promote`` checks.
 """
 
 from __future__ import annotations
@@ -48,11 +51,11 @@ GATE_DIR = "gate"
 
 
 class GateError(RegistryError):
-    """The gate could not run (no test windows or no training config recorded, bad data)."""
+    """The gate could not run (no test window or no training config recorded, bad data)."""
 
 
 class GateConfig(BaseModel):
-    """Thresholds of the promotion gate, applied to every test fold.
+    """Thresholds of the promotion gate, applied to the exported model's test fold.
 
     Attributes:
         min_sharpe: Lowest annualised Sharpe ratio accepted.
@@ -69,7 +72,7 @@ class GateConfig(BaseModel):
 
 @dataclass(frozen=True)
 class FoldGate:
-    """The gate on one test fold.
+    """The gate on a test fold.
 
     Attributes:
         index: Fold index (as in the experiment record).
@@ -95,9 +98,9 @@ class GateResult:
     Attributes:
         name: Model name.
         version: Model version.
-        passed: Whether every fold passed.
+        passed: Whether every gated fold passed.
         thresholds: The thresholds applied.
-        folds: Per-fold results.
+        folds: Per-fold results (the exported model's fold; ``run_gate`` gates only that one).
         at: When the gate ran, ISO-8601 UTC.
     """
 
@@ -208,24 +211,24 @@ def check_fold(metrics: dict[str, Any], gate: GateConfig) -> list[str]:
     return reasons
 
 
-def _test_windows(
+def _exported_test_window(
     name: str, version: str, experiment: dict[str, Any]
-) -> list[tuple[int, str, str]]:
+) -> tuple[int, str, str]:
+    """``(index, start, end)`` of the last fold's test window: the exported model's fold."""
     label = f"model {name} version {version}"
     folds = experiment.get("folds")
     if not isinstance(folds, list) or not folds:
         raise GateError(f"{label}: its experiment record lists no folds with a test window")
-    windows = []
-    for position, fold in enumerate(folds):
-        try:
-            start, end = fold["test"]
-            windows.append((int(fold.get("index", position)), str(start), str(end)))
-        except (KeyError, TypeError, ValueError) as error:
-            raise GateError(
-                f"{label}: fold {position} of its experiment record has no [start, end] test "
-                f"window ({error!r})"
-            ) from error
-    return windows
+    position = len(folds) - 1
+    fold = folds[position]
+    try:
+        start, end = fold["test"]
+        return int(fold.get("index", position)), str(start), str(end)
+    except (KeyError, TypeError, ValueError) as error:
+        raise GateError(
+            f"{label}: fold {position} of its experiment record has no [start, end] test "
+            f"window ({error!r})"
+        ) from error
 
 
 def run_gate(
@@ -236,7 +239,9 @@ def run_gate(
     *,
     now: datetime | None = None,
 ) -> GateResult:
-    """Backtest a registered version on its test windows, judge it, store ``gate.json``.
+    """Backtest a registered version on its exported fold's test window, judge it, store it.
+
+    The result is written as the version's ``gate.json`` (module docstring).
 
     Args:
         registry: The registry holding the version.
@@ -250,12 +255,12 @@ def run_gate(
 
     Raises:
         RegistryError: No such version.
-        GateError: The experiment record has no test windows or no valid training config, or
-            a backtest could not run (the message names the model, version and fold).
+        GateError: The experiment record has no test window or no valid training config, or
+            the backtest could not run (the message names the model, version and fold).
     """
     model = registry.get(name, version)
     label = f"model {name} version {version}"
-    windows = _test_windows(name, version, model.experiment)
+    index, start, end = _exported_test_window(name, version, model.experiment)
     try:
         config = TrainConfig.model_validate(model.experiment.get("config"))
     except ValidationError as error:
@@ -265,34 +270,30 @@ def run_gate(
     gate_dir = model.path / GATE_DIR
     if gate_dir.exists():
         shutil.rmtree(gate_dir)
-    folds = []
-    for index, start, end in windows:
-        run_dir = gate_dir / f"fold-{index}"
-        try:
-            backtest = config.backtest_config(
-                model=model.onnx_path, start=start, end=end, output_dir=run_dir
-            )
-            summary = run_backtest(backtest)
-        except (ValueError, OSError) as error:
-            raise GateError(f"{label}: the backtest of fold {index} failed: {error}") from error
-        metrics = dict(summary.metrics)
-        reasons = check_fold(metrics, gate)
-        folds.append(
-            FoldGate(
-                index=index,
-                window=(start, end),
-                metrics=metrics,
-                passed=not reasons,
-                reasons=reasons,
-                run_dir=summary.run_dir,
-            )
+    run_dir = gate_dir / f"fold-{index}"
+    try:
+        backtest = config.backtest_config(
+            model=model.onnx_path, start=start, end=end, output_dir=run_dir
         )
+        summary = run_backtest(backtest)
+    except (ValueError, OSError) as error:
+        raise GateError(f"{label}: the backtest of fold {index} failed: {error}") from error
+    metrics = dict(summary.metrics)
+    reasons = check_fold(metrics, gate)
+    fold = FoldGate(
+        index=index,
+        window=(start, end),
+        metrics=metrics,
+        passed=not reasons,
+        reasons=reasons,
+        run_dir=summary.run_dir,
+    )
     result = GateResult(
         name=name,
         version=version,
-        passed=all(fold.passed for fold in folds),
+        passed=fold.passed,
         thresholds=gate,
-        folds=tuple(folds),
+        folds=(fold,),
         at=(now or datetime.now(UTC)).astimezone(UTC).isoformat(),
     )
     registry.write_gate(name, version, result.to_json())

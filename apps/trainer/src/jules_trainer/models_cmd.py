@@ -307,7 +307,7 @@ def gate(
     max_drawdown: MaxDrawdown = None,
     min_trades: MinTrades = None,
 ) -> None:
-    """Run the out-of-sample gate: a backtest on each test window; exit 1 if it fails."""
+    """Run the out-of-sample gate: a backtest on the exported fold's test window."""
     _check_names(name, version)
     thresholds = _gate_config(min_sharpe, max_drawdown, min_trades)
     store = ModelRegistry(registry)
