@@ -424,6 +424,23 @@ def test_a_refused_shadow_version_leaves_production_serving(env, tmp_path):
     assert models.shadow_refused.reason == "FEATURE_SCHEMA_MISMATCH"
     assert models.shadow_refused.model_version == "3"
 
+    # Once started, the service reports the refusal: a MODEL_REJECTED alert and its count.
+    metrics_registry = CollectorRegistry()
+    started = SignalHandler(
+        models.strategy,
+        SCHEMA,
+        metrics=SignalMetrics(metrics_registry),
+        source=models.source,
+    )
+    alert = started.refuse_recorded_shadow(models.shadow_refused)
+    assert alert.code == MODEL_REJECTED
+    assert alert.severity is AlertSeverity.CRITICAL
+    assert "shadow version '3'" in alert.message
+    assert "FEATURE_SCHEMA_MISMATCH" in alert.message
+    reason = "FEATURE_SCHEMA_MISMATCH"
+    assert sample(metrics_registry, "jules_signal_models_rejected_total", reason=reason) == 1
+    assert started.shadow is None
+
 
 def test_a_registry_without_a_production_version_stops_the_service(env, tmp_path):
     write_registry(tmp_path, production=None)

@@ -40,7 +40,6 @@ from typing import Generic, Literal, TypeVar
 
 from faststream.asgi import AsgiFastStream
 from jules_contracts import AlertSeverity, Bar, Event, FeatureVector, RiskAlert, SignalGenerated
-from jules_contracts.base import new_event_id
 from jules_contracts.control import SwapModel
 from jules_contracts.enums import ModelStage
 from jules_contracts.topics import CONTROL, FEATURES, MD_BARS, SIGNALS_SHADOW
@@ -69,6 +68,7 @@ from jules_signal.serving import (
     ModelSource,
     ServingMetrics,
     model_rejected_alert,
+    shadow_refused_alert,
 )
 
 __all__ = [
@@ -419,6 +419,24 @@ class SignalHandler:
         directions = (direction_of(production), direction_of(shadow))
         self._metrics.serving.compared(instrument_id, production, shadow, directions)
 
+    def refuse_recorded_shadow(self, error: ModelRefusedError) -> RiskAlert:
+        """Report the registry's shadow version refused at start-up: log, count, alert.
+
+        Returns:
+            The ``MODEL_REJECTED`` alert to publish.
+        """
+        logger.error(
+            "shadow model refused at start-up, running without a shadow",
+            code=MODEL_REJECTED,
+            model_name=error.model_name,
+            model_version=error.model_version,
+            reason=error.reason,
+            problem=error.detail,
+        )
+        if self._metrics is not None:
+            self._metrics.serving.rejected.labels(reason=error.reason).inc()
+        return shadow_refused_alert(error, time.time_ns())
+
     def _set_shadow(self, policy: OnnxPolicy | None) -> None:
         self._shadow = policy
         self._shadow_targets = {}
@@ -727,32 +745,8 @@ def create_app(settings: SignalSettings) -> AsgiFastStream:
             )
 
         async def report_refused_shadow() -> None:
-            error = models.shadow_refused
-            if error is None:
-                return
-            logger.error(
-                "shadow model refused at start-up, running without a shadow",
-                code=MODEL_REJECTED,
-                model_name=error.model_name,
-                model_version=error.model_version,
-                reason=error.reason,
-                problem=error.detail,
-            )
-            metrics.serving.rejected.labels(reason=error.reason).inc()
-            await bus.publish(
-                RiskAlert(
-                    event_id=new_event_id(),
-                    source=SOURCE,
-                    event_time=time.time_ns(),
-                    severity=AlertSeverity.CRITICAL,
-                    code=MODEL_REJECTED,
-                    message=(
-                        f"shadow version {error.model_version!r} of model {error.model_name!r} "
-                        f"recorded in the registry refused at start-up, {error.reason}: "
-                        f"{error.detail}; running without a shadow"
-                    )[:_MAX_ALERT_MESSAGE],
-                )
-            )
+            if models.shadow_refused is not None:
+                await bus.publish(handler.refuse_recorded_shadow(models.shadow_refused))
 
         runtime.on_startup.append(announce)
         runtime.after_startup.append(report_refused_shadow)

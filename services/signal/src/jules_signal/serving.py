@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jules_contracts import AlertSeverity, RiskAlert, SignalDirection
+from jules_contracts.base import new_event_id
 from jules_contracts.control import SwapModel
 from jules_contracts.enums import ModelStage
 from prometheus_client import CollectorRegistry, Counter, Gauge, Summary
@@ -46,6 +47,7 @@ __all__ = [
     "ModelSource",
     "ServingMetrics",
     "model_rejected_alert",
+    "shadow_refused_alert",
     "shadow_strategy_id",
 ]
 
@@ -178,6 +180,22 @@ def model_rejected_alert(command: SwapModel, error: ModelRefusedError) -> RiskAl
             f"{command.stage.value} swap to model {error.model_name!r} version "
             f"{error.model_version!r} (by {command.operator}) refused, {error.reason}: "
             f"{error.detail}; the running model keeps serving"
+        )[:_MAX_ALERT_MESSAGE],
+    )
+
+
+def shadow_refused_alert(error: ModelRefusedError, event_time: int) -> RiskAlert:
+    """The alert of a shadow version recorded in the registry but refused at start-up."""
+    return RiskAlert(
+        event_id=new_event_id(),
+        source=SOURCE,
+        event_time=event_time,
+        severity=AlertSeverity.CRITICAL,
+        code=MODEL_REJECTED,
+        message=(
+            f"shadow version {error.model_version!r} of model {error.model_name!r} "
+            f"recorded in the registry refused at start-up, {error.reason}: "
+            f"{error.detail}; running without a shadow"
         )[:_MAX_ALERT_MESSAGE],
     )
 
