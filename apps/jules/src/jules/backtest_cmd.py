@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from jules_contracts import Bar
@@ -19,9 +19,31 @@ from jules.backtest.config import BacktestConfig, load_config
 from jules.backtest.distributed import BACKTEST_SERVICES, KafkaRunOptions, run_backtest_kafka
 from jules.backtest.run import RunSummary, run_backtest
 
-__all__ = ["Mode", "backtest"]
+__all__ = ["DataDir", "Mode", "Overrides", "backtest", "load_backtest_config"]
 
 Wrap = Callable[[Iterator[Bar]], Iterator[Bar]]
+
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a setting: section.key=value (repeatable)."),
+]
+"""``--set``: overrides of the backtest file's settings."""
+
+DataDir = Annotated[
+    Path | None, typer.Option(envvar="JULES_DATA_DIR", help="Folder of the sample data.")
+]
+"""``--data-dir``: the folder of the sample data."""
+
+
+def load_backtest_config(
+    console: Console, config: Path | None, overrides: list[str] | None, **fields: Any
+) -> BacktestConfig:
+    """``load_config``; an invalid configuration is printed and exits with status 2."""
+    try:
+        return load_config(config, overrides or [], **fields)
+    except (ValidationError, ValueError, OSError) as exc:
+        console.print(f"[red]invalid backtest configuration[/red]: {exc}")
+        raise typer.Exit(2) from exc
 
 
 class Mode(StrEnum):
@@ -35,13 +57,8 @@ def backtest(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Backtest file (YAML or TOML).")
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a setting: section.key=value (repeatable)."),
-    ] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option(envvar="JULES_DATA_DIR", help="Folder of the sample data.")
-    ] = None,
+    set_: Overrides = None,
+    data_dir: DataDir = None,
     output_dir: Annotated[Path | None, typer.Option(help="Run folder.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the Monte Carlo bootstrap.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -82,13 +99,9 @@ def backtest(
     """
     console = Console(width=max(Console().width, 120))
     replica_counts = _replicas(replicas or [])  # a bad option stops before anything is read
-    try:
-        settings = load_config(
-            config, set_ or [], data_dir=data_dir, output_dir=output_dir, seed=seed
-        )
-    except (ValidationError, ValueError, OSError) as exc:
-        console.print(f"[red]invalid backtest configuration[/red]: {exc}")
-        raise typer.Exit(2) from exc
+    settings = load_backtest_config(
+        console, config, set_, data_dir=data_dir, output_dir=output_dir, seed=seed
+    )
     if mode is Mode.KAFKA:
         options = KafkaRunOptions(
             bootstrap=bootstrap,

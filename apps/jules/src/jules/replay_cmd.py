@@ -12,12 +12,12 @@ from jules_contracts.topics import MD_BARS
 from jules_runtime.bus import KafkaBus
 from jules_runtime.lockstep import partition_counts
 from jules_runtime.settings import KafkaSettings
-from pydantic import ValidationError
 from rich.console import Console
 
-from jules.backtest.config import BacktestConfig, load_config
+from jules.backtest.config import BacktestConfig
 from jules.backtest.data import DataQuality, load_bars
 from jules.backtest.distributed import create_run_topics, publish_bars
+from jules.backtest_cmd import DataDir, Overrides, load_backtest_config
 
 __all__ = ["replay"]
 
@@ -33,13 +33,8 @@ def replay(
         float | None,
         typer.Option(help="Event-time seconds per wall second (60: a minute a second)."),
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a setting: section.key=value (repeatable)."),
-    ] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option(envvar="JULES_DATA_DIR", help="Folder of the sample data.")
-    ] = None,
+    set_: Overrides = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Replay a backtest's bars into <scope>.md.bars.v1 at full speed or at --speed.
 
@@ -54,11 +49,7 @@ def replay(
     except ValueError as exc:
         console.print(f"[red]invalid --scope[/red]: {exc}")
         raise typer.Exit(2) from exc
-    try:
-        settings = load_config(config, set_ or [], data_dir=data_dir)
-    except (ValidationError, ValueError, OSError) as exc:
-        console.print(f"[red]invalid backtest configuration[/red]: {exc}")
-        raise typer.Exit(2) from exc
+    settings = load_backtest_config(console, config, set_, data_dir=data_dir)
     quality = DataQuality()
     try:
         count = asyncio.run(_replay(settings, quality, scope, bootstrap, partitions, speed))
