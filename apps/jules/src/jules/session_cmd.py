@@ -111,35 +111,32 @@ def up(
     console.print("`jules status` to follow it, `jules down` to stop it.")
 
 
-def status(
-    run_dir: Annotated[
-        Path | None, typer.Option(help="Session folder (default: the last).")
-    ] = None,
-) -> None:
-    """Show each service of the session: process, health, readiness, lag, last event time."""
-    console = Console()
+SessionDir = Annotated[Path | None, typer.Option(help="Session folder (default: the last).")]
+"""``--run-dir`` of ``status`` and ``down``: a session's folder."""
+
+
+def _load_state(console: Console, run_dir: Path | None) -> SessionState:
+    """The session's state; a missing session is printed and exits with status 1."""
     try:
-        state = SessionState.load(run_dir)
+        return SessionState.load(run_dir)
     except FileNotFoundError as exc:
         console.print(str(exc))
         raise typer.Exit(1) from exc
+
+
+def status(run_dir: SessionDir = None) -> None:
+    """Show each service of the session: process, health, readiness, lag, last event time."""
+    console = Console()
+    state = _load_state(console, run_dir)
     healthy = _print_status(console, state)
     if not healthy:
         raise typer.Exit(1)
 
 
-def down(
-    run_dir: Annotated[
-        Path | None, typer.Option(help="Session folder (default: the last).")
-    ] = None,
-) -> None:
+def down(run_dir: SessionDir = None) -> None:
     """Stop the session's services (gracefully) and the broker if the session started it."""
     console = Console()
-    try:
-        state = SessionState.load(run_dir)
-    except FileNotFoundError as exc:
-        console.print(str(exc))
-        raise typer.Exit(1) from exc
+    state = _load_state(console, run_dir)
     for line in stop_session(state):
         console.print(line)
 
