@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from jules_signal.engine.strategy import TargetMemory, make_signal
 from jules_trainer.config import TrainConfig
 from jules_trainer.data import Segment, Window, compute_normalisation, load_dataset
 from jules_trainer.env import TradingEnv
+from jules_trainer.train.common import evaluate
 from onnx import TensorProto, helper, numpy_helper
 
 from .env_helpers import FEATURES, btc_perp_head, train_config
@@ -282,3 +285,24 @@ def test_too_short_an_episode_is_refused(data_dir, segments, normalisation):
         env.reset(seed=0)
     with pytest.raises(RuntimeError, match="reset"):
         env.step(np.int64(0))
+
+
+def test_evaluation_counts_target_changes(data_dir, segments, normalisation):
+    config = make_config(data_dir, action=DISCRETE)
+    env = TradingEnv(config, segments, normalisation, random_start=False)
+    long, short, flat = np.int64(4), np.int64(0), np.int64(2)
+    decisions = itertools.cycle([long, short])
+
+    flipping = evaluate(env, lambda _: next(decisions))
+
+    targets = [0.0, *env.episode_targets]
+    assert len(targets) > 1000  # the whole segment, one episode
+    assert flipping["episodes"] == 1
+    assert flipping["target_changes"] == sum(a != b for a, b in pairwise(targets))
+    assert flipping["target_changes"] == len(env.episode_targets)
+    assert evaluate(env, lambda _: long)["target_changes"] == 1
+    idle = evaluate(env, lambda _: flat)
+    assert idle["target_changes"] == 0
+    assert idle["mean_episode_pnl"] == 0.0
+    assert idle["max_drawdown"] == 0.0
+    assert idle["sharpe"] == 0.0

@@ -25,7 +25,7 @@ from .env_helpers import DATA_DIR
 DAY = "QuantConnect_Lean/Data/crypto/coinbase/minute/btcusd/20180404_trade.zip"
 FEATURES = ("logret_1", "rsi_14")
 SPLITS = ("train", "validation", "test")
-METRICS = {"mean_episode_pnl", "sharpe", "max_drawdown", "trades", "episodes"}
+METRICS = {"mean_episode_pnl", "sharpe", "max_drawdown", "target_changes", "episodes"}
 
 
 def tiny(registry: Path, **extra: Any) -> dict[str, Any]:

@@ -10,7 +10,8 @@ or the clipped mean action), and reports
   year from the episodes' own elapsed event time, as the backtest does; 0 when undefined);
 * ``max_drawdown``: the worst peak-to-trough fall of an episode's equity, a negative fraction
   (as in a backtest's metrics);
-* ``trades``: how many times the policy's target weight changed (signals sent to risk);
+* ``target_changes``: how many times the policy's target weight changed (signals sent to
+  risk; not the backtest's ``trade_count`` of closed round trips, which the gate checks);
 * ``episodes``: episodes run (segments too short for the features' warm-up are skipped).
 """
 
@@ -102,7 +103,7 @@ def evaluate(env: TradingEnv, act: Actor) -> dict[str, float]:
     returns: list[NDArray[np.float64]] = []
     drawdowns: list[float] = []
     elapsed_ns = 0
-    trades = 0
+    target_changes = 0
     for index in range(len(env.segments)):
         try:
             observation, info = env.reset(options={"segment": index, "start": 0})
@@ -117,7 +118,7 @@ def evaluate(env: TradingEnv, act: Actor) -> dict[str, float]:
             done = terminated or truncated
             equity.append(float(info["equity"]))
             if info["target_weight"] != last_target:
-                trades += 1
+                target_changes += 1
                 last_target = float(info["target_weight"])
         curve = np.asarray(equity)
         pnls.append(float(info["pnl"]))
@@ -137,7 +138,7 @@ def evaluate(env: TradingEnv, act: Actor) -> dict[str, float]:
         "mean_episode_pnl": float(np.mean(pnls)),
         "sharpe": sharpe if math.isfinite(sharpe) else 0.0,
         "max_drawdown": min(drawdowns),
-        "trades": float(trades),
+        "target_changes": float(target_changes),
         "episodes": float(len(pnls)),
     }
 
