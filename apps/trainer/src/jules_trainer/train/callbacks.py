@@ -31,6 +31,7 @@ class EarlyStopping:
         self.best_score = float("-inf")
         self.best_at: int | None = None
         self.best_state: Any = None
+        self.best_metrics: dict[str, float] | None = None
         self.since_best = 0
         self.stopped_early = False
         self.history: list[dict[str, float]] = []
@@ -48,6 +49,7 @@ class EarlyStopping:
         if score > self.best_score:
             self.best_score = score
             self.best_at = at
+            self.best_metrics = dict(metrics)
             self.best_state = copy.deepcopy(state())
             self.since_best = 0
             return False

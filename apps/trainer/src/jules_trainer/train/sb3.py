@@ -127,7 +127,9 @@ def train_fold(
     if stopping.best_state is not None:
         model.policy.load_state_dict(stopping.best_state)
     module = exported_module(model, config)
-    metrics = {"validation": _best_validation(stopping)}
+    if stopping.best_metrics is None:
+        raise RuntimeError("no validation evaluation recorded")
+    metrics = {"validation": stopping.best_metrics}
     for split, window in (("train", fold.train), ("test", fold.test)):
         env = TradingEnv(config, dataset.segments(window), normalisation, random_start=False)
         metrics[split] = evaluate(env, module_actor(module, env, position_input=True))
@@ -138,10 +140,3 @@ def train_fold(
         metrics={key: metrics[key] for key in ("train", "validation", "test")},
         training=training,
     )
-
-
-def _best_validation(stopping: EarlyStopping) -> dict[str, float]:
-    for entry in stopping.history:
-        if entry["at"] == stopping.best_at:
-            return {key: value for key, value in entry.items() if key != "at"}
-    raise RuntimeError("no validation evaluation recorded")

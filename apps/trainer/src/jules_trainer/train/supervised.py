@@ -169,10 +169,10 @@ def train_fold(
             writer.close()
     net.load_state_dict(stopping.best_state)
     module.eval()
-    best = next(e for e in stopping.history if e["at"] == stopping.best_at)
+    assert stopping.best_metrics is not None  # at least one epoch ran
     measured = {
         "train": _measure(module, envs["train"], rows["train"]),
-        "validation": {key: value for key, value in best.items() if key != "at"},
+        "validation": stopping.best_metrics,
         "test": _measure(module, envs["test"], rows["test"]),
     }
     training: dict[str, Any] = {
