@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from jules_signal.engine import ModelCard
 from jules_trainer.linear_policy import write_linear_policy
 from jules_trainer.registry import ModelRegistry, RegisteredModel
 
@@ -54,6 +55,20 @@ def train_config(name: str = "lin") -> dict[str, Any]:
     }
 
 
+def linear_onnx(
+    path: Path, *, name: str = "lin", version: str = "1", weight: float = 1.0
+) -> ModelCard:
+    """Write a linear policy (``tanh(weight * standardised RSI)``) to ``path``; its card."""
+    return write_linear_policy(
+        path,
+        features=FEATURES,
+        weights=(weight,),
+        normalisation=NORMALISATION,
+        model_name=name,
+        model_version=version,
+    )
+
+
 def register_linear(
     registry: ModelRegistry,
     work: Path,
@@ -62,20 +77,13 @@ def register_linear(
     weight: float = -2.0,
     folds: list[dict[str, Any]] | None = None,
 ) -> RegisteredModel:
-    """Write a linear policy (``tanh(weight * standardised RSI)``) and register it.
+    """Write a linear policy (``linear_onnx``) and register it.
 
     The version is ``registry.next_version(name)``; the files are written in ``work`` first.
     """
     version = registry.next_version(name)
     source = work / f"{name}-{version}.onnx"
-    card = write_linear_policy(
-        source,
-        features=FEATURES,
-        weights=(weight,),
-        normalisation=NORMALISATION,
-        model_name=name,
-        model_version=version,
-    )
+    card = linear_onnx(source, name=name, version=version, weight=weight)
     experiment = {
         "algorithm": "linear",
         "seed": 0,

@@ -14,10 +14,9 @@ from jules_contracts.enums import ModelStage
 from jules_signal.engine import ModelCard
 from jules_signal.model_store import STAGES_FILE, ModelStore, Stages
 from jules_trainer.gate import GateConfig, run_gate
-from jules_trainer.linear_policy import write_linear_policy
 from jules_trainer.registry import ModelRegistry, RegisteredModel, RegistryError
 
-from .registry_helpers import FEATURES, FOLDS, NORMALISATION, register_linear
+from .registry_helpers import FOLDS, linear_onnx, register_linear
 
 LENIENT = GateConfig(min_sharpe=-1e9, max_drawdown=1.0, min_trades=1)
 STRICT = GateConfig(min_sharpe=1e9, max_drawdown=1.0, min_trades=1)
@@ -82,14 +81,7 @@ def test_register_list_get(registry, tmp_path):
 def test_versions_are_numbered_after_the_highest_and_sorted_as_numbers(registry, tmp_path):
     for version in ("9", "10", "2"):
         source = tmp_path / f"m{version}.onnx"
-        card = write_linear_policy(
-            source,
-            features=FEATURES,
-            weights=(1.0,),
-            normalisation=NORMALISATION,
-            model_name="lin",
-            model_version=version,
-        )
+        card = linear_onnx(source, version=version)
         registry.register(card=card, onnx_path=source, torchscript_path=None, experiment={})
 
     assert registry.versions("lin") == ["2", "9", "10"]
@@ -99,14 +91,7 @@ def test_versions_are_numbered_after_the_highest_and_sorted_as_numbers(registry,
 
 def test_torchscript_file_is_copied(registry, tmp_path):
     source = tmp_path / "m.onnx"
-    card = write_linear_policy(
-        source,
-        features=FEATURES,
-        weights=(1.0,),
-        normalisation=NORMALISATION,
-        model_name="lin",
-        model_version="1",
-    )
+    card = linear_onnx(source)
     twin = tmp_path / "m.pt"
     twin.write_bytes(b"torchscript archive")
 
@@ -130,14 +115,7 @@ def test_a_duplicate_version_is_refused(registry, tmp_path):
 
 def test_a_card_that_differs_from_the_onnx_card_is_refused(registry, tmp_path):
     source = tmp_path / "m.onnx"
-    card = write_linear_policy(
-        source,
-        features=FEATURES,
-        weights=(1.0,),
-        normalisation=NORMALISATION,
-        model_name="lin",
-        model_version="1",
-    )
+    card = linear_onnx(source)
     other = card.model_copy(update={"model_version": "2"})
 
     with pytest.raises(RegistryError, match=r"card in .* differs"):
@@ -152,14 +130,7 @@ def test_a_card_that_differs_from_the_onnx_card_is_refused(registry, tmp_path):
 
 def test_a_failed_copy_leaves_no_version_behind(registry, tmp_path, monkeypatch):
     source = tmp_path / "m.onnx"
-    card = write_linear_policy(
-        source,
-        features=FEATURES,
-        weights=(1.0,),
-        normalisation=NORMALISATION,
-        model_name="lin",
-        model_version="1",
-    )
+    card = linear_onnx(source)
     twin = tmp_path / "m.pt"
     twin.write_bytes(b"torchscript archive")
     copy = shutil.copyfile
