@@ -9,6 +9,7 @@ from jules_runtime.bus.dedup import DedupStore, MemoryDedupStore, SqliteDedupSto
 from jules_runtime.bus.kafka import KafkaBus, ensure_topics
 from jules_runtime.bus.memory import InMemoryBus
 from jules_runtime.bus.processor import Handler, MessageProcessor, ProcessingStats
+from jules_runtime.bus.redelivery import Redelivery
 from jules_runtime.bus.records import InboundRecord, OutboundMessage, read_dead_letter
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "MessageProcessor",
     "OutboundMessage",
     "ProcessingStats",
+    "Redelivery",
     "SqliteDedupStore",
     "ensure_topics",
     "read_dead_letter",
