@@ -25,6 +25,7 @@ from jules_contracts.control import ChangeConfig, EngageKillSwitch, ReleaseKillS
 from jules_contracts.dead_letter import DeadLetterRecord
 from jules_contracts.enums import (
     AggressorSide,
+    AlertCode,
     AlertSeverity,
     BookSide,
     DeadLetterReason,
@@ -38,6 +39,7 @@ from jules_contracts.enums import (
     SignalDirection,
     TimeInForce,
 )
+from jules_contracts.errors import JulesError
 from jules_contracts.features import FeatureVector
 from jules_contracts.market_data import (
     Bar,
@@ -61,15 +63,17 @@ from jules_contracts.orders import (
     SubmitOrder,
 )
 from jules_contracts.portfolio import PortfolioSnapshot, Position
-from jules_contracts.risk import RiskAlert
-from jules_contracts.signals import SignalGenerated
+from jules_contracts.risk import MAX_ALERT_MESSAGE, RiskAlert
+from jules_contracts.signals import SignalGenerated, direction_of
 from jules_contracts.system import AuditCheckpoint, Watermark
 from jules_contracts.topics import ALL_TOPICS, Topic, backtest_scope, topic_for
 
 __all__ = [
     "ALL_TOPICS",
     "EVENT_TYPES",
+    "MAX_ALERT_MESSAGE",
     "AggressorSide",
+    "AlertCode",
     "AlertSeverity",
     "AnyEvent",
     "AuditCheckpoint",
@@ -88,6 +92,7 @@ __all__ = [
     "EngageKillSwitch",
     "Event",
     "FeatureVector",
+    "JulesError",
     "KillSwitchState",
     "LiquiditySide",
     "ModelStage",
@@ -119,6 +124,7 @@ __all__ = [
     "backtest_scope",
     "decode_event",
     "derive_event_id",
+    "direction_of",
     "encode_event",
     "event_class",
     "format_utc_nanos",

@@ -11,6 +11,7 @@ from jules_contracts.base import Event
 from jules_contracts.control import ChangeConfig, EngageKillSwitch, ReleaseKillSwitch, SwapModel
 from jules_contracts.dead_letter import DeadLetterRecord
 from jules_contracts.enums import DeadLetterReason
+from jules_contracts.errors import JulesError
 from jules_contracts.features import FeatureVector
 from jules_contracts.market_data import Bar, BookDelta, BookSnapshot, Quote, Trade
 from jules_contracts.orders import (
@@ -105,7 +106,7 @@ _ADAPTER: Final[TypeAdapter[Any]] = TypeAdapter(AnyEvent)
 _MAX_ERROR_CHARS: Final = 4000
 
 
-class DecodeError(ValueError):
+class DecodeError(JulesError, ValueError):
     """A message could not be turned into an event.
 
     Attributes:

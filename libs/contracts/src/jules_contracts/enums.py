@@ -131,6 +131,35 @@ class AlertSeverity(StrEnum):
     CRITICAL = "CRITICAL"
 
 
+class AlertCode(StrEnum):
+    """What a ``RiskAlert`` reports. Operators and alert rules match on these, so they never change.
+
+    On the wire ``RiskAlert.code`` stays an upper-case string (``AlertCodeText``), so a code
+    added here is an additive change; producers use these members, never loose strings.
+    """
+
+    # risk: halts, kill switch, configuration
+    DAILY_LOSS_LIMIT = "DAILY_LOSS_LIMIT"
+    DAILY_LOSS_RESET = "DAILY_LOSS_RESET"
+    DRAWDOWN_LIMIT = "DRAWDOWN_LIMIT"
+    KILL_SWITCH_ENGAGED = "KILL_SWITCH_ENGAGED"
+    KILL_SWITCH_RELEASED = "KILL_SWITCH_RELEASED"
+    CONFIG_CHANGED = "CONFIG_CHANGED"
+    CONFIG_CHANGE_REJECTED = "CONFIG_CHANGE_REJECTED"
+    ACCOUNT_MISMATCH = "ACCOUNT_MISMATCH"
+    # risk: inputs that cannot be decided
+    SIZING_UNAVAILABLE = "SIZING_UNAVAILABLE"
+    PORTFOLIO_UNAVAILABLE = "PORTFOLIO_UNAVAILABLE"
+    # risk: protective exits
+    STOP_LOSS = "STOP_LOSS"
+    TRAILING_STOP = "TRAILING_STOP"
+    TAKE_PROFIT = "TAKE_PROFIT"
+    # signal: refused vectors and models
+    FEATURE_SCHEMA_MISMATCH = "FEATURE_SCHEMA_MISMATCH"
+    MODEL_OUTPUT_INVALID = "MODEL_OUTPUT_INVALID"
+    MODEL_REJECTED = "MODEL_REJECTED"
+
+
 class ModelStage(StrEnum):
     """Lifecycle stage of a model in the registry."""
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from jules_contracts.base import Event, FiniteFloat, InstrumentId
-from jules_contracts.enums import AlertSeverity
+from jules_contracts.enums import AlertCode, AlertSeverity
 
-__all__ = ["AlertCode", "RiskAlert"]
+__all__ = ["MAX_ALERT_MESSAGE", "AlertCode", "AlertCodeText", "RiskAlert"]
 
-AlertCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
-"""An upper-case code (``DRAWDOWN_LIMIT``, ``MODEL_SCHEMA_MISMATCH``)."""
+AlertCodeText = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
+"""An alert code on the wire: upper case (``DRAWDOWN_LIMIT``); the known ones are ``AlertCode``."""
+
+MAX_ALERT_MESSAGE: Final = 1024
+"""The longest ``RiskAlert.message``; a longer one is cut to this length."""
 
 
 class RiskAlert(Event):
@@ -20,15 +23,23 @@ class RiskAlert(Event):
 
     Attributes:
         severity: Info, warning or critical.
-        code: What happened, as a stable code.
-        message: A sentence naming the limit and the value.
+        code: What happened, as a stable code (an ``AlertCode``).
+        message: A sentence naming the limit and the value (cut to ``MAX_ALERT_MESSAGE``
+            characters, so a long error text never makes the alert itself invalid).
         instrument_id: The instrument concerned, or ``None`` for the whole portfolio.
         metrics: The figures behind the alert (``{"drawdown": 0.12, "limit": 0.1}``).
     """
 
     event_type: Literal["risk.alert"] = "risk.alert"
     severity: AlertSeverity
-    code: AlertCode
-    message: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    code: AlertCodeText
+    message: Annotated[str, StringConstraints(min_length=1, max_length=MAX_ALERT_MESSAGE)]
     instrument_id: InstrumentId | None = None
     metrics: dict[str, FiniteFloat] = Field(default_factory=dict)
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _cut_message(cls, value: object) -> object:
+        if isinstance(value, str) and len(value) > MAX_ALERT_MESSAGE:
+            return value[:MAX_ALERT_MESSAGE]
+        return value

@@ -10,7 +10,16 @@ from jules_contracts.base import Event, Identifier, InstrumentId, PositiveFloat,
 from jules_contracts.enums import SignalDirection
 from jules_contracts.features import FeatureSchemaId
 
-__all__ = ["SignalGenerated"]
+__all__ = ["SignalGenerated", "direction_of"]
+
+
+def direction_of(target_weight: float) -> SignalDirection:
+    """The direction a target weight stands for: its sign (zero is flat)."""
+    if target_weight > 0:
+        return SignalDirection.LONG
+    if target_weight < 0:
+        return SignalDirection.SHORT
+    return SignalDirection.FLAT
 
 
 class SignalGenerated(Event):
@@ -40,9 +49,7 @@ class SignalGenerated(Event):
 
     @model_validator(mode="after")
     def _check_direction(self) -> Self:
-        sign = (self.target_weight > 0) - (self.target_weight < 0)
-        expected = {SignalDirection.LONG: 1, SignalDirection.SHORT: -1, SignalDirection.FLAT: 0}
-        if sign != expected[self.direction]:
+        if direction_of(self.target_weight) is not self.direction:
             raise ValueError(
                 f"target_weight {self.target_weight} contradicts direction {self.direction.value}"
             )

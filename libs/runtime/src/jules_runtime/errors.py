@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+from jules_contracts.errors import JulesError
+
 __all__ = ["ConfigError", "JulesError"]
-
-
-class JulesError(Exception):
-    """Base of every IntradayJules runtime error."""
 
 
 class ConfigError(JulesError, ValueError):
