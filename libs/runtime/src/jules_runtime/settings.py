@@ -90,6 +90,24 @@ class KafkaSettings(BaseModel):
     outputs). After a crash up to ``n`` ms of messages are read again, and the services'
     deduplication by ``event_id`` keeps their effects from repeating."""
 
+    def connection(self, client_id: str) -> dict[str, Any]:
+        """The connection options of every Kafka client (producer, consumer, admin).
+
+        Args:
+            client_id: The client id the broker sees (``jules-<service>``, ``…-restore``).
+
+        Returns:
+            Keyword arguments of the aiokafka clients' constructors.
+        """
+        return {
+            "bootstrap_servers": self.bootstrap_servers,
+            "client_id": client_id,
+            "request_timeout_ms": self.request_timeout_ms,
+            "retry_backoff_ms": self.retry_backoff_ms,
+            "metadata_max_age_ms": self.metadata_max_age_ms,
+            "connections_max_idle_ms": self.connections_max_idle_ms,
+        }
+
     @model_validator(mode="after")
     def _check_heartbeat(self) -> Self:
         if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:

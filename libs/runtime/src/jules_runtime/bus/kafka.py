@@ -39,12 +39,7 @@ PRODUCER_IDEMPOTENCE = True
 def producer_options(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:
     """Every producer and connection option the bus gives FastStream's ``KafkaBroker``."""
     return {
-        "bootstrap_servers": kafka.bootstrap_servers,
-        "client_id": client_id,
-        "request_timeout_ms": kafka.request_timeout_ms,
-        "retry_backoff_ms": kafka.retry_backoff_ms,
-        "metadata_max_age_ms": kafka.metadata_max_age_ms,
-        "connections_max_idle_ms": kafka.connections_max_idle_ms,
+        **kafka.connection(client_id),
         "allow_auto_create_topics": True,
         "acks": PRODUCER_ACKS,
         "enable_idempotence": PRODUCER_IDEMPOTENCE,
@@ -262,14 +257,7 @@ async def admin_client(
     kafka: KafkaSettings, client_id: str = "jules-admin"
 ) -> AsyncIterator[AIOKafkaAdminClient]:
     """A started admin client with the connection options of ``kafka``; closed on exit."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=kafka.bootstrap_servers,
-        client_id=client_id,
-        request_timeout_ms=kafka.request_timeout_ms,
-        retry_backoff_ms=kafka.retry_backoff_ms,
-        metadata_max_age_ms=kafka.metadata_max_age_ms,
-        connections_max_idle_ms=kafka.connections_max_idle_ms,
-    )
+    admin = AIOKafkaAdminClient(**kafka.connection(client_id))
     await admin.start()
     try:
         yield admin
