@@ -27,6 +27,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from jules_runtime.settings import KafkaSettings
 
 __all__ = [
     "SERVICES",
@@ -299,8 +300,9 @@ def _reap(pid: int) -> None:
 
 
 async def _lags(bootstrap: str, groups: Mapping[str, str]) -> dict[str, int | None]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="jules-status")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    connection = KafkaSettings(bootstrap_servers=bootstrap).connection("jules-status")
+    admin = AIOKafkaAdminClient(**connection)
+    consumer = AIOKafkaConsumer(**connection, group_id=None)
     await admin.start()
     await consumer.start()
     lags: dict[str, int | None] = {}

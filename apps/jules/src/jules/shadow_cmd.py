@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
-from jules_contracts import DecodeError, SignalGenerated, decode_event
+from jules_contracts import SignalGenerated
 from jules_contracts.topics import SIGNALS, SIGNALS_SHADOW, Topic
-from jules_runtime.bus.kafka import admin_client
+from jules_runtime.bus import read_topic
 from jules_runtime.settings import KafkaSettings
 from rich.console import Console
 from rich.table import Table
@@ -33,52 +32,14 @@ async def read_signals(
     Raises:
         TimeoutError: The topic could not be read up to its end offsets within ``timeout_s``.
     """
-    async with admin_client(
-        KafkaSettings(bootstrap_servers=bootstrap), "jules-shadow-report"
-    ) as admin:
-        described = await admin.describe_topics([topic])
-    partitions = [
-        TopicPartition(topic, int(partition["partition"]))
-        for entry in described
-        if entry.get("error_code", 0) == 0
-        for partition in entry["partitions"]
-    ]
-    if not partitions:
-        return []
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
+    events = await read_topic(
+        KafkaSettings(bootstrap_servers=bootstrap),
+        topic,
         client_id="jules-shadow-report",
+        allowed=(SignalGenerated,),
+        timeout_s=timeout_s,
     )
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-        todo = [tp for tp in partitions if ends[tp] > 0]
-        if not todo:
-            return []
-        consumer.assign(todo)
-        await consumer.seek_to_beginning(*todo)
-        signals: list[SignalGenerated] = []
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while todo:
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"{topic} could not be read up to offsets {ends}")
-            batch = await consumer.getmany(*todo, timeout_ms=500)
-            for tp, records in sorted(batch.items()):
-                for record in records:
-                    if record.offset >= ends[tp]:
-                        break
-                    try:
-                        event = decode_event(record.value or b"")
-                    except DecodeError:
-                        continue
-                    if isinstance(event, SignalGenerated):
-                        signals.append(event)
-            todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
-        return signals
-    finally:
-        await consumer.stop()
+    return [event for event in events if isinstance(event, SignalGenerated)]
 
 
 async def _read_both(bootstrap: str, scope: str | None) -> ShadowReport:

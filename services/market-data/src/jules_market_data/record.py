@@ -121,16 +121,11 @@ async def record_topic(
     report = RecordReport(topic=name)
     consumer = AIOKafkaConsumer(
         name,
-        bootstrap_servers=kafka.bootstrap_servers,
-        client_id=client_id,
+        **kafka.connection(client_id),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level=kafka.isolation_level,
-        request_timeout_ms=kafka.request_timeout_ms,
-        retry_backoff_ms=kafka.retry_backoff_ms,
-        metadata_max_age_ms=kafka.metadata_max_age_ms,
-        connections_max_idle_ms=kafka.connections_max_idle_ms,
         fetch_min_bytes=kafka.fetch_min_bytes,
         fetch_max_wait_ms=kafka.fetch_max_wait_ms,
         fetch_max_bytes=kafka.fetch_max_bytes,
