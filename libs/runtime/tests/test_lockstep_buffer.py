@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jules_contracts import Bar, Event, Watermark, derive_event_id, parse_utc_nanos
-from jules_contracts.topics import FEATURES, MD_BARS, SIGNALS
+from jules_contracts.topics import FEATURES, MD_BARS
 from jules_runtime.lockstep import (
     END_OF_TIME,
     Replica,
-    RunAheadDriver,
     Stamped,
     StepBuffer,
     StepOutput,
@@ -403,38 +402,3 @@ def test_an_event_after_its_partitions_final_watermark_is_dropped_and_counted() 
     assert buffer.late == 1
     assert buffer.duplicates == 0
     assert buffer.add(TOPIC, 1, late) is True  # the other partition is still open
-
-
-class _Echo(RunAheadDriver):
-    """Steps on the clock of its choice; each step returns the bars of ``MD_BARS`` it took."""
-
-    inputs = (MD_BARS, FEATURES)
-    outputs = ()
-
-    def step(self, buffer: StepBuffer, time: int) -> list[Event]:
-        buffer.take(FEATURES.name, time)
-        return [stamped.event for stamped in buffer.take(MD_BARS.name, time)]
-
-
-def test_a_run_ahead_driver_steps_on_its_clock_topics_watermarks() -> None:
-    buffer = StepBuffer({MD_BARS.name: [0], FEATURES.name: [0]})
-    driver = _Echo(clock=FEATURES)
-    buffer.add(MD_BARS.name, 0, bar(BTC, T1))
-    buffer.add(MD_BARS.name, 0, mark(0, T1))
-    buffer.add(MD_BARS.name, 0, bar(BTC, T2))
-    buffer.add(MD_BARS.name, 0, mark(0, T2))
-    assert driver.advance(buffer) == []  # the clock has no step yet
-
-    buffer.add(FEATURES.name, 0, make_watermark("features", FEATURES, 0, T2, final=False))
-    # T1 is a step of the bars only: the clock's first step is T2, which takes both bars
-    assert driver.advance(buffer) == [StepOutput([bar(BTC, T1), bar(BTC, T2)], T2)]
-
-    for topic in (MD_BARS, FEATURES):
-        buffer.add(topic.name, 0, make_watermark("p", topic, 0, T2, final=True))
-    assert driver.advance(buffer) == [StepOutput([], T2, final=True)]
-    assert driver.finished
-
-
-def test_a_run_ahead_drivers_clock_must_be_one_of_its_inputs() -> None:
-    with pytest.raises(ValueError, match="clock"):
-        _Echo(clock=SIGNALS)

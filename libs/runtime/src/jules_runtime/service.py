@@ -31,7 +31,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from jules_runtime.bus import KafkaBus
-from jules_runtime.lockstep import LockstepDriver, LockstepRunner, Replica
+from jules_runtime.lockstep import LockstepDriver, Replica
+from jules_runtime.lockstep.runner import LockstepRunner
 from jules_runtime.logging import configure_logging, logger
 from jules_runtime.settings import ServiceSettings
 

@@ -15,29 +15,24 @@ ids, and the services downstream take each id once.
 from __future__ import annotations
 
 from jules_contracts import Bar, Event
-from jules_contracts.topics import FEATURES, MD_BARS
-from jules_runtime.lockstep import RunAheadDriver, StepBuffer, by_instrument
+from jules_runtime.lockstep import BARS, FEATURES_RULE, StepDriver, Taken
 
 from jules_features.engine import FeatureEngine
 
 __all__ = ["FeaturesDriver"]
 
 
-class FeaturesDriver(RunAheadDriver):
-    """The lockstep driver of the features service (see the module docstring).
+class FeaturesDriver(StepDriver):
+    """The lockstep driver of the features service: ``FEATURES_RULE`` (module docstring).
 
     Args:
         engine: The features engine.
     """
 
-    inputs = (MD_BARS,)
-    outputs = (FEATURES,)
-
     def __init__(self, engine: FeatureEngine) -> None:
-        super().__init__(clock=MD_BARS)
+        super().__init__(FEATURES_RULE)
         self.engine = engine
 
-    def step(self, buffer: StepBuffer, time: int) -> list[Event]:
+    def step(self, time: int, taken: Taken) -> list[Event]:
         """One vector per bar of ``time``, in instrument-id order."""
-        bars = by_instrument(buffer.take(MD_BARS.name, time))
-        return [self.engine.on_bar(bar) for bar in bars if isinstance(bar, Bar)]
+        return [self.engine.on_bar(bar) for bar in taken.now[BARS.name] if isinstance(bar, Bar)]

@@ -16,79 +16,32 @@ ids, which the venue and the collector take once (a hot standby, not a partition
 
 from __future__ import annotations
 
-from jules_contracts import Bar, SignalGenerated
-from jules_contracts.topics import (
-    MD_BARS,
-    ORDERS_DECISIONS,
-    ORDERS_EVENTS,
-    ORDERS_INTENTS,
-    PORTFOLIO,
-    RISK_ALERTS,
-    SIGNALS,
-)
-from jules_runtime.lockstep import (
-    END_OF_TIME,
-    StepBuffer,
-    StepOutput,
-    by_instrument,
-    in_step_order,
-)
+from jules_contracts import Bar, Event, SignalGenerated
+from jules_runtime.lockstep import BARS, RISK_RULE, SIGNALS_PART, VENUE, StepDriver, Taken
 
 from jules_risk.engine import RiskEngine
 from jules_risk.engine.step import risk_step
 
 __all__ = ["RiskDriver"]
 
-_VENUE = (ORDERS_EVENTS, PORTFOLIO)
 
-
-class RiskDriver:
-    """The lockstep driver of risk (see the module docstring).
+class RiskDriver(StepDriver):
+    """The lockstep driver of risk: ``RISK_RULE`` (see the module docstring).
 
     Args:
         engine: The risk engine.
     """
 
-    inputs = (MD_BARS, SIGNALS, ORDERS_EVENTS, PORTFOLIO)
-    outputs = (ORDERS_INTENTS, ORDERS_DECISIONS, RISK_ALERTS)
-
     def __init__(self, engine: RiskEngine) -> None:
+        super().__init__(RISK_RULE)
         self.engine = engine
-        self.finished = False
-        self.previous: int | None = None
 
-    def advance(self, buffer: StepBuffer) -> list[StepOutput]:
-        """Run every step whose inputs are complete."""
-        outputs: list[StepOutput] = []
-        while not self.finished:
-            time = buffer.next_watermark(MD_BARS.name)
-            if time is not None:
-                if not all(buffer.reached(t.name, time) for t in self.inputs):
-                    break
-                bars = [
-                    e for e in by_instrument(buffer.take(MD_BARS.name, time)) if isinstance(e, Bar)
-                ]
-                signals = [
-                    e
-                    for e in by_instrument(buffer.take(SIGNALS.name, time))
-                    if isinstance(e, SignalGenerated)
-                ]
-                venue = in_step_order(
-                    [item for topic in _VENUE for item in buffer.take(topic.name, time)]
-                )
-                outputs.append(StepOutput(risk_step(self.engine, venue, bars, signals), time))
-                self.previous = time
-            elif all(buffer.is_final(t.name) for t in (MD_BARS, *_VENUE)):
-                venue = in_step_order(
-                    [
-                        item
-                        for topic in _VENUE
-                        for item in buffer.take(topic.name, END_OF_TIME, final=True)
-                    ]
-                )
-                events = risk_step(self.engine, venue, [], [])
-                outputs.append(StepOutput(events, self.previous or 0, final=True))
-                self.finished = True
-            else:
-                break
-        return outputs
+    def step(self, time: int, taken: Taken) -> list[Event]:
+        """Risk's step ``time``: the venue's events, then each bar with its signals."""
+        bars = [e for e in taken.now[BARS.name] if isinstance(e, Bar)]
+        signals = [e for e in taken.now[SIGNALS_PART.name] if isinstance(e, SignalGenerated)]
+        return risk_step(self.engine, taken.now[VENUE.name], bars, signals)
+
+    def finish(self, taken: Taken) -> list[Event]:
+        """The venue's last events (the close-out at the end of the run)."""
+        return risk_step(self.engine, taken.now[VENUE.name], [], [])
