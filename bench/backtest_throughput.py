@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from jules.backtest.config import BacktestConfig
-from jules.backtest.run import run_backtest
+from jules_backtest.config import BacktestConfig
+from jules_backtest.run import run_backtest
 from jules_contracts import Bar
 from jules_market_data.loaders import load
 from jules_trainer.linear_policy import write_linear_policy

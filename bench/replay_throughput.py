@@ -21,10 +21,10 @@ import threading
 import time
 from pathlib import Path
 
-from jules.backtest.config import load_config
-from jules.backtest.distributed import KafkaRunOptions, run_backtest_kafka
-from jules.backtest.run import run_backtest
+from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
 from jules.session import SessionState
+from jules_backtest.config import load_config
+from jules_backtest.run import run_backtest
 from machine import describe, peak_rss_mib  # bench/machine.py (scripts run from bench/)
 
 ROOT = Path(__file__).resolve().parents[1]

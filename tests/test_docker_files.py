@@ -1,6 +1,10 @@
-"""docker-compose.yml and the service images (deploy/docker/<service>.Dockerfile), checked
-statically: no Docker engine is needed. The settings the compose file gives each service are
-validated with the service's own settings class, as the service does at start-up."""
+"""docker-compose.yml and the service images, checked statically: no Docker engine is needed.
+
+Every image is built from the one deploy/docker/service.Dockerfile with the build arguments the
+compose file gives the service; the checks read the Dockerfile as Docker would for each service,
+its build arguments substituted. The two commands the Dockerfile writes (the entry point and the
+health check) are written and run here too. The settings the compose file gives each service
+are validated with the service's own settings class, as the service does at start-up."""
 
 from __future__ import annotations
 
@@ -10,7 +14,12 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +35,9 @@ from jules_runtime.settings import ServiceSettings, env_prefix, load_settings
 from jules_signal.config import SignalSettings
 
 ROOT = Path(__file__).resolve().parents[1]
+DOCKERFILE = "deploy/docker/service.Dockerfile"
+VENV_BIN = "/opt/venv/bin/"
+"""Where the image installs the service and the commands the Dockerfile writes."""
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "market-data": MarketDataSettings,
     "features": FeaturesSettings,
@@ -41,6 +53,7 @@ NOT_IN_A_SERVICE_IMAGE = {
     "torch",
     "onnx",  # the trainer's ONNX export
     "jules",
+    "jules-backtest",
     "jules-trainer",
     "matplotlib",
     "pyyaml",
@@ -80,9 +93,29 @@ def dockerfile_path(name: str) -> Path:
     return ROOT / str(service(name)["build"]["dockerfile"])
 
 
-def instructions(name: str) -> list[tuple[str, str]]:
-    """The Dockerfile's instructions as (keyword, arguments), continuation lines joined."""
+def build_args(name: str) -> dict[str, str]:
+    """The build arguments the compose file passes for the service."""
+    args = service(name)["build"].get("args", {})
+    assert isinstance(args, dict), f"{name}: build args must be a mapping"
+    return {str(key): str(value) for key, value in args.items()}
+
+
+def dockerfile_text(name: str) -> str:
+    """The Dockerfile as built for the service: ``${ARG}`` replaced by its build argument
+    (what Docker does in COPY, EXPOSE, LABEL, and the shell in RUN)."""
     text = dockerfile_path(name).read_text(encoding="utf-8")
+    for key, value in build_args(name).items():
+        text = text.replace("${" + key + "}", value)
+    return text
+
+
+def instructions(name: str) -> list[tuple[str, str]]:
+    """The Dockerfile's instructions for the service as (keyword, arguments)."""
+    return parse(dockerfile_text(name))
+
+
+def parse(text: str) -> list[tuple[str, str]]:
+    """A Dockerfile's instructions as (keyword, arguments), continuation lines joined."""
     joined = re.sub(r"\\\n", " ", text)
     result = []
     for line in joined.splitlines():
@@ -93,11 +126,16 @@ def instructions(name: str) -> list[tuple[str, str]]:
     return result
 
 
+def stages(name: str) -> list[list[tuple[str, str]]]:
+    """The instructions of each stage, from its FROM on."""
+    steps = instructions(name)
+    starts = [i for i, (keyword, _) in enumerate(steps) if keyword == "FROM"]
+    return [steps[start:end] for start, end in zip(starts, [*starts[1:], len(steps)], strict=True)]
+
+
 def runtime_stage(name: str) -> list[tuple[str, str]]:
     """The instructions of the last stage (the image that runs)."""
-    steps = instructions(name)
-    last_from = max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
-    return steps[last_from:]
+    return stages(name)[-1]
 
 
 def kafka_internal_bootstrap() -> str:
@@ -129,11 +167,41 @@ def test_kafka_keeps_its_host_listener_and_adds_one_for_containers() -> None:
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_service_builds_its_own_dockerfile_from_the_repository_root(name: str) -> None:
+def test_service_builds_the_one_dockerfile_from_the_repository_root(name: str) -> None:
     build = service(name)["build"]
     assert build["context"] == "."
-    assert build["dockerfile"] == f"deploy/docker/{name}.Dockerfile"
+    assert build["dockerfile"] == DOCKERFILE
     assert dockerfile_path(name).is_file()
+    assert build_args(name) == {
+        "SERVICE": name,
+        "HTTP_PORT": str(SETTINGS[name].default_http_port),
+    }
+    assert (ROOT / "services" / name / "pyproject.toml").is_file()
+
+
+def test_one_dockerfile_serves_every_service() -> None:
+    assert sorted(p.name for p in (ROOT / "deploy" / "docker").glob("*Dockerfile*")) == [
+        Path(DOCKERFILE).name
+    ]
+
+
+def test_every_stage_declares_the_build_arguments_without_a_default() -> None:
+    # A build argument is seen only in the stages that declare it; without a default, a build
+    # that forgets one stops at the builder's first RUN instead of building a broken image.
+    steps = parse((ROOT / DOCKERFILE).read_text(encoding="utf-8"))
+    stage_args: list[set[str]] = []
+    for keyword, args in steps:
+        if keyword == "FROM":
+            stage_args.append(set())
+        elif keyword == "ARG" and stage_args:
+            stage_args[-1].add(args)
+    assert len(stage_args) == 2
+    for declared in stage_args:
+        assert {"SERVICE", "HTTP_PORT"} <= declared
+    first_run = next(args for keyword, args in steps if keyword == "RUN")
+    assert '[ -z "${SERVICE}" ]' in first_run
+    assert '[ -z "${HTTP_PORT}" ]' in first_run
+    assert "exit 1" in first_run
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -212,16 +280,18 @@ def test_audit_keeps_its_log_in_a_volume() -> None:
     assert "audit-log" in compose()["volumes"]
     # the image creates the mount point, owned by its user, so the new volume is writable
     assert any(
-        keyword == "RUN" and "/var/lib/jules/audit" in args
+        keyword == "RUN"
+        and "install -d -o jules -g jules" in args
+        and "/var/lib/jules/audit" in args
         for keyword, args in runtime_stage("audit")
     )
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_dockerfile_runs_its_own_command_as_a_non_root_user(name: str) -> None:
+def test_dockerfile_runs_the_written_commands_as_a_non_root_user(name: str) -> None:
     stage = runtime_stage(name)
     entrypoints = [json.loads(args) for keyword, args in stage if keyword == "ENTRYPOINT"]
-    assert entrypoints == [[f"jules-{name}", "run"]]
+    assert entrypoints == [["jules-service", "run"]]
     users = [args for keyword, args in stage if keyword == "USER"]
     assert users, "the runtime stage sets no USER"
     assert users[-1].split(":")[0] not in {"root", "0"}
@@ -229,9 +299,110 @@ def test_dockerfile_runs_its_own_command_as_a_non_root_user(name: str) -> None:
     assert exposed == [str(SETTINGS[name].default_http_port)]
     checks = [args for keyword, args in stage if keyword == "HEALTHCHECK"]
     assert len(checks) == 1
-    assert '"python"' in checks[0]
-    assert "/health" in checks[0]
-    assert f"{env_prefix(name)}HTTP__PORT" in checks[0]
+    assert checks[0].endswith('CMD ["jules-healthcheck"]')
+    env = [args for keyword, args in stage if keyword == "ENV"]
+    assert any(f"PATH={VENV_BIN.rstrip('/')}:" in args.replace('"', "") for args in env)
+
+
+def written_commands(name: str, folder: Path) -> Path:
+    """Run the builder's RUN that writes ``jules-service`` and ``jules-healthcheck`` for the
+    service, with bash as the Dockerfile's SHELL, into ``folder`` instead of /opt/venv/bin
+    (which holds a stand-in ``jules-<name>`` that prints its environment and arguments, and
+    ``python``); return ``folder``."""
+    builder = stages(name)[0]
+    shells = [json.loads(args) for keyword, args in builder if keyword == "SHELL"]
+    assert shells, "the builder stage sets no SHELL"
+    runs = [args for keyword, args in builder if keyword == "RUN" and "jules-healthcheck" in args]
+    assert len(runs) == 1, "one RUN should write the entry point and the health check"
+    assert VENV_BIN + "jules-service" in runs[0]
+    stand_in = folder / f"jules-{name}"
+    stand_in.write_text('#!/bin/sh\nenv\necho "arguments: $*"\n', encoding="utf-8")
+    stand_in.chmod(0o755)
+    (folder / "python").symlink_to(sys.executable)
+    command = runs[0].replace(VENV_BIN, f"{folder}/")
+    outcome = subprocess.run(
+        [*shells[-1], command],
+        env={"PATH": os.environ["PATH"], **build_args(name)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert outcome.returncode == 0, outcome.stderr
+    return folder
+
+
+@contextmanager
+def health_server() -> Iterator[int]:
+    """A local HTTP server whose ``/health`` answers 204, as a service's does; yields its port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(204 if self.path == "/health" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+
+
+@needs_bash
+@pytest.mark.parametrize("name", SERVICES)
+def test_the_entry_point_runs_the_service_on_every_interface_by_default(
+    name: str, tmp_path: Path
+) -> None:
+    folder = written_commands(name, tmp_path)
+    host = f"{env_prefix(name)}HTTP__HOST"
+    base = {"PATH": os.environ["PATH"]}
+    default = subprocess.run(
+        [folder / "jules-service", "run"], env=base, capture_output=True, text=True, check=True
+    )
+    assert f"{host}=0.0.0.0" in default.stdout.splitlines()
+    assert "arguments: run" in default.stdout.splitlines()
+    chosen = subprocess.run(
+        [folder / "jules-service", "run"],
+        env={**base, host: "10.0.0.7"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"{host}=10.0.0.7" in chosen.stdout.splitlines()
+    launcher = (folder / "jules-service").read_text(encoding="utf-8")
+    assert launcher.startswith("#!/bin/sh\n")
+    # exec: the service replaces the shell, so it is the process that gets SIGTERM
+    assert launcher.endswith(f'\nexec {folder}/jules-{name} "$@"\n')
+
+
+@needs_bash
+@pytest.mark.parametrize("name", SERVICES)
+def test_the_health_check_asks_the_service_port(name: str, tmp_path: Path) -> None:
+    folder = written_commands(name, tmp_path)
+    check = folder / "jules-healthcheck"
+    port_variable = f"{env_prefix(name)}HTTP__PORT"
+    text = check.read_text(encoding="utf-8")
+    assert text.startswith(f"#!{folder}/python\n")
+    assert f'os.environ.get("{port_variable}", "{SETTINGS[name].default_http_port}")' in text
+    with health_server() as port:
+        up = subprocess.run(
+            [check], env={port_variable: str(port)}, capture_output=True, timeout=30, check=False
+        )
+        assert up.returncode == 0, up.stderr
+    down = subprocess.run(
+        [check], env={port_variable: str(port)}, capture_output=True, timeout=30, check=False
+    )
+    assert down.returncode != 0
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -247,7 +418,7 @@ def test_dockerfile_is_multi_stage_on_slim_python_3_11(name: str) -> None:
 
 @pytest.mark.parametrize("name", SERVICES)
 def test_dockerfile_installs_only_its_service_with_locked_versions(name: str) -> None:
-    text = dockerfile_path(name).read_text(encoding="utf-8")
+    text = dockerfile_text(name)
     assert "torch" not in text.lower()
     uv_version = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.M)
     assert uv_version is not None

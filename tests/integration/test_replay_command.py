@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from jules.backtest.config import load_config
-from jules.backtest.data import DataQuality, load_bars
+from jules_backtest.config import load_config
+from jules_backtest.data import DataQuality, load_bars
 from jules_contracts import Bar, Watermark, decode_event
 from jules_contracts.topics import MD_BARS
 

@@ -22,16 +22,16 @@ from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from jules.backtest.config import BacktestConfig
-from jules.backtest.data import DataQuality, load_bars
-from jules.backtest.distributed import (
+from jules.backtest_kafka import (
     KafkaRunOptions,
     backtest_service_environments,
     create_run_topics,
     run_backtest_kafka,
 )
-from jules.backtest.run import RunSummary, run_backtest
 from jules_audit.store import verify
+from jules_backtest.config import BacktestConfig
+from jules_backtest.data import DataQuality, load_bars
+from jules_backtest.run import RunSummary, run_backtest
 from jules_contracts import backtest_scope
 from jules_runtime.settings import KafkaSettings
 

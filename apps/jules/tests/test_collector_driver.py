@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import pytest
-from jules.backtest.distributed import REPLAY_SOURCE, CollectorDriver
-from jules.backtest.node import EmbeddedNode
+from jules.backtest_kafka import REPLAY_SOURCE, CollectorDriver
+from jules_backtest.node import EmbeddedNode
 from jules_contracts import (
     Bar,
     Event,

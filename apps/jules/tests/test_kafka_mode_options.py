@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jules.backtest.config import BacktestConfig
-from jules.backtest.distributed import KafkaRunOptions, run_backtest_kafka
+from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
 from jules.cli import app
+from jules_backtest.config import BacktestConfig
+from jules_backtest.examples import small_config
 from typer.testing import CliRunner
 
-from .backtest_helpers import small_config
+from .backtest_helpers import DATA_DIR
 
 
 def test_more_feature_replicas_than_partitions_is_refused_before_the_run(tmp_path: Path) -> None:
-    config = BacktestConfig.model_validate(small_config(tmp_path / "run"))
+    config = BacktestConfig.model_validate(small_config(DATA_DIR, tmp_path / "run"))
     options = KafkaRunOptions(bootstrap="127.0.0.1:1", partitions=1, replicas={"features": 2})
 
     with pytest.raises(ValueError, match="2 replicas of features need at least as many"):

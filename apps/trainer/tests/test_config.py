@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jules.backtest.config import OnnxStrategyConfig
+from jules_backtest.config import OnnxStrategyConfig
 from jules_trainer.config import (
     ContinuousActions,
     DiscreteActions,

@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from jules.backtest.data import DataQuality, load_bars
+from jules_backtest.data import DataQuality, load_bars
 from jules_features.engine import FeatureEngine, FeatureSchema
 from jules_trainer.config import FoldsConfig
 from jules_trainer.data import (

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
-from jules.backtest.data import DataQuality, load_bars
-from jules.backtest.run import build_node, build_strategy_and_schema
+from jules_backtest.data import DataQuality, load_bars
+from jules_backtest.run import build_node, build_strategy_and_schema
 from jules_contracts import Bar, FeatureVector, SignalGenerated
 from jules_features.engine import FeatureSchema
 from jules_signal.engine import MODEL_CARD_KEY, DiscreteAction, ModelCard, TargetWeightAction

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from jules.backtest.run import run_backtest
+from jules_backtest.run import run_backtest
 from jules_trainer.config import TrainConfig
 from jules_trainer.gate import GateConfig, GateError, GateResult, check_fold, run_gate
 from jules_trainer.registry import ModelRegistry

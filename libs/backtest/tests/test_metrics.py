@@ -6,14 +6,14 @@ import math
 
 import numpy as np
 import pytest
-from jules.backtest.metrics import (
+from jules_backtest.metrics import (
     YEAR_NS,
     ExecutionCounts,
     bootstrap_intervals,
     compute_metrics,
     max_drawdown,
 )
-from jules.backtest.trades import RoundTrip
+from jules_backtest.trades import RoundTrip
 
 
 def trip(pnl: float, fees: float = 0.0) -> RoundTrip:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from jules.backtest.config import BacktestConfig
-from jules.backtest.run import run_backtest
+from jules_backtest.config import BacktestConfig
+from jules_backtest.examples import coinbase_source
+from jules_backtest.run import run_backtest
 from jules_contracts import Bar
 from jules_market_data.loaders import load
 
-from .backtest_helpers import DATA_DIR, coinbase_source
 from .peer_backtesting_py import run_backtesting_py
+from .sample_data import DATA_DIR
 
 DAYS = ("20180404", "20180405", "20180406")
 CASH = 1_000_000.0

@@ -1,4 +1,4 @@
-"""`jules backtest` in embedded mode: run folder, determinism, risk denials, audit, errors."""
+"""Embedded-mode runs: run folder, determinism, risk denials, audit, bars from trades, windows."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
-from jules.backtest.config import BacktestConfig
-from jules.backtest.run import run_backtest
-from jules.cli import app
 from jules_audit.store import verify
-from typer.testing import CliRunner
+from jules_backtest.config import BacktestConfig
+from jules_backtest.examples import small_config
+from jules_backtest.run import run_backtest
 
-from .backtest_helpers import COINBASE, DATA_DIR, small_config
+from .sample_data import DATA_DIR
 
 RUN_FILES = {
     "orders.csv",
@@ -33,7 +31,7 @@ RUN_FILES = {
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bt") / "run"
-    run_backtest(BacktestConfig.model_validate(small_config(out)))
+    run_backtest(BacktestConfig.model_validate(small_config(DATA_DIR, out)))
     return out
 
 
@@ -109,7 +107,7 @@ def test_the_audit_log_of_the_run_verifies_and_records_denials(run_dir):
 
 def test_same_input_and_seed_give_a_byte_identical_run_folder(run_dir, tmp_path):
     again = tmp_path / "again"
-    run_backtest(BacktestConfig.model_validate(small_config(again)))
+    run_backtest(BacktestConfig.model_validate(small_config(DATA_DIR, again)))
     for path in sorted(run_dir.rglob("*")):
         if path.is_file() and path.name != "run.json":
             assert (again / path.relative_to(run_dir)).read_bytes() == path.read_bytes(), path.name
@@ -117,80 +115,15 @@ def test_same_input_and_seed_give_a_byte_identical_run_folder(run_dir, tmp_path)
 
 def test_another_seed_changes_only_the_monte_carlo_intervals(run_dir, tmp_path):
     other = tmp_path / "other"
-    run_backtest(BacktestConfig.model_validate(small_config(other, seed=99)))
+    run_backtest(BacktestConfig.model_validate(small_config(DATA_DIR, other, seed=99)))
     first = json.loads((run_dir / "metrics.json").read_text())
     second = json.loads((other / "metrics.json").read_text())
     assert first["metrics"] == second["metrics"]
     assert first["monte_carlo"] != second["monte_carlo"]
 
 
-def test_command_runs_a_config_file_with_overrides_and_prints_a_summary(tmp_path):
-    config_file = tmp_path / "bt.yaml"
-    config_file.write_text(yaml.safe_dump(small_config(tmp_path / "ignored")))
-    out = tmp_path / "cli-run"
-    result = CliRunner().invoke(
-        app,
-        [
-            "backtest",
-            "-c",
-            str(config_file),
-            "--output-dir",
-            str(out),
-            "--no-progress",
-            "--set",
-            "strategy.fast=5",
-            "--set",
-            "monte_carlo.samples=50",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert "total_return" in result.output
-    saved = json.loads((out / "config.json").read_text())
-    assert saved["strategy"]["fast"] == 5
-    assert saved["monte_carlo"]["samples"] == 50
-
-
-def test_invalid_configuration_exits_2_naming_the_field(tmp_path):
-    config_file = tmp_path / "bt.yaml"
-    config_file.write_text(
-        yaml.safe_dump(small_config(tmp_path / "x", account={"starting_cash": -5}))
-    )
-    result = CliRunner().invoke(app, ["backtest", "-c", str(config_file), "--no-progress"])
-    assert result.exit_code == 2
-    assert "starting_cash" in result.output
-
-
-def test_a_missing_data_file_exits_1_naming_it(tmp_path):
-    config = small_config(tmp_path / "x")
-    config["data"] = [{"path": "nowhere/file.zip", "instrument_id": "BTCUSD.COINBASE"}]
-    config_file = tmp_path / "bt.yaml"
-    config_file.write_text(yaml.safe_dump(config))
-    result = CliRunner().invoke(app, ["backtest", "-c", str(config_file), "--no-progress"])
-    assert result.exit_code == 1
-    assert "nowhere/file.zip" in result.output
-
-
-def test_a_toml_configuration_runs_too(tmp_path):
-    config_file = tmp_path / "bt.toml"
-    config_file.write_text(
-        f"""
-name = "toml-run"
-data_dir = "{DATA_DIR.as_posix()}"
-output_dir = "{(tmp_path / "toml-run").as_posix()}"
-data = [{{ path = "{COINBASE}/ltcusd/20180405_trade.zip", instrument_id = "LTCUSD.COINBASE" }}]
-strategy = {{ kind = "ema_cross", fast = 9, slow = 21, mode = "long_only" }}
-monte_carlo = {{ samples = 20 }}
-"""
-    )
-    result = CliRunner().invoke(app, ["backtest", "-c", str(config_file), "--no-progress"])
-    assert result.exit_code == 0, result.output
-    saved = json.loads((tmp_path / "toml-run" / "config.json").read_text())
-    assert saved["strategy"]["kind"] == "ema_cross"
-    assert (tmp_path / "toml-run" / "trades.csv").read_text().count("\n") > 1
-
-
 def test_trades_are_aggregated_into_bars_and_bad_trades_reported(tmp_path):
-    config = small_config(tmp_path / "trades")
+    config = small_config(DATA_DIR, tmp_path / "trades")
     config["data"] = [
         {
             "path": "pyalgotrade/testcases/data/bitstampUSD.csv",
@@ -212,6 +145,7 @@ def test_trades_are_aggregated_into_bars_and_bad_trades_reported(tmp_path):
 def test_a_time_window_keeps_only_the_bars_closing_inside_it(tmp_path):
     config = BacktestConfig.model_validate(
         small_config(
+            DATA_DIR,
             tmp_path / "window",
             start="2018-04-04T06:00:00Z",
             end="2018-04-04T12:00:00+00:00",
@@ -232,5 +166,7 @@ def test_a_time_window_keeps_only_the_bars_closing_inside_it(tmp_path):
 def test_a_window_that_ends_before_it_starts_is_refused():
     with pytest.raises(ValueError, match="must be after start"):
         BacktestConfig.model_validate(
-            small_config(Path("x"), start="2018-04-04T12:00:00Z", end="2018-04-04T06:00:00Z")
+            small_config(
+                DATA_DIR, Path("x"), start="2018-04-04T12:00:00Z", end="2018-04-04T06:00:00Z"
+            )
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jules.backtest.trades import Fill, round_trips
+from jules_backtest.trades import Fill, round_trips
 
 
 def fill(t: int, qty: float, price: float, fee: float = 0.0, inst: str = "BTCUSD.X") -> Fill:

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from jules_backtest.config import BacktestConfig, load_config
+from jules_backtest.run import RunSummary, run_backtest
 from jules_contracts import Bar
 from jules_signal.engine import ModelLoadError
 from pydantic import ValidationError
@@ -15,9 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jules.backtest.config import BacktestConfig, load_config
-from jules.backtest.distributed import BACKTEST_SERVICES, KafkaRunOptions, run_backtest_kafka
-from jules.backtest.run import RunSummary, run_backtest
+from jules.backtest_kafka import BACKTEST_SERVICES, KafkaRunOptions, run_backtest_kafka
 
 __all__ = ["DataDir", "Mode", "Overrides", "backtest", "load_backtest_config"]
 

@@ -20,6 +20,10 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 from jules_audit.store import AuditWriter
+from jules_backtest.config import BacktestConfig
+from jules_backtest.data import DataQuality, load_bars
+from jules_backtest.outputs import RunRecorder
+from jules_backtest.run import RunSummary, build_strategy_and_schema, finish_run, prepare_run_dir
 from jules_contracts import Bar, Event, Topic
 from jules_contracts.topics import (
     FEATURES,
@@ -51,10 +55,6 @@ from jules_runtime.lockstep import (
 from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
-from jules.backtest.config import BacktestConfig
-from jules.backtest.data import DataQuality, load_bars
-from jules.backtest.outputs import RunRecorder
-from jules.backtest.run import RunSummary, build_strategy_and_schema, finish_run, prepare_run_dir
 from jules.session import (
     SessionState,
     alive,

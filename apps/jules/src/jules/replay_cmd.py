@@ -8,16 +8,16 @@ from typing import Annotated
 
 import typer
 from aiokafka.errors import KafkaError
+from jules_backtest.config import BacktestConfig
+from jules_backtest.data import DataQuality, load_bars
 from jules_contracts.topics import MD_BARS
 from jules_runtime.bus import KafkaBus
 from jules_runtime.lockstep import partition_counts
 from jules_runtime.settings import KafkaSettings
 from rich.console import Console
 
-from jules.backtest.config import BacktestConfig
-from jules.backtest.data import DataQuality, load_bars
-from jules.backtest.distributed import create_run_topics, publish_bars
 from jules.backtest_cmd import DataDir, Overrides, load_backtest_config
+from jules.backtest_kafka import create_run_topics, publish_bars
 
 __all__ = ["replay"]
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from jules_backtest.config import BacktestConfig, OnnxStrategyConfig, load_config
+from jules_backtest.data import resolve
+from jules_backtest.run import build_strategy_and_schema
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from jules.backtest.config import BacktestConfig, OnnxStrategyConfig, load_config
-from jules.backtest.data import resolve
-from jules.backtest.run import build_strategy_and_schema
 from jules.session import SessionState, session_status, start_session, stop_session
 
 __all__ = ["down", "service_environments", "status", "up"]

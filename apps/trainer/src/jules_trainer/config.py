@@ -15,7 +15,7 @@ Example (``examples/train.yaml``)::
     account: {starting_cash: 100000}
 
 The data, risk, execution and account sections are those of a backtest
-(``jules.backtest.config``), so the environment trades on the same simulator, and
+(``jules_backtest.config``), so the environment trades on the same simulator, and
 ``TrainConfig.backtest_config`` turns the same settings into the backtest of a trained model.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 import yaml
-from jules.backtest.config import (
+from jules_backtest.config import (
     AccountConfig,
     BacktestConfig,
     DataSource,
@@ -332,7 +332,7 @@ def load_train_config(path: Path, overrides: list[str] | None = None) -> TrainCo
     """Read a training configuration (YAML), apply ``dotted.key=value`` overrides, validate.
 
     Relative ``data_dir`` and ``registry_dir`` stay relative to the working directory, as
-    in ``jules.backtest.config.load_config``.
+    in ``jules_backtest.config.load_config``.
 
     Raises:
         pydantic.ValidationError: A field is invalid (the message names it).

@@ -1,6 +1,6 @@
 """Training data: the configured bars, their hash, walk-forward folds and feature statistics.
 
-Bars are loaded exactly as a backtest loads them (``jules.backtest.data.load_bars``: the
+Bars are loaded exactly as a backtest loads them (``jules_backtest.data.load_bars``: the
 market-data loaders, validated, merged in event time), then split per instrument.
 
 Walk-forward folds are *rolling and non-overlapping*: the distinct bar times of the whole data
@@ -20,8 +20,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
-from jules.backtest.config import BacktestConfig, OnnxStrategyConfig
-from jules.backtest.data import DataQuality, load_bars, resolve
+from jules_backtest.config import BacktestConfig, OnnxStrategyConfig
+from jules_backtest.data import DataQuality, load_bars, resolve
 from jules_contracts import Bar
 from jules_features.engine import FeatureEngine, FeatureSchema
 from numpy.typing import NDArray

@@ -1,7 +1,7 @@
 """The trading environment: a gymnasium ``Env`` on the platform's own simulator.
 
 Each episode replays a window of one instrument's bars through an ``EmbeddedNode`` built by
-``jules.backtest.run.build_node``: the same features engine, risk sizing and limits, fill
+``jules_backtest.run.build_node``: the same features engine, risk sizing and limits, fill
 model, fees and latency as a backtest. The agent takes the strategy's place, and its action
 becomes a signal exactly as the served ONNX policy (``jules_signal.engine.OnnxPolicy``) turns a
 model output into one:
@@ -46,7 +46,7 @@ from typing import Any, SupportsFloat
 import gymnasium
 import numpy as np
 from gymnasium import spaces
-from jules.backtest.run import build_node
+from jules_backtest.run import build_node
 from jules_contracts import Bar, Event, FeatureVector, SignalGenerated
 from jules_features.engine import FeatureSchema
 from jules_signal.engine import (

@@ -1,6 +1,6 @@
 """The promotion gate: an out-of-sample backtest of a registered model against thresholds.
 
-``run_gate`` backtests the version's ONNX model in embedded mode (``jules.backtest``, the same
+``run_gate`` backtests the version's ONNX model in embedded mode (``jules_backtest``, the same
 simulator, fees, risk and sizing as any backtest) on the test window of the fold whose model
 was exported: the last fold of its experiment record (``experiment["folds"][-1]["test"]``, ISO
 ``[start, end)`` by bar close; training exports the last fold's model, trained on the most
@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from jules.backtest.run import run_backtest
+from jules_backtest.run import run_backtest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jules_trainer.config import TrainConfig

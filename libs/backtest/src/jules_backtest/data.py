@@ -16,7 +16,7 @@ from jules_market_data.engine import (
 )
 from jules_market_data.loaders import load
 
-from jules.backtest.config import BacktestConfig, DataSource
+from jules_backtest.config import BacktestConfig, DataSource
 
 __all__ = ["DataQuality", "load_bars", "resolve"]
 

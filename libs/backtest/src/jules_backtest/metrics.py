@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from jules.backtest.trades import RoundTrip
+from jules_backtest.trades import RoundTrip
 
 __all__ = ["ExecutionCounts", "bootstrap_intervals", "compute_metrics", "max_drawdown"]
 

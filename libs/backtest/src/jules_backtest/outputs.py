@@ -21,8 +21,8 @@ from jules_contracts import (
     format_utc_nanos,
 )
 
-from jules.backtest.report import PriceSeries
-from jules.backtest.trades import Fill
+from jules_backtest.report import PriceSeries
+from jules_backtest.trades import Fill
 
 __all__ = ["OrderRow", "RunRecorder"]
 

@@ -15,7 +15,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-from jules.backtest.trades import RoundTrip
+from jules_backtest.trades import RoundTrip
 
 __all__ = ["PriceSeries", "render_report"]
 

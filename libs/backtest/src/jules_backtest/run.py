@@ -27,13 +27,13 @@ from jules_order_router.engine import OrderRouterEngine, RouterConfig
 from jules_risk.engine import RiskConfig, RiskEngine
 from jules_signal.engine import ModelCard, OnnxPolicy, OnnxPolicyConfig, Strategy, build_strategy
 
-from jules.backtest.config import BacktestConfig, OnnxStrategyConfig
-from jules.backtest.data import DataQuality, load_bars
-from jules.backtest.metrics import ExecutionCounts, bootstrap_intervals, compute_metrics
-from jules.backtest.node import EmbeddedNode
-from jules.backtest.outputs import RunRecorder, iso
-from jules.backtest.report import render_report
-from jules.backtest.trades import RoundTrip, round_trips
+from jules_backtest.config import BacktestConfig, OnnxStrategyConfig
+from jules_backtest.data import DataQuality, load_bars
+from jules_backtest.metrics import ExecutionCounts, bootstrap_intervals, compute_metrics
+from jules_backtest.node import EmbeddedNode
+from jules_backtest.outputs import RunRecorder, iso
+from jules_backtest.report import render_report
+from jules_backtest.trades import RoundTrip, round_trips
 
 __all__ = [
     "RunSummary",

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from jules.backtest.metrics import YEAR_NS, max_drawdown
+from jules_backtest.metrics import YEAR_NS, max_drawdown
 from jules_signal.engine import DiscreteAction
 from numpy.typing import NDArray
 
