@@ -24,17 +24,10 @@ from jules_backtest.config import BacktestConfig
 from jules_backtest.data import DataQuality, load_bars
 from jules_backtest.outputs import RunRecorder
 from jules_backtest.run import RunSummary, build_strategy_and_schema, finish_run, prepare_run_dir
-from jules_contracts import Bar, Event, Topic
+from jules_contracts import Bar, Event
 from jules_contracts.topics import (
-    FEATURES,
     IN_BAND_WATERMARK_TOPICS,
     MD_BARS,
-    ORDERS_DECISIONS,
-    ORDERS_EVENTS,
-    ORDERS_INTENTS,
-    PORTFOLIO,
-    RISK_ALERTS,
-    SIGNALS,
     backtest_scope,
 )
 from jules_market_data.replay import Pacer
@@ -42,16 +35,14 @@ from jules_runtime.bus import KafkaBus, ensure_topics
 from jules_runtime.bus.kafka import admin_client
 from jules_runtime.bus.records import OutboundMessage, outbound_event
 from jules_runtime.lockstep import (
-    END_OF_TIME,
-    LockstepRunner,
-    Stamped,
+    COLLECT_RULE,
+    STEP_ORDER,
     StepBuffer,
+    StepDriver,
     StepOutput,
-    by_instrument,
-    in_step_order,
-    partition_counts,
-    watermark_message,
+    Taken,
 )
+from jules_runtime.lockstep.runner import LockstepRunner, partition_counts, watermark_message
 from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
@@ -81,9 +72,6 @@ __all__ = [
 
 REPLAY_SOURCE = "replay"
 """Producer name of the replay's watermarks."""
-
-_VENUE = (ORDERS_EVENTS, PORTFOLIO)
-_RISK = (ORDERS_INTENTS, ORDERS_DECISIONS, RISK_ALERTS)
 
 
 @dataclass(frozen=True)
@@ -117,57 +105,44 @@ class KafkaRunOptions:
     keep_topics: bool = False
 
 
-class CollectorDriver:
+class CollectorDriver(StepDriver):
     """Takes every event of a topic-replay run, step by step, in the embedded loop's order.
 
-    For each event time: the bars, the venue's events, the feature vectors, the signals, then
-    risk's events (docs/architecture.md, "The event loop"); at the end the venue's last events
-    and risk's. It publishes nothing.
+    For each event time, every part of ``STEP_ORDER``: the bars, the venue's events, the
+    feature vectors, the signals, then risk's events (docs/architecture.md, "The event loop");
+    at the end the venue's last events and risk's. It publishes nothing.
 
     Args:
         emit: Receives every event, in order.
     """
 
-    inputs = IN_BAND_WATERMARK_TOPICS
-    outputs = ()
-
     def __init__(self, emit: Callable[[Event], None]) -> None:
+        super().__init__(COLLECT_RULE)
         self.emit = emit
-        self.finished = False
         self.steps = 0
         self.last_time: int | None = None
 
-    def advance(self, buffer: StepBuffer) -> list[StepOutput]:
-        """Emit every step that is complete on every topic."""
-        while not self.finished:
-            time_ = buffer.next_watermark(MD_BARS.name)
-            if time_ is not None:
-                if not all(buffer.reached(topic.name, time_) for topic in self.inputs):
-                    break
-                bars = by_instrument(buffer.take(MD_BARS.name, time_))
-                venue = in_step_order(_take(buffer, _VENUE, time_))
-                vectors = by_instrument(buffer.take(FEATURES.name, time_))
-                signals = by_instrument(buffer.take(SIGNALS.name, time_))
-                risk = in_step_order(_take(buffer, _RISK, time_))
-                for event in (*bars, *venue, *vectors, *signals, *risk):
-                    self.emit(event)
-                self.steps += 1
-                self.last_time = time_
-            elif all(buffer.is_final(t.name) for t in (MD_BARS, *_VENUE, *_RISK)):
-                venue = in_step_order(_take(buffer, _VENUE, END_OF_TIME, final=True))
-                risk = in_step_order(_take(buffer, _RISK, END_OF_TIME, final=True))
-                for event in (*venue, *risk):
-                    self.emit(event)
-                self.finished = True
-            else:
-                break
+    def step(self, time: int, taken: Taken) -> list[Event]:
+        """Emit the step's parts in ``STEP_ORDER``."""
+        self._emit_parts(taken)
+        self.steps += 1
+        self.last_time = time
         return []
 
+    def finish(self, taken: Taken) -> list[Event]:
+        """Emit what the venue and risk made after the last step."""
+        self._emit_parts(taken)
+        return []
 
-def _take(
-    buffer: StepBuffer, topics: Iterable[Topic], upto: int, *, final: bool = False
-) -> list[Stamped]:
-    return [item for topic in topics for item in buffer.take(topic.name, upto, final=final)]
+    def advance(self, buffer: StepBuffer) -> list[StepOutput]:
+        """Emit every step that is complete on every topic."""
+        super().advance(buffer)
+        return []
+
+    def _emit_parts(self, taken: Taken) -> None:
+        for part in STEP_ORDER:
+            for event in taken.now[part.name]:
+                self.emit(event)
 
 
 async def publish_bars(

@@ -12,7 +12,7 @@ from jules_backtest.config import BacktestConfig
 from jules_backtest.data import DataQuality, load_bars
 from jules_contracts.topics import MD_BARS
 from jules_runtime.bus import KafkaBus
-from jules_runtime.lockstep import partition_counts
+from jules_runtime.lockstep.runner import partition_counts
 from jules_runtime.settings import KafkaSettings
 from rich.console import Console
 
