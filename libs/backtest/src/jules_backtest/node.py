@@ -1,16 +1,19 @@
 """The embedded node: every engine wired in one process by a deterministic event loop.
 
 The loop is the reference semantics of the platform (docs/architecture.md). For each distinct
-event time ``t``, with the bars closing at ``t`` taken in instrument-id order:
+event time ``t``, with the bars closing at ``t`` taken in instrument-id order, it runs the parts
+of a step in ``jules_runtime.lockstep.STEP_ORDER`` (the one step definition, which the services'
+lockstep drivers and the Kafka-mode collector share):
 
-1. the bars;
-2. the venue step (``jules_order_router.engine.step``): risk's commands of the previous step,
-   then fills of working orders against the bars at ``t`` (an order decided at ``t-1`` fills at
-   ``t``'s open), then one ``PortfolioSnapshot`` for ``t``;
-3. features: one vector per bar; then the strategy's signals;
-4. the risk step (``jules_risk.engine.step``): the venue's events, then per bar the market and
-   its signals, sized and checked against the portfolio as of ``t``. Its decisions and cancels
-   reach the venue at the start of the next step.
+1. ``bars``: the bars;
+2. ``venue``: the venue step (``jules_order_router.engine.step``): risk's commands of the
+   previous step, then fills of working orders against the bars at ``t`` (an order decided at
+   ``t-1`` fills at ``t``'s open), then one ``PortfolioSnapshot`` for ``t``;
+3. ``vectors``: one feature vector per bar;
+4. ``signals``: the strategy's signals;
+5. ``risk``: the risk step (``jules_risk.engine.step``): the venue's events, then per bar the
+   market and its signals, sized and checked against the portfolio as of ``t``. Its decisions
+   and cancels reach the venue at the start of the next step.
 
 Every event goes to ``emit`` in that order, so the audit log and the run outputs are a function
 of the input alone. A topic-replay backtest runs the same steps in separate services, and its
@@ -20,6 +23,7 @@ collector puts their events in the same order.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
 
 from jules_contracts import (
@@ -37,9 +41,10 @@ from jules_order_router.engine import OrderRouterEngine
 from jules_order_router.engine.step import venue_finish, venue_step
 from jules_risk.engine import RiskEngine
 from jules_risk.engine.step import risk_step
+from jules_runtime.lockstep import BARS, RISK, SIGNALS_PART, STEP_ORDER, VECTORS, VENUE, Part
 from jules_signal.engine import Strategy
 
-__all__ = ["EmbeddedNode", "Emit", "venue_commands_of"]
+__all__ = ["DECIDE_PARTS", "MARKET_PARTS", "EmbeddedNode", "Emit", "venue_commands_of"]
 
 Emit = Callable[[Event], None]
 
@@ -47,6 +52,23 @@ Emit = Callable[[Event], None]
 def venue_commands_of(events: Iterable[Event]) -> list[Event]:
     """Risk's outputs the venue takes in the next step: decisions and cancels, in order."""
     return [e for e in events if isinstance(e, OrderApproved | OrderDenied | CancelOrder)]
+
+
+MARKET_PARTS: tuple[Part, ...] = STEP_ORDER[: STEP_ORDER.index(VECTORS) + 1]
+"""The parts of a step that need no decision (``EmbeddedNode.market``)."""
+
+DECIDE_PARTS: tuple[Part, ...] = STEP_ORDER[len(MARKET_PARTS) :]
+"""The rest of a step: the strategy and risk (``EmbeddedNode.decide``)."""
+
+
+@dataclass
+class _Step:
+    """What one step has made so far, by part name."""
+
+    bars: list[Bar]
+    made: dict[str, Sequence[Event]] = field(default_factory=dict)
+    vectors: list[FeatureVector] = field(default_factory=list)
+    signals: list[SignalGenerated] = field(default_factory=list)
 
 
 class EmbeddedNode:
@@ -77,6 +99,13 @@ class EmbeddedNode:
         self.last_bars: dict[str, Bar] = {}
         self.last_snapshot: PortfolioSnapshot | None = None
         self._commands: list[Event] = []
+        self._parts: dict[str, Callable[[_Step], Sequence[Event]]] = {
+            BARS.name: self._bars,
+            VENUE.name: self._venue,
+            VECTORS.name: self._vectors,
+            SIGNALS_PART.name: self._signals,
+            RISK.name: self._risk,
+        }
 
     def run(self, bars: Iterable[Bar], *, close_at_end: bool = True) -> PortfolioSnapshot | None:
         """Process bars (already in event-time order) and return the final portfolio.
@@ -92,38 +121,57 @@ class EmbeddedNode:
 
     def step(self, bars: list[Bar]) -> None:
         """Process every bar closing at one event time (in instrument-id order)."""
-        venue, vectors = self.market(bars)
-        self.decide(bars, venue, vectors)
+        self._run(_Step(bars), STEP_ORDER)
 
     def market(self, bars: list[Bar]) -> tuple[list[Event], list[FeatureVector]]:
-        """First half of a step: the bars, the venue step and one feature vector per bar.
+        """First half of a step: the parts up to the feature vectors (``MARKET_PARTS``).
 
         Returns:
             The venue's events (ending with the snapshot for ``t``) and the vectors, in bar
             order; pass both to ``decide`` before the next ``market``.
         """
-        for bar in bars:
-            self._emit(bar)
-            self.last_bars[bar.instrument_id] = bar
-        venue = venue_step(self.router, self._commands, bars)
-        self._emit_all(venue)
-        vectors = [self.features.on_bar(bar) for bar in bars]
-        self._emit_all(vectors)
-        return venue, vectors
+        step = self._run(_Step(bars), MARKET_PARTS)
+        return list(step.made[VENUE.name]), list(step.vectors)
 
     def decide(
         self, bars: list[Bar], venue: Sequence[Event], vectors: Sequence[FeatureVector]
     ) -> None:
-        """Second half of a step: the strategy's signals, then the risk step."""
+        """Second half of a step: the signals, then the risk step (``DECIDE_PARTS``)."""
+        step = _Step(bars, {VENUE.name: venue}, list(vectors))
+        self._run(step, DECIDE_PARTS)
+
+    def _run(self, step: _Step, parts: Sequence[Part]) -> _Step:
+        for part in parts:
+            events = self._parts[part.name](step)
+            step.made[part.name] = events
+            self._emit_all(events)
+        return step
+
+    def _bars(self, step: _Step) -> Sequence[Event]:
+        for bar in step.bars:
+            self.last_bars[bar.instrument_id] = bar
+        return step.bars
+
+    def _venue(self, step: _Step) -> Sequence[Event]:
+        return venue_step(self.router, self._commands, step.bars)
+
+    def _vectors(self, step: _Step) -> Sequence[Event]:
+        step.vectors = [self.features.on_bar(bar) for bar in step.bars]
+        return step.vectors
+
+    def _signals(self, step: _Step) -> Sequence[Event]:
         signals: list[SignalGenerated] = []
-        for vector, bar in zip(vectors, bars, strict=True):
+        for vector, bar in zip(step.vectors, step.bars, strict=True):
             signal = self.strategy.on_features(vector, bar)
             if signal is not None:
                 signals.append(signal)
-        self._emit_all(signals)
-        decided = risk_step(self.risk, venue, bars, signals)
-        self._emit_all(decided)
+        step.signals = signals
+        return signals
+
+    def _risk(self, step: _Step) -> Sequence[Event]:
+        decided = risk_step(self.risk, step.made[VENUE.name], step.bars, step.signals)
         self._commands = venue_commands_of(decided)
+        return decided
 
     def finish(self, *, close_at_end: bool = True) -> None:
         """End the run: the last commands reach the venue, which may flatten the account."""
