@@ -1,12 +1,10 @@
-"""The service's handler: pairing bars with their feature vectors, refusing foreign schemas.
+"""SignalHandler: bars paired with their vectors and decided, foreign schemas refused, all logged.
 
 No broker: the handler is called directly, or through the deterministic ``InMemoryBus``.
 """
 
 from __future__ import annotations
 
-import math
-import random
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -23,48 +21,15 @@ from jules_contracts import (
 from jules_contracts.topics import FEATURES, MD_BARS, RISK_ALERTS, SIGNALS
 from jules_runtime.bus import InMemoryBus
 from jules_runtime.logging import logger
-from jules_signal.app import (
-    FEATURE_SCHEMA_MISMATCH,
-    MODEL_OUTPUT_INVALID,
-    LiveSchema,
-    SignalHandler,
-    SignalMetrics,
-)
 from jules_signal.config import PairingSettings
-from jules_signal.engine import OnnxPolicy, SmaCrossConfig, Strategy, TradingMode, build_strategy
+from jules_signal.engine import LiveSchema, OnnxPolicy, Strategy, build_strategy
+from jules_signal.handlers import FEATURE_SCHEMA_MISMATCH, MODEL_OUTPUT_INVALID, SignalHandler
+from jules_signal.metrics import SignalMetrics
 from prometheus_client import CollectorRegistry, generate_latest
 
 from . import onnx_models
 from .builders import BTC, ETH, OTHER_SCHEMA_ID, SCHEMA_ID, make_bar, make_features
-
-NAMES = ("sma_3", "sma_8")
-SCHEMA = LiveSchema(SCHEMA_ID, NAMES)
-CONFIG = SmaCrossConfig(fast=3, slow=8, mode=TradingMode.LONG_SHORT)
-
-
-def _sma(values: Sequence[float], period: int, index: int) -> float | None:
-    if index + 1 < period:
-        return None
-    return sum(values[index + 1 - period : index + 1]) / period
-
-
-def stream(instrument: str = BTC, count: int = 120) -> list[tuple[Bar, FeatureVector]]:
-    """Bars of a wavy price and the vectors the features service would derive from them."""
-    phase = 0.0 if instrument == BTC else 1.3
-    closes = [100 + 5 * math.sin(i / 6 + phase) + 0.01 * i for i in range(count)]
-    pairs = []
-    for index, close in enumerate(closes):
-        bar = make_bar(index, close, instrument=instrument)
-        row = {"sma_3": _sma(closes, 3, index), "sma_8": _sma(closes, 8, index)}
-        pairs.append((bar, make_features(bar, row)))
-    return pairs
-
-
-def embedded(pairs: Sequence[tuple[Bar, FeatureVector]]) -> list[SignalGenerated]:
-    """The signals of a fresh strategy fed the pairs in order (what the embedded node does)."""
-    strategy = build_strategy(CONFIG)
-    signals = (strategy.on_features(vector, bar) for bar, vector in pairs)
-    return [signal for signal in signals if signal is not None]
+from .streams import CONFIG, SCHEMA, embedded, interleave, stream
 
 
 def handler(
@@ -85,19 +50,6 @@ def feed(target: SignalHandler, events: Sequence[Event]) -> list[Event]:
         elif isinstance(event, FeatureVector):
             outputs.extend(target.on_features(event))
     return outputs
-
-
-def interleave(seed: int, *streams: Sequence[Event]) -> list[Event]:
-    """A random merge of the streams that keeps each stream's own order (what Kafka keeps)."""
-    rng = random.Random(seed)
-    positions = [0] * len(streams)
-    merged: list[Event] = []
-    while any(p < len(s) for p, s in zip(positions, streams, strict=True)):
-        open_ = [i for i, s in enumerate(streams) if positions[i] < len(s)]
-        pick = rng.choice(open_)
-        merged.append(streams[pick][positions[pick]])
-        positions[pick] += 1
-    return merged
 
 
 @pytest.fixture
@@ -298,4 +250,59 @@ def test_a_model_output_the_policy_cannot_use_is_reported_as_an_alert():
     assert isinstance(alert, RiskAlert)
     assert alert.code == MODEL_OUTPUT_INVALID
     assert "INVALID_MODEL_OUTPUT" in alert.message
+    assert target.pending("bar") == target.pending("vector") == 0
+
+
+def test_drops_and_duplicates_are_logged_and_counted(warnings):
+    registry = CollectorRegistry()
+    pairs = stream(count=10)
+    target = SignalHandler(
+        build_strategy(CONFIG), SCHEMA, PairingSettings(stale_after=2), SignalMetrics(registry)
+    )
+    feed(target, [pairs[0][1]])  # its bar never comes
+    feed(target, [e for bar, vector in pairs[1:4] for e in (bar, vector)])
+    feed(target, [pairs[3][0], pairs[3][1]])  # redelivered
+    causeless = pairs[5][1].model_copy(update={"causation_id": None})
+    assert target.on_features(causeless) == []
+    text = generate_latest(registry).decode()
+    assert 'jules_signal_unpaired_dropped_total{kind="vector",reason="stale"} 1.0' in text
+    assert 'jules_signal_unpaired_dropped_total{kind="vector",reason="no_cause"} 1.0' in text
+    assert 'jules_signal_duplicates_total{kind="bar"} 1.0' in text
+    assert 'jules_signal_duplicates_total{kind="vector"} 1.0' in text
+    assert any("feature vector dropped without its bar: 2 newer bars" in m for m in warnings)
+    assert any("names no bar (no causation_id)" in m for m in warnings)
+
+
+class FailingOnce:
+    """A strategy whose first decision raises (a bug), then decides as the real one."""
+
+    def __init__(self) -> None:
+        self.inner = build_strategy(CONFIG)
+        self.failed = False
+
+    @property
+    def strategy_id(self) -> str:
+        return self.inner.strategy_id
+
+    @property
+    def required_features(self) -> tuple[str, ...]:
+        return self.inner.required_features
+
+    def on_features(self, features: FeatureVector, bar: Bar) -> SignalGenerated | None:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("boom")
+        return self.inner.on_features(features, bar)
+
+
+def test_a_decision_that_raises_leaves_its_pair_to_be_decided_again():
+    pairs = stream()
+    target = handler(FailingOnce())
+    bar, vector = pairs[0]
+    assert target.on_bar(bar) == []
+    with pytest.raises(RuntimeError, match="boom"):
+        target.on_features(vector)
+    assert target.pending("bar") == 1  # the bus retries the vector: its bar still waits
+    outputs = feed(target, [vector, *[e for b, v in pairs[1:] for e in (b, v)]])
+    assert outputs == embedded(pairs)
     assert target.pending("bar") == target.pending("vector") == 0

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from jules_contracts import Bar, Event, FeatureVector, SignalGenerated, Watermark, encode_event
 from jules_contracts.topics import FEATURES, MD_BARS, Topic
 from jules_runtime.lockstep import StepBuffer, StepOutput, make_watermark
-from jules_signal.app import SignalHandler
 from jules_signal.engine import Strategy, build_strategy
+from jules_signal.handlers import SignalHandler
 from jules_signal.lockstep import SignalDriver
 
 from .builders import BTC, ETH
-from .test_service_handler import CONFIG, SCHEMA, embedded, stream
+from .streams import CONFIG, SCHEMA, embedded, stream
 
 INSTRUMENTS = sorted([BTC, ETH])
 STEPS = 90

@@ -11,10 +11,11 @@ import pytest
 from faststream.asgi import AsgiFastStream
 from jules_runtime.errors import ConfigError
 from jules_runtime.settings import load_settings
-from jules_signal.app import create_app, load_strategy
+from jules_signal.app import create_app
 from jules_signal.cli import app as cli
 from jules_signal.config import SignalSettings
 from jules_signal.engine import MovingAverageCross, OnnxPolicy, SmaCrossConfig, TradingMode
+from jules_signal.models import load_strategy
 from typer.testing import CliRunner
 
 from . import onnx_models

@@ -10,9 +10,10 @@ from jules_runtime.cli import EXIT_CONFIG_ERROR, service_cli
 from jules_runtime.errors import ConfigError
 from jules_runtime.settings import load_settings
 
-from jules_signal.app import create_app, load_strategy
+from jules_signal.app import create_app
 from jules_signal.config import SignalSettings
 from jules_signal.engine import OnnxPolicy
+from jules_signal.models import load_strategy
 
 __all__ = ["app", "main"]
 

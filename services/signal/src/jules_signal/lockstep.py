@@ -5,7 +5,7 @@ The service reads its partitions of ``md.bars.v1`` and ``features.v1`` from the 
 reached ``t``, it pairs each bar of ``t`` with its vector (``vector.causation_id ==
 bar.event_id``) and runs the strategy on the pairs in instrument-id order, as the embedded loop
 does; then it publishes the signals (and any ``RiskAlert`` for a refused vector or model
-output, see ``jules_signal.app``) and its watermark ``t`` into the same partitions of
+output, see ``jules_signal.handlers``) and its watermark ``t`` into the same partitions of
 ``signals.v1``. Replicas split the partitions, as the features service's do.
 
 Watermarks on ``risk.alerts.v1`` are risk's alone (one producer's watermarks cut a partition
@@ -16,40 +16,31 @@ vector of another schema, or a model output the policy cannot use).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from jules_contracts import Bar, Event, FeatureVector
-from jules_contracts.topics import FEATURES, MD_BARS, SIGNALS
-from jules_runtime.lockstep import RunAheadDriver, StepBuffer, by_instrument
+from jules_runtime.lockstep import BARS, SIGNAL_RULE, VECTORS, StepDriver, Taken
 from jules_runtime.logging import logger
 
-if TYPE_CHECKING:
-    from jules_signal.app import SignalHandler
+from jules_signal.handlers import SignalHandler
 
 __all__ = ["SignalDriver"]
 
 
-class SignalDriver(RunAheadDriver):
-    """The lockstep driver of the signal service (see the module docstring).
+class SignalDriver(StepDriver):
+    """The lockstep driver of the signal service: ``SIGNAL_RULE`` (module docstring).
 
     Args:
         handler: Pairs a bar with its vector and runs the strategy (schema checks, alerts).
     """
 
-    inputs = (MD_BARS, FEATURES)
-    outputs = (SIGNALS,)
-
     def __init__(self, handler: SignalHandler) -> None:
-        super().__init__(clock=MD_BARS)
+        super().__init__(SIGNAL_RULE)
         self.handler = handler
 
-    def step(self, buffer: StepBuffer, time: int) -> list[Event]:
+    def step(self, time: int, taken: Taken) -> list[Event]:
         """The strategy on each bar of ``time`` and its vector, in instrument-id order."""
-        bars = [e for e in by_instrument(buffer.take(MD_BARS.name, time)) if isinstance(e, Bar)]
+        bars = [e for e in taken.now[BARS.name] if isinstance(e, Bar)]
         vectors = {
-            e.causation_id: e
-            for e in by_instrument(buffer.take(FEATURES.name, time))
-            if isinstance(e, FeatureVector)
+            e.causation_id: e for e in taken.now[VECTORS.name] if isinstance(e, FeatureVector)
         }
         return self._decide(bars, vectors)
 

@@ -2,7 +2,8 @@
 
 Rule strategies (``rules``) are configured by ``config.StrategyConfig`` and built with
 ``build_strategy``; ONNX policies (``onnx_policy.OnnxPolicy``) by a model with its model card.
-All implement the ``strategy.Strategy`` port.
+All implement the ``strategy.Strategy`` port. ``pairing.Pairing`` pairs each bar with the
+feature vector derived from it; ``schema.LiveSchema`` tells a vector of another schema.
 """
 
 from jules_signal.engine.config import (
@@ -32,7 +33,9 @@ from jules_signal.engine.model_card import (
     TargetWeightAction,
 )
 from jules_signal.engine.onnx_policy import OnnxPolicy, output_to_target
+from jules_signal.engine.pairing import Dropped, Pair, Pairing, PairingOutcome
 from jules_signal.engine.rules import MovingAverageCross, RsiReversion, build_strategy
+from jules_signal.engine.schema import LiveSchema
 from jules_signal.engine.strategy import Strategy
 
 __all__ = [
@@ -40,8 +43,10 @@ __all__ = [
     "STRATEGY_KINDS",
     "ActionSemantics",
     "DiscreteAction",
+    "Dropped",
     "EmaCrossConfig",
     "FeatureNormalisation",
+    "LiveSchema",
     "MissingFeaturesError",
     "ModelCard",
     "ModelLoadError",
@@ -51,6 +56,9 @@ __all__ = [
     "MovingAverageCross",
     "OnnxPolicy",
     "OnnxPolicyConfig",
+    "Pair",
+    "Pairing",
+    "PairingOutcome",
     "RsiReversion",
     "RsiReversionConfig",
     "SmaCrossConfig",
