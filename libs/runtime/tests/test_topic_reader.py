@@ -176,6 +176,9 @@ async def test_a_topic_that_does_not_exist_or_is_empty_reads_as_empty(broker: Fa
     broker.log = {}
     assert await read_topic(KAFKA, TOPIC, client_id="c") == []
     assert broker.consumers[0].stopped
+    assert await read_topic(KAFKA, TOPIC, client_id="c", upto={P0: 0}) == []
+    assert await read_topic(KAFKA, TOPIC, client_id="c", upto={}) == []
+    assert len(broker.consumers) == 1  # nothing to read: no consumer started
 
 
 async def test_offsets_of_another_topic_are_refused(broker: FakeKafka) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from jules_contracts import (
     Bar,
+    EngageKillSwitch,
+    KillSwitchState,
     OrderAccepted,
     OrderApproved,
     OrderCanceled,
@@ -17,6 +19,7 @@ from jules_contracts import (
     PortfolioSnapshot,
     Position,
     Quote,
+    ReleaseKillSwitch,
     SignalDirection,
     SignalGenerated,
     SubmitOrder,
@@ -255,4 +258,36 @@ def canceled(order: SubmitOrder, t: int) -> OrderCanceled:
         event_time=t,
         client_order_id=order.client_order_id,
         instrument_id=order.instrument_id,
+    )
+
+
+def engage(
+    t: int,
+    state: Literal[KillSwitchState.REDUCING, KillSwitchState.HALTED] = KillSwitchState.HALTED,
+    *,
+    target: str = "risk",
+    instrument: str | None = None,
+) -> EngageKillSwitch:
+    """A risk officer's kill switch at ``t``: ``state`` for the book or one instrument."""
+    return EngageKillSwitch(
+        event_id=derive_event_id("test-engage", t, state.value, target, str(instrument)),
+        source="test",
+        event_time=t,
+        target=target,
+        state=state,
+        reason="test",
+        operator="risk-officer",
+        instrument_id=instrument,
+    )
+
+
+def release(t: int, instrument: str | None = None) -> ReleaseKillSwitch:
+    """A risk officer's release of the kill switch at ``t`` (the book or one instrument)."""
+    return ReleaseKillSwitch(
+        event_id=derive_event_id("test-release", t, str(instrument)),
+        source="test",
+        event_time=t,
+        reason="resolved",
+        operator="risk-officer",
+        instrument_id=instrument,
     )

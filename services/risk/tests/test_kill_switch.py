@@ -2,54 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from jules_contracts import (
     AlertSeverity,
     CancelOrder,
-    EngageKillSwitch,
     KillSwitchState,
     OrderApproved,
     OrderDenied,
     OrderSide,
     PortfolioSnapshot,
-    ReleaseKillSwitch,
     RiskAlert,
     RiskReason,
-    derive_event_id,
 )
 from jules_risk.engine import RiskEngine
 
-from .helpers import BTC, ETH, SECOND, T0, bar, decide, intent, make_engine, snapshot
+from .helpers import (
+    BTC,
+    ETH,
+    SECOND,
+    T0,
+    bar,
+    decide,
+    engage,
+    intent,
+    make_engine,
+    release,
+    snapshot,
+)
 
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
-
-
-def engage(
-    t: int,
-    state: Literal[KillSwitchState.REDUCING, KillSwitchState.HALTED],
-    instrument: str | None = None,
-) -> EngageKillSwitch:
-    return EngageKillSwitch(
-        event_id=derive_event_id("test-engage", t, state.value, str(instrument)),
-        source="test",
-        event_time=t,
-        state=state,
-        reason="test",
-        operator="risk-officer",
-        instrument_id=instrument,
-    )
-
-
-def release(t: int, instrument: str | None = None) -> ReleaseKillSwitch:
-    return ReleaseKillSwitch(
-        event_id=derive_event_id("test-release", t, str(instrument)),
-        source="test",
-        event_time=t,
-        reason="resolved",
-        operator="risk-officer",
-        instrument_id=instrument,
-    )
 
 
 def _engine_long_10() -> tuple[RiskEngine, PortfolioSnapshot]:

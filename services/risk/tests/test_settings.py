@@ -7,6 +7,7 @@ import os
 
 import pytest
 from jules_risk.config import DEFAULT_ACCOUNT_ID, RiskSettings
+from jules_risk.engine import SizingConfig
 from jules_runtime.errors import ConfigError
 from jules_runtime.settings import load_settings
 
@@ -107,3 +108,13 @@ def test_a_misspelt_variable_is_refused_with_a_suggestion(monkeypatch):
 def test_a_section_that_breaks_a_rule_across_values_is_refused(monkeypatch):
     with pytest.raises(ConfigError, match=r"lot_size 0\.5 must be a whole number"):
         load(monkeypatch, SIZING__WHOLE_UNITS="true", SIZING__LOT_SIZE="0.5")
+
+
+def test_settings_build_the_engine_config():
+    settings = RiskSettings(
+        account_id="acct-9", sizing=SizingConfig(kind="all_equity"), atr_period=7
+    )
+    config = settings.risk_config
+    assert (config.account_id, config.sizing.kind, config.atr_period) == ("acct-9", "all_equity", 7)
+    assert settings.http_port == 8104
+    assert settings.consumer_group == "jules-risk"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jules_contracts import (
+    AlertSeverity,
     Event,
     OrderApproved,
     OrderDenied,
@@ -15,7 +16,7 @@ from jules_contracts import (
 from jules_contracts.ids import client_order_id
 from jules_risk.engine import SizingConfig
 
-from .helpers import ACCOUNT, BTC, STRATEGY, T0, bar, make_engine, signal, snapshot
+from .helpers import ACCOUNT, BTC, MINUTE, STRATEGY, T0, bar, intent, make_engine, signal, snapshot
 
 WHOLE = SizingConfig(kind="all_equity")
 
@@ -85,6 +86,35 @@ def test_signal_before_any_price_is_not_sized_and_alerts():
     assert isinstance(alert, RiskAlert)
     assert alert.code == "SIZING_UNAVAILABLE"
     assert alert.instrument_id == BTC
+
+
+def test_before_any_snapshot_a_signal_is_not_sized_nor_an_intent_decided_and_nothing_changes():
+    engine = make_engine()
+    engine.on_market(bar(T0, 100.0))
+    early = signal(T0 + MINUTE, 0.5)
+    order = intent(T0 + MINUTE, OrderSide.BUY, 1.0, reference_price=100.0)
+    why = f"no portfolio snapshot of account {ACCOUNT} yet"
+
+    [unsized] = engine.on_signal(early, None)
+    [undecided] = engine.on_intent(order, None)
+
+    assert isinstance(unsized, RiskAlert)
+    assert isinstance(undecided, RiskAlert)
+    assert (unsized.code, unsized.severity, unsized.instrument_id) == (
+        "SIZING_UNAVAILABLE",
+        AlertSeverity.WARNING,
+        BTC,
+    )
+    assert unsized.message == f"signal for {BTC} not sized (fixed_fraction): {why}"
+    assert (undecided.code, undecided.severity, undecided.instrument_id) == (
+        "PORTFOLIO_UNAVAILABLE",
+        AlertSeverity.WARNING,
+        BTC,
+    )
+    assert undecided.message == f"order {order.client_order_id} for {BTC} not decided: {why}"
+    assert (unsized.causation_id, undecided.causation_id) == (early.event_id, order.event_id)
+    assert engine.now == T0  # the clock did not move, the order id is not used
+    assert isinstance(engine.on_intent(order, snapshot(T0 + MINUTE))[-1], OrderApproved)
 
 
 def test_signal_without_price_is_sized_at_the_market_reference():

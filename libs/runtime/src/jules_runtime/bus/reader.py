@@ -100,6 +100,8 @@ async def read_topic(
         others = sorted({tp.topic for tp in upto if tp.topic != topic})
         if others:
             raise ValueError(f"offsets of {', '.join(others)} given to read {topic}")
+        if all(end <= 0 for end in upto.values()):
+            return []
         partitions = list(upto)
     else:
         partitions = await _partitions(kafka, topic, client_id)

@@ -6,6 +6,7 @@ denials with reason codes, stop exits, cancels on a halt, and alerts. Configurat
 ``RiskConfig`` (``config``); sizing functions are in ``sizing``, risk measures in ``metrics``.
 """
 
+from jules_risk.engine.alerts import SOURCE
 from jules_risk.engine.checks import CHECKS, OrderContext, Violation, run_checks
 from jules_risk.engine.config import (
     ConfigChangeError,
@@ -15,7 +16,7 @@ from jules_risk.engine.config import (
     StopsConfig,
     with_change,
 )
-from jules_risk.engine.engine import SOURCE, ControlCommand, Decision, RiskEngine
+from jules_risk.engine.engine import ControlCommand, Decision, RiskEngine
 from jules_risk.engine.monitor import PortfolioMetrics
 from jules_risk.engine.sizing import SizingUnavailableError, target_quantity
 

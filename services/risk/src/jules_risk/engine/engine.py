@@ -20,17 +20,22 @@ Decisions never resize an order: an approved quantity is the intent's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from jules_contracts.base import Event
 from jules_contracts.control import ChangeConfig, EngageKillSwitch, ReleaseKillSwitch, SwapModel
 from jules_contracts.enums import AlertSeverity, KillSwitchState, OrderSide, OrderType
 from jules_contracts.ids import client_order_id
 from jules_contracts.orders import CancelOrder, OrderApproved, OrderDenied, SubmitOrder
 from jules_contracts.portfolio import PortfolioSnapshot
-from jules_contracts.risk import RiskAlert
 from jules_contracts.signals import SignalGenerated
 
+from jules_risk.engine.alerts import (
+    MAX_MESSAGE,
+    SOURCE,
+    Alert,
+    no_snapshot,
+    portfolio_unavailable,
+    sizing_unavailable,
+)
 from jules_risk.engine.book import ExposureBook, OrderEvent, signed
 from jules_risk.engine.checks import OrderContext, run_checks
 from jules_risk.engine.config import ConfigChangeError, RiskConfig, with_change
@@ -42,12 +47,8 @@ from jules_risk.engine.stops import StopTracker
 from jules_risk.engine.tail import TailRisk, tail_risk
 from jules_risk.engine.throttle import RollingThrottle
 
-__all__ = ["SOURCE", "ControlCommand", "Decision", "RiskEngine"]
+__all__ = ["ControlCommand", "Decision", "RiskEngine"]
 
-SOURCE = "risk"
-"""``source`` of every event the engine creates."""
-
-_MAX_MESSAGE = 1024
 _ZERO = 1e-12
 
 ControlCommand = EngageKillSwitch | ReleaseKillSwitch | ChangeConfig | SwapModel
@@ -55,15 +56,6 @@ ControlCommand = EngageKillSwitch | ReleaseKillSwitch | ChangeConfig | SwapModel
 
 Decision = OrderApproved | OrderDenied
 """A risk decision on an order intent."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Alert:
-    code: str
-    severity: AlertSeverity
-    message: str
-    instrument_id: str | None = None
-    metrics: dict[str, float] | None = None
 
 
 class RiskEngine:
@@ -146,17 +138,27 @@ class RiskEngine:
             state.set_atr(atr)
         return self._check_stops(event, state)
 
-    def on_signal(self, signal: SignalGenerated, portfolio: PortfolioSnapshot) -> list[Event]:
+    def on_signal(
+        self, signal: SignalGenerated, portfolio: PortfolioSnapshot | None
+    ) -> list[Event]:
         """Size a signal into an order and decide on it.
 
         The target position comes from ``config.sizing``; the order is the target minus the
         position minus the working orders' net quantity (a reversal is one order).
 
+        Args:
+            signal: The signal.
+            portfolio: The latest snapshot of the account; ``None`` before the first one (the
+                signal cannot be sized then, and the engine's state does not change).
+
         Returns:
             Alerts raised by the snapshot, then ``[SubmitOrder, OrderApproved | OrderDenied]``
             — or only the alerts when there is nothing to trade, or a ``SIZING_UNAVAILABLE``
-            alert when the target cannot be computed (no price, ATR or volatility yet).
+            alert when the target cannot be computed (no snapshot, price, ATR or volatility).
         """
+        if portfolio is None:
+            reason = no_snapshot(self._config.account_id)
+            return [sizing_unavailable(signal, self._config.sizing.kind, reason).event(signal)]
         events: list[Event] = list(self._apply_portfolio(portfolio))
         self._advance(signal.event_time)
         instrument = signal.instrument_id
@@ -167,9 +169,7 @@ class RiskEngine:
         sizing = self._config.sizing
         try:
             if self._book.equity is None:
-                raise SizingUnavailableError(
-                    f"no portfolio snapshot of account {self._config.account_id} yet"
-                )
+                raise SizingUnavailableError(no_snapshot(self._config.account_id))
             target = target_quantity(
                 sizing,
                 signal.target_weight,
@@ -183,13 +183,8 @@ class RiskEngine:
                 ),
             )
         except SizingUnavailableError as error:
-            alert = _Alert(
-                "SIZING_UNAVAILABLE",
-                AlertSeverity.WARNING,
-                f"signal for {instrument} not sized ({sizing.kind}): {error}",
-                instrument,
-            )
-            return [*events, self._alert(signal, alert)]
+            alert = sizing_unavailable(signal, sizing.kind, str(error))
+            return [*events, alert.event(signal)]
         current = self._book.position(instrument) + self._book.working_net(instrument)
         delta = round_toward_zero(target - current, sizing.step)
         if abs(delta) <= _ZERO * max(1.0, abs(target)):
@@ -208,12 +203,20 @@ class RiskEngine:
         )
         return [*events, order, self._decide(order)]
 
-    def on_intent(self, order: SubmitOrder, portfolio: PortfolioSnapshot) -> list[Event]:
+    def on_intent(self, order: SubmitOrder, portfolio: PortfolioSnapshot | None) -> list[Event]:
         """Decide on an intent made elsewhere (an operator's order).
 
+        Args:
+            order: The intent.
+            portfolio: The latest snapshot of the account; ``None`` before the first one (the
+                intent is not decided then, and the engine's state does not change).
+
         Returns:
-            Alerts raised by the snapshot, then ``OrderApproved`` or ``OrderDenied``.
+            Alerts raised by the snapshot, then ``OrderApproved`` or ``OrderDenied``; without
+            a snapshot, only a ``PORTFOLIO_UNAVAILABLE`` alert.
         """
+        if portfolio is None:
+            return [portfolio_unavailable(order, self._config.account_id).event(order)]
         events: list[Event] = list(self._apply_portfolio(portfolio))
         self._advance(order.event_time)
         return [*events, self._decide(order)]
@@ -260,14 +263,14 @@ class RiskEngine:
             if command.instrument_id is None:
                 self._loss.release()
             scope = command.instrument_id or "the book"
-            alert = _Alert(
+            alert = Alert(
                 "KILL_SWITCH_RELEASED",
                 AlertSeverity.INFO,
                 f"kill switch released for {scope} by {command.operator}: {command.reason}",
                 command.instrument_id,
             )
-            return [self._alert(command, alert)]
-        return [self._alert(command, self._change_config(command))]
+            return [alert.event(command)]
+        return [self._change_config(command).event(command)]
 
     # --- internals ------------------------------------------------------------------------
 
@@ -281,34 +284,21 @@ class RiskEngine:
             self._markets[instrument_id] = state
         return state
 
-    def _alert(self, cause: Event, alert: _Alert) -> RiskAlert:
-        return RiskAlert.derive(
-            cause,
-            key=alert.code,
-            source=SOURCE,
-            severity=alert.severity,
-            code=alert.code,
-            message=alert.message[:_MAX_MESSAGE],
-            instrument_id=alert.instrument_id,
-            metrics=alert.metrics or {},
-        )
-
     def _apply_portfolio(self, snapshot: PortfolioSnapshot) -> list[Event]:
         if snapshot.account_id != self._config.account_id:
-            alert = _Alert(
+            alert = Alert(
                 "ACCOUNT_MISMATCH",
                 AlertSeverity.WARNING,
                 f"snapshot of account {snapshot.account_id} ignored: this engine trades "
                 f"{self._config.account_id}",
             )
-            return [self._alert(snapshot, alert)]
+            return [alert.event(snapshot)]
         self._advance(snapshot.event_time)
         if not self._book.apply_snapshot(snapshot):
             return []
         notices = self._loss.update(snapshot, self._config.limits)
         return [
-            self._alert(snapshot, _Alert(n.code, n.severity, n.message, None, n.metrics))
-            for n in notices
+            Alert(n.code, n.severity, n.message, None, n.metrics).event(snapshot) for n in notices
         ]
 
     def _engage(self, command: EngageKillSwitch) -> list[Event]:
@@ -317,13 +307,13 @@ class RiskEngine:
         severity = (
             AlertSeverity.CRITICAL if state is KillSwitchState.HALTED else AlertSeverity.WARNING
         )
-        alert = _Alert(
+        alert = Alert(
             "KILL_SWITCH_ENGAGED",
             severity,
             f"kill switch {state.value} for {scope} by {command.operator}: {command.reason}",
             command.instrument_id,
         )
-        events: list[Event] = [self._alert(command, alert)]
+        events: list[Event] = [alert.event(command)]
         if state is KillSwitchState.HALTED and self._config.cancel_on_halt:
             events.extend(
                 CancelOrder.derive(
@@ -333,22 +323,22 @@ class RiskEngine:
                     client_order_id=order.client_order_id,
                     instrument_id=order.instrument_id,
                     reason=f"kill switch HALTED by {command.operator}: {command.reason}"[
-                        :_MAX_MESSAGE
+                        :MAX_MESSAGE
                     ],
                 )
                 for order in self._book.working_orders(command.instrument_id)
             )
         return events
 
-    def _change_config(self, command: ChangeConfig) -> _Alert:
+    def _change_config(self, command: ChangeConfig) -> Alert:
         section, _, name = command.key.partition(".")
         try:
             config = with_change(self._config, command.key, command.value)
         except ConfigChangeError as error:
-            return _Alert("CONFIG_CHANGE_REJECTED", AlertSeverity.WARNING, str(error))
+            return Alert("CONFIG_CHANGE_REJECTED", AlertSeverity.WARNING, str(error))
         old = getattr(getattr(self._config, section), name)
         self._config = config
-        return _Alert(
+        return Alert(
             "CONFIG_CHANGED",
             AlertSeverity.INFO,
             f"{command.key} changed from {old!r} to {command.value!r} by {command.operator}",
@@ -432,7 +422,7 @@ class RiskEngine:
                 client_order_id=order.client_order_id,
                 instrument_id=order.instrument_id,
                 reasons=tuple(v.reason for v in violations),
-                message="; ".join(v.message for v in violations)[:_MAX_MESSAGE],
+                message="; ".join(v.message for v in violations)[:MAX_MESSAGE],
                 order=order,
             )
         self._book.add_working(order, order.quantity)
@@ -488,7 +478,7 @@ class RiskEngine:
         metrics = {"price": state.reference.price, "quantity": abs(net)}
         if levels is not None:
             metrics |= {"entry": levels.entry, "atr": levels.atr, "best": levels.best}
-        alert = _Alert(
+        alert = Alert(
             trigger.upper(),
             AlertSeverity.INFO,
             f"{trigger.replace('_', ' ')} of {instrument} at {state.reference.price:g}: "
@@ -496,4 +486,4 @@ class RiskEngine:
             instrument,
             metrics,
         )
-        return [order, decision, self._alert(event, alert)]
+        return [order, decision, alert.event(event)]

@@ -1,12 +1,10 @@
-"""The service around the engine, on the in-memory bus: routing by topic, the latest snapshot,
-risk's own orders not decided twice, control targets, inputs delivered twice, the kill-switch
-endpoint and the domain metrics."""
+"""The handlers around the engine, on the in-memory bus: routing by topic, the latest snapshot,
+risk's own orders not decided twice, control targets, inputs delivered twice, restored control
+commands and the domain metrics."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 from jules_contracts import (
@@ -37,9 +35,8 @@ from jules_contracts.topics import (
     RISK_ALERTS,
     Topic,
 )
-from jules_risk.app import RiskMetrics, RiskService, create_app, kill_switch_endpoint, subscribe
-from jules_risk.config import KILL_SWITCH_PATH, RiskSettings
-from jules_risk.engine import SizingConfig
+from jules_risk.handlers import RiskService, subscribe
+from jules_risk.metrics import RiskMetrics
 from jules_runtime.bus import InMemoryBus, OutboundMessage
 from prometheus_client import CollectorRegistry
 
@@ -51,38 +48,18 @@ from .helpers import (
     T0,
     accepted,
     bar,
+    engage,
     filled,
     intent,
     make_engine,
     quote,
+    release,
     signal,
     snapshot,
     trade,
 )
 
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
-
-
-def engage(t: int, target: str = "risk", instrument: str | None = None) -> EngageKillSwitch:
-    return EngageKillSwitch(
-        event_id=derive_event_id("svc-engage", t, target, str(instrument)),
-        source="test",
-        event_time=t,
-        target=target,
-        reason="test",
-        operator="alice",
-        instrument_id=instrument,
-    )
-
-
-def release(t: int) -> ReleaseKillSwitch:
-    return ReleaseKillSwitch(
-        event_id=derive_event_id("svc-release", t),
-        source="test",
-        event_time=t,
-        reason="over",
-        operator="alice",
-    )
 
 
 def change(t: int, target: str, value: float) -> ChangeConfig:
@@ -336,7 +313,7 @@ def test_the_dedup_window_forgets_the_oldest_ids():
         service.process(b)
         service.acknowledged(None, b, [])  # type: ignore[arg-type]
     assert service.process(bars[2]) == []
-    with pytest.raises(ValueError, match="dedup_window"):
+    with pytest.raises(ValueError, match="at least 1"):
         RiskService(make_engine(), dedup_window=0)
 
 
@@ -354,60 +331,11 @@ def test_restored_commands_set_the_kill_switch_and_config_and_are_not_applied_ag
     ]
 
 
-async def call(app: Any, path: str, query: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-    """Call an ASGI app with a GET; return the status, headers and body."""
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "method": "GET", "path": path, "query_string": query, "headers": []}
-    await app(scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    headers = {k.decode(): v.decode() for k, v in start.get("headers", [])}
-    return start["status"], headers, body
-
-
-async def test_the_kill_switch_endpoint_answers_the_state_of_the_book_or_an_instrument():
-    service = RiskService(make_engine())
-    endpoint = kill_switch_endpoint(service)
-    status, headers, body = await call(endpoint, KILL_SWITCH_PATH)
-    assert (status, json.loads(body)) == (200, {"state": "ACTIVE"})
-    assert headers["content-type"] == "application/json"
-    service.process(engage(T0, instrument=ETH))
-    assert json.loads((await call(endpoint, KILL_SWITCH_PATH))[2]) == {"state": "ACTIVE"}
-    _, _, body = await call(endpoint, KILL_SWITCH_PATH, f"instrument={ETH}".encode())
-    assert json.loads(body) == {"state": "HALTED", "instrument_id": ETH}
-    service.process(
-        EngageKillSwitch(
-            event_id=derive_event_id("svc-reducing"),
-            source="test",
-            event_time=T0,
-            state=KillSwitchState.REDUCING,
-            reason="news",
-            operator="alice",
-        )
-    )
-    assert json.loads((await call(endpoint, KILL_SWITCH_PATH))[2]) == {"state": "REDUCING"}
-
-
-async def test_the_app_serves_the_kill_switch_beside_the_standard_endpoints():
-    app = create_app(RiskSettings(account_id=ACCOUNT))
-    paths = [path for path, _ in app.routes]
-    assert paths == ["/health", "/ready", "/metrics", KILL_SWITCH_PATH]
-    status, _, body = await call(app, KILL_SWITCH_PATH)
-    assert (status, json.loads(body)) == (200, {"state": "ACTIVE"})
-
-
 async def test_domain_metrics_count_denial_reasons_alerts_and_show_the_kill_switch():
     registry = CollectorRegistry()
     service = RiskService(make_engine(max_order_notional=1_000.0))
     bus = InMemoryBus("risk")
-    subscribe(bus, service, RiskMetrics(service, registry))
+    subscribe(bus, service, RiskMetrics(service.engine, registry))
     await bus.start()
     await bus.publish(snapshot(T0), bar(T0, 100.0), signal(T0, 0.5), engage(T0 + MINUTE))
     await bus.drain()
@@ -418,13 +346,3 @@ async def test_domain_metrics_count_denial_reasons_alerts_and_show_the_kill_swit
     await bus.publish(release(T0 + 2 * MINUTE))
     await bus.drain()
     assert value("jules_risk_kill_switch_state") == 0.0
-
-
-def test_settings_build_the_engine_config():
-    settings = RiskSettings(
-        account_id="acct-9", sizing=SizingConfig(kind="all_equity"), atr_period=7
-    )
-    config = settings.risk_config
-    assert (config.account_id, config.sizing.kind, config.atr_period) == ("acct-9", "all_equity", 7)
-    assert settings.http_port == 8104
-    assert settings.consumer_group == "jules-risk"

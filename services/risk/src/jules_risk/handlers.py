@@ -1,0 +1,246 @@
+"""The risk service's handlers: each input event routed to the risk engine, outputs returned.
+
+Inputs, and what the service does with each:
+
+* ``md.bars.v1``, ``md.quotes.v1``, ``md.trades.v1`` → ``engine.on_market`` (reference
+  prices, ATR, returns; may exit a position whose stop triggers);
+* ``portfolio.v1`` → ``engine.on_portfolio``; the latest snapshot of the service's account is
+  kept and passed with every signal and intent;
+* ``signals.v1`` → ``engine.on_signal(signal, latest snapshot)``: a sized ``SubmitOrder`` and
+  its decision (before the first snapshot of the account, the engine's
+  ``SIZING_UNAVAILABLE`` alert);
+* ``orders.intents.v1`` → ``engine.on_intent`` for ``SubmitOrder`` commands made elsewhere
+  (an operator's order). Risk publishes its own orders on that topic, so commands whose
+  ``source`` is ``risk`` are skipped; ``CancelOrder`` commands are for the order-router.
+  Before the first snapshot of the account an intent is not decided (so never approved): the
+  engine's ``PORTFOLIO_UNAVAILABLE`` alert says so;
+* ``orders.events.v1`` → ``engine.on_order_event`` (working orders, fills, used ids);
+* ``control.v1`` → ``engine.on_control`` for commands whose ``target`` is ``risk`` or ``*``:
+  kill switch, configuration changes. Control has its own consumer, so a kill switch never
+  waits behind a backlog of market data or signals.
+
+Every output goes to its topic: ``SubmitOrder`` and ``CancelOrder`` to ``orders.intents.v1``,
+decisions to ``orders.decisions.v1``, alerts to ``risk.alerts.v1``.
+
+An input delivered again (Kafka delivers at least once) is recognised by its ``event_id``: it
+gets its first outputs again if they were never acknowledged, nothing otherwise (see
+``RiskService``).
+
+The engine's state lives in memory. A restarted service first applies again the control
+commands its consumer group had processed (``read_processed_control``, then
+``RiskService.restore``; their outputs are not published again), then resumes from its
+committed offsets; market knowledge, working orders and loss halts start afresh.
+``control.v1`` must keep its messages for this (long retention or compaction by key would
+lose older commands of the same target).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from jules_contracts import (
+    Bar,
+    CancelOrder,
+    EngageKillSwitch,
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRejected,
+    PortfolioSnapshot,
+    Quote,
+    ReleaseKillSwitch,
+    SignalGenerated,
+    SubmitOrder,
+    Trade,
+)
+from jules_contracts.control import ChangeConfig, SwapModel
+from jules_contracts.topics import (
+    CONTROL,
+    MD_BARS,
+    MD_QUOTES,
+    MD_TRADES,
+    ORDERS_EVENTS,
+    ORDERS_INTENTS,
+    PORTFOLIO,
+    SIGNALS,
+)
+from jules_runtime.bus import Bus, InboundRecord, Redelivery, committed_offsets, read_topic
+from jules_runtime.logging import logger
+
+from jules_risk.config import RiskSettings
+from jules_risk.engine import SOURCE, RiskEngine
+from jules_risk.metrics import RiskMetrics
+
+__all__ = [
+    "CONTROL_TOPICS",
+    "INPUT_TOPICS",
+    "RiskService",
+    "read_processed_control",
+    "restore_processed_control",
+    "subscribe",
+]
+
+INPUT_TOPICS = (MD_BARS, MD_QUOTES, MD_TRADES, PORTFOLIO, SIGNALS, ORDERS_INTENTS, ORDERS_EVENTS)
+"""Topics of the main consumer (one consumer: the engine sees them in the order consumed)."""
+
+CONTROL_TOPICS = (CONTROL,)
+"""Topics of the control consumer."""
+
+
+class RiskService:
+    """Routes each input event to the risk engine and returns the events it causes.
+
+    The engine is synchronous: every method reads and updates its state without awaiting,
+    so the two consumers (inputs and control) never interleave inside one engine call.
+
+    Kafka delivers at least once, and producers may publish an event twice, so an input is
+    recognised by its ``event_id`` (``jules_runtime.bus.Redelivery``):
+
+    * read again because publishing its outputs failed, it gets the same outputs (same ids and
+      values) without reaching the engine a second time;
+    * delivered again after its outputs were acknowledged, it publishes nothing (a bar counted
+      twice would skew the ATR and returns, a signal decided twice would be denied as a
+      duplicate client order id).
+
+    The last ``dedup_window`` acknowledged ids are remembered.
+
+    Args:
+        engine: The one engine of the service.
+        dedup_window: How many acknowledged input ids are remembered.
+    """
+
+    def __init__(self, engine: RiskEngine, *, dedup_window: int = 100_000) -> None:
+        self.engine = engine
+        self.portfolio: PortfolioSnapshot | None = None
+        """The latest snapshot of the engine's account (``None`` before the first)."""
+        self._redelivery = Redelivery(dedup_window)
+
+    @property
+    def account_id(self) -> str:
+        """The account the engine trades."""
+        return self.engine.config.account_id
+
+    async def handle(self, event: Event) -> Sequence[Event]:
+        """The bus handler: the events ``event`` causes (possibly none)."""
+        return self.process(event)
+
+    def acknowledged(self, record: InboundRecord, event: Event, outputs: Sequence[Event]) -> None:
+        """The bus hook: ``event``'s outputs are on their topics (before its offset commits)."""
+        self._redelivery.acknowledge(event.event_id)
+
+    def restore(self, commands: Sequence[Event]) -> int:
+        """Apply control commands a previous run of the service already processed.
+
+        Their outputs were published then, so they are discarded; the commands count as
+        acknowledged (read again, they publish nothing).
+
+        Returns:
+            How many commands were for risk.
+        """
+        applied = 0
+        for command in commands:
+            if isinstance(command, EngageKillSwitch | ReleaseKillSwitch | ChangeConfig) and (
+                command.target in (SOURCE, "*")
+            ):
+                self.engine.on_control(command)
+                applied += 1
+        self._redelivery.acknowledge_all(command.event_id for command in commands)
+        return applied
+
+    def process(self, event: Event) -> list[Event]:
+        """Give ``event`` to the engine; return what it causes (possibly nothing)."""
+        return self._redelivery.outputs(event.event_id, lambda: self._route(event))
+
+    def _route(self, event: Event) -> list[Event]:
+        if isinstance(event, Bar | Quote | Trade):
+            return self.engine.on_market(event)
+        if isinstance(event, PortfolioSnapshot):
+            return self._on_portfolio(event)
+        if isinstance(event, SignalGenerated):
+            return self.engine.on_signal(event, self.portfolio)
+        if isinstance(event, SubmitOrder):
+            if event.source == SOURCE:
+                return []  # risk's own order, decided when it was made
+            return self.engine.on_intent(event, self.portfolio)
+        if isinstance(
+            event,
+            OrderAccepted
+            | OrderPartiallyFilled
+            | OrderFilled
+            | OrderCanceled
+            | OrderRejected
+            | OrderExpired,
+        ):
+            return self.engine.on_order_event(event)
+        if isinstance(event, EngageKillSwitch | ReleaseKillSwitch | ChangeConfig):
+            if event.target not in (SOURCE, "*"):
+                return []
+            return self.engine.on_control(event)
+        if isinstance(event, CancelOrder | SwapModel):
+            return []  # the order-router's and the signal service's commands
+        logger.warning("event not for risk ignored", event_type=event.event_type)
+        return []
+
+    def _on_portfolio(self, snapshot: PortfolioSnapshot) -> list[Event]:
+        latest = self.portfolio
+        if snapshot.account_id == self.account_id and (
+            latest is None or snapshot.event_time >= latest.event_time
+        ):
+            self.portfolio = snapshot
+        return self.engine.on_portfolio(snapshot)
+
+
+def subscribe(bus: Bus, service: RiskService, metrics: RiskMetrics | None = None) -> None:
+    """Subscribe the service's two consumers (inputs, control) on ``bus``.
+
+    Args:
+        bus: The bus.
+        service: The service.
+        metrics: Counts each input's outputs once they are acknowledged.
+    """
+
+    def published(record: InboundRecord, event: Event, outputs: Sequence[Event]) -> None:
+        service.acknowledged(record, event, outputs)
+        if metrics is not None:
+            metrics.outputs_published(record, event, outputs)
+
+    bus.subscribe(INPUT_TOPICS, service.handle, on_outputs_published=published)
+    bus.subscribe(CONTROL_TOPICS, service.handle, on_outputs_published=published)
+
+
+async def read_processed_control(settings: RiskSettings) -> list[Event]:
+    """The control commands the service's consumer group has already processed, in order.
+
+    Reads ``control.v1`` (within the run scope) from its beginning up to the group's committed
+    offsets, without joining the group. Messages that are not valid control commands (they
+    were dead-lettered) are left out.
+    """
+    topic = CONTROL.scoped(settings.run_scope)
+    client_id = f"{settings.client_id}-restore"
+    processed = await committed_offsets(
+        settings.kafka, settings.consumer_group, client_id=client_id, topic=topic
+    )
+    return await read_topic(
+        settings.kafka, topic, client_id=client_id, upto=processed, allowed=CONTROL.event_types
+    )
+
+
+async def restore_processed_control(service: RiskService, settings: RiskSettings) -> int:
+    """Apply again the control commands the consumer group already processed (at start-up).
+
+    So a restarted service keeps its kill switch and the configuration changes made at run
+    time; their outputs are not published again.
+
+    Returns:
+        How many commands were for risk.
+    """
+    applied = service.restore(await read_processed_control(settings))
+    logger.info(
+        "control commands restored",
+        commands=applied,
+        kill_switch=service.engine.kill_switch_state().value,
+    )
+    return applied
