@@ -61,10 +61,7 @@ class RunRecorder:
     """Collects the run's outputs from the event stream (the node's ``emit``)."""
 
     orders: dict[str, OrderRow] = field(default_factory=dict)
-    fills: list[tuple[int, str, str, str, float, float, float, str, str]] = field(
-        default_factory=list
-    )
-    trade_fills: list[Fill] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
     equity: list[tuple[int, float, float, float, bool]] = field(default_factory=list)
     prices: dict[str, PriceSeries] = field(default_factory=dict)
     submitted: int = 0
@@ -146,25 +143,16 @@ class RunRecorder:
         if isinstance(event, OrderFilled) and row.decision == "APPROVED":
             self.filled_orders += 1  # orders that went through risk (not the closing ones)
         self.fills.append(
-            (
-                event.event_time,
-                event.client_order_id,
-                event.fill_id,
-                event.instrument_id,
-                sign * event.last_quantity,
-                event.last_price,
-                event.fee,
-                event.liquidity.value,
-                event.side.value,
-            )
-        )
-        self.trade_fills.append(
             Fill(
-                event.instrument_id,
-                event.event_time,
-                sign * event.last_quantity,
-                event.last_price,
-                event.fee,
+                instrument_id=event.instrument_id,
+                event_time=event.event_time,
+                quantity=sign * event.last_quantity,
+                price=event.last_price,
+                fee=event.fee,
+                client_order_id=event.client_order_id,
+                fill_id=event.fill_id,
+                liquidity=event.liquidity.value,
+                side=event.side.value,
             )
         )
 

@@ -144,7 +144,17 @@ def _write_outputs(run_dir: Path, recorder: RunRecorder, trips: list[RoundTrip])
             "side",
         ],
         [
-            [iso(f[0]), f[1], f[2], f[3], _num(f[4]), _num(f[5]), _num(f[6]), f[7], f[8]]
+            [
+                iso(f.event_time),
+                f.client_order_id,
+                f.fill_id,
+                f.instrument_id,
+                _num(f.quantity),
+                _num(f.price),
+                _num(f.fee),
+                f.liquidity,
+                f.side,
+            ]
             for f in recorder.fills
         ],
     )
@@ -289,7 +299,7 @@ def finish_run(
         mode: ``embedded`` or ``kafka`` (``run.json``).
     """
     run_dir = config.run_dir
-    trips = round_trips(recorder.trade_fills)
+    trips = round_trips(recorder.fills)
     times = [point[0] for point in recorder.equity]
     equity = [point[1] for point in recorder.equity]
     counts = ExecutionCounts(

@@ -16,13 +16,29 @@ _EPS = 1e-12
 
 @dataclass(frozen=True, slots=True)
 class Fill:
-    """One execution: signed quantity (buy > 0, sell < 0)."""
+    """One execution: signed quantity (buy > 0, sell < 0), a row of ``fills.csv``.
+
+    Attributes:
+        instrument_id: The instrument.
+        event_time: When it filled (ns since the epoch, UTC).
+        quantity: Signed quantity: buy > 0, sell < 0.
+        price: Fill price.
+        fee: Fee paid (in the account currency).
+        client_order_id: The order it fills.
+        fill_id: The venue's id of the execution.
+        liquidity: ``MAKER`` or ``TAKER``.
+        side: ``BUY`` or ``SELL``.
+    """
 
     instrument_id: str
     event_time: int
     quantity: float
     price: float
     fee: float
+    client_order_id: str = ""
+    fill_id: str = ""
+    liquidity: str = ""
+    side: str = ""
 
 
 @dataclass(frozen=True, slots=True)
