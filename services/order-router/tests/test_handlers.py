@@ -23,8 +23,8 @@ from jules_contracts import (
     decode_event,
 )
 from jules_contracts.topics import ORDERS_EVENTS, PORTFOLIO
-from jules_order_router.app import INPUT_TOPICS, RouterHandler
 from jules_order_router.engine import OrderRouterEngine
+from jules_order_router.handlers import INPUT_TOPICS, RouterHandler
 from jules_runtime.bus import InMemoryBus, OutboundMessage
 
 from .helpers import (  # type: ignore[import-not-found]

@@ -1,137 +1,21 @@
 """The order-router service over Kafka: risk decisions and market data in, order events out.
 
-One engine (one account at the simulated venue) behind one consumer of:
-
-* ``orders.decisions.v1``: ``OrderApproved`` -> ``OrderAccepted`` or ``OrderRejected``;
-  ``OrderDenied`` -> nothing;
-* ``orders.intents.v1``: ``CancelOrder`` -> ``OrderCanceled`` (nothing if the order is not
-  working). ``SubmitOrder`` is ignored: only orders risk approved reach the venue, and they
-  arrive as ``OrderApproved`` (which carries the ``SubmitOrder``);
-* ``md.bars.v1``, ``md.quotes.v1``, ``md.book.v1`` (snapshots; deltas are ignored) and
-  ``md.trades.v1``: fills of working orders (which of them fill depends on the fill model),
-  and after each bar a ``PortfolioSnapshot`` at the bar's event time on ``portfolio.v1``.
-
-Order events go to ``orders.events.v1``. Ids are derived from the causes, so the same inputs in
-the same order give the same events as the engine run in process.
-
-Delivered twice: Kafka delivers at least once, and a producer may publish a decision twice.
-
-* An input whose outputs the broker has already acknowledged publishes nothing again: a
-  decision or cancel delivered again creates no second order and no second reply; a market
-  event delivered again publishes no second fill or snapshot.
-* An input read again because publishing its outputs failed gets the same events (same ids
-  and values) again: the engine answers a decision, a cancel or the latest market event of an
-  instrument seen before with its first reply, and the snapshot of a bar is kept until the
-  next bar of that instrument.
-* A bar older than the last bar processed for its instrument (late, or delivered again long
-  after) changes no mark and fills no order that already saw a later event (the engine's
-  rule); it gets no snapshot, since the account as of that older time is gone.
-
-The engine's state lives in memory: a restarted router starts with a fresh account.
+The wiring only (``create_app``): the handler, with what the router does with each input and
+with inputs delivered twice, is ``jules_order_router.handlers``; backtest mode is
+``jules_order_router.lockstep``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-
 from faststream.asgi import AsgiFastStream
-from jules_contracts import (
-    Bar,
-    BookSnapshot,
-    CancelOrder,
-    Event,
-    OrderApproved,
-    PortfolioSnapshot,
-    Quote,
-    Trade,
-)
-from jules_contracts.topics import (
-    MD_BARS,
-    MD_BOOK,
-    MD_QUOTES,
-    MD_TRADES,
-    ORDERS_DECISIONS,
-    ORDERS_INTENTS,
-)
-from jules_runtime.bus import InboundRecord
 from jules_runtime.service import ServiceRuntime, create_service_app, run_lockstep
 
 from jules_order_router.config import OrderRouterSettings
-from jules_order_router.engine import MarketEvent, OrderRouterEngine
+from jules_order_router.engine import OrderRouterEngine
+from jules_order_router.handlers import INPUT_TOPICS, RouterHandler
 from jules_order_router.lockstep import VenueDriver
 
-__all__ = ["INPUT_TOPICS", "RouterHandler", "create_app"]
-
-INPUT_TOPICS = (ORDERS_DECISIONS, ORDERS_INTENTS, MD_BARS, MD_QUOTES, MD_BOOK, MD_TRADES)
-"""What the router consumes, with one consumer (one engine sees one event at a time)."""
-
-
-@dataclass
-class _LatestMarket:
-    """The latest event time seen for one instrument, and what is known about it."""
-
-    event_time: int
-    acknowledged: set[str] = field(default_factory=set)
-    """Market events at ``event_time`` whose outputs the broker acknowledged."""
-    snapshots: dict[str, PortfolioSnapshot] = field(default_factory=dict)
-    """The snapshot of each bar at ``event_time`` (its first one, to publish it unchanged)."""
-
-
-class RouterHandler:
-    """The handler of the router's inputs, over one engine.
-
-    ``handle`` is the bus handler; ``acknowledged`` is its ``on_outputs_published`` hook, told
-    which inputs' outputs the broker has acknowledged (see the module docstring).
-
-    Args:
-        engine: The router engine (built once per service).
-    """
-
-    def __init__(self, engine: OrderRouterEngine) -> None:
-        self.engine = engine
-        self._acknowledged_commands: set[str] = set()
-        self._latest: dict[str, _LatestMarket] = {}
-
-    async def handle(self, event: Event) -> Sequence[Event]:
-        """Route one input to the engine; return the events to publish."""
-        if isinstance(event, OrderApproved | CancelOrder):
-            if event.event_id in self._acknowledged_commands:
-                return []
-            if isinstance(event, CancelOrder):
-                return self.engine.on_cancel(event)
-            return self.engine.on_decision(event)
-        if isinstance(event, Bar | Quote | BookSnapshot | Trade):
-            return self._on_market(event)
-        # OrderDenied (nothing to route), SubmitOrder (not approved yet), BookDelta (the fill
-        # models use book snapshots)
-        return []
-
-    def acknowledged(self, record: InboundRecord, event: Event, outputs: Sequence[Event]) -> None:
-        """Remember that ``event``'s outputs are on their topics (before its offset commits)."""
-        if isinstance(event, OrderApproved | CancelOrder):
-            self._acknowledged_commands.add(event.event_id)
-            return
-        if isinstance(event, Bar | Quote | BookSnapshot | Trade):
-            latest = self._latest.get(event.instrument_id)
-            if latest is not None and latest.event_time == event.event_time:
-                latest.acknowledged.add(event.event_id)
-
-    def _on_market(self, event: MarketEvent) -> list[Event]:
-        latest = self._latest.get(event.instrument_id)
-        if latest is not None and event.event_time == latest.event_time:
-            if event.event_id in latest.acknowledged:
-                return []
-        elif latest is None or event.event_time > latest.event_time:
-            latest = self._latest[event.instrument_id] = _LatestMarket(event.event_time)
-        events = self.engine.on_market(event)
-        if isinstance(event, Bar) and event.event_time == latest.event_time:
-            snapshot = latest.snapshots.get(event.event_id)
-            if snapshot is None:
-                snapshot = self.engine.snapshot(event.event_time, event)
-                latest.snapshots[event.event_id] = snapshot
-            events.append(snapshot)
-        return events
+__all__ = ["create_app"]
 
 
 def create_app(settings: OrderRouterSettings) -> AsgiFastStream:
