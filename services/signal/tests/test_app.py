@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from jules_contracts import Event, RiskAlert, SignalGenerated, decode_event
+from jules_contracts import AlertCode, Event, RiskAlert, SignalGenerated, decode_event
 from jules_contracts.topics import RISK_ALERTS, SIGNALS
 from jules_runtime.bus import InMemoryBus
 from jules_signal.app import subscribe
 from jules_signal.config import PairingSettings
 from jules_signal.handlers import SignalHandler
 from jules_signal.metrics import SignalMetrics
-from jules_signal.serving import MODEL_REJECTED
 from prometheus_client import CollectorRegistry
 
 from .model_registry import MODEL, policy, sample, source, swap, write_registry
@@ -41,7 +40,7 @@ async def test_a_swap_command_delivered_twice_is_handled_once(tmp_path):
 
     alerts = [decode_event(record.value) for record in bus.records(RISK_ALERTS.name)]
     assert [(type(a), a.code, a.causation_id) for a in alerts if isinstance(a, RiskAlert)] == [
-        (RiskAlert, MODEL_REJECTED, refused.event_id)
+        (RiskAlert, AlertCode.MODEL_REJECTED, refused.event_id)
     ]
     assert len(alerts) == 1
     before = policy("1")

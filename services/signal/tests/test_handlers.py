@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pytest
 from jules_contracts import (
+    AlertCode,
     AlertSeverity,
     Bar,
     Event,
@@ -23,7 +24,7 @@ from jules_runtime.bus import InMemoryBus
 from jules_runtime.logging import logger
 from jules_signal.config import PairingSettings
 from jules_signal.engine import LiveSchema, OnnxPolicy, Strategy, build_strategy
-from jules_signal.handlers import FEATURE_SCHEMA_MISMATCH, MODEL_OUTPUT_INVALID, SignalHandler
+from jules_signal.handlers import SignalHandler
 from jules_signal.metrics import SignalMetrics
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -128,7 +129,7 @@ async def test_a_vector_of_another_schema_is_refused_with_an_alert(warnings):
     [record] = bus.records(RISK_ALERTS.name)
     alert = decode_event(record.value)
     assert isinstance(alert, RiskAlert)
-    assert alert.code == FEATURE_SCHEMA_MISMATCH
+    assert alert.code == AlertCode.FEATURE_SCHEMA_MISMATCH
     assert alert.severity is AlertSeverity.CRITICAL
     assert alert.instrument_id == BTC
     assert alert.causation_id == foreign.event_id
@@ -149,7 +150,7 @@ def test_a_refused_vector_is_not_processed():
         events += [bar, foreign if i == index else vector]
     outputs = feed(handler(), events)
     alerts = [o for o in outputs if isinstance(o, RiskAlert)]
-    assert [a.code for a in alerts] == [FEATURE_SCHEMA_MISMATCH]
+    assert [a.code for a in alerts] == [AlertCode.FEATURE_SCHEMA_MISMATCH]
     # The strategy never saw the refused vector: as if its bar had had no vector at all.
     expected = embedded([pair for i, pair in enumerate(pairs) if i != index])
     assert [o for o in outputs if isinstance(o, SignalGenerated)] == expected
@@ -160,7 +161,7 @@ def test_a_vector_with_the_live_id_but_other_feature_names_is_refused():
     vector = make_features(bar, {"sma_3": 1.0, "sma_9": 1.0})
     [alert] = handler().on_features(vector)
     assert isinstance(alert, RiskAlert)
-    assert alert.code == FEATURE_SCHEMA_MISMATCH
+    assert alert.code == AlertCode.FEATURE_SCHEMA_MISMATCH
     assert "sma_9" in alert.message
 
 
@@ -248,7 +249,7 @@ def test_a_model_output_the_policy_cannot_use_is_reported_as_an_alert():
     assert target.on_bar(bar) == []
     [alert] = target.on_features(vector)
     assert isinstance(alert, RiskAlert)
-    assert alert.code == MODEL_OUTPUT_INVALID
+    assert alert.code == AlertCode.MODEL_OUTPUT_INVALID
     assert "INVALID_MODEL_OUTPUT" in alert.message
     assert target.pending("bar") == target.pending("vector") == 0
 

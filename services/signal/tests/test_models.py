@@ -6,14 +6,13 @@ import json
 import os
 
 import pytest
-from jules_contracts import AlertSeverity
+from jules_contracts import AlertCode, AlertSeverity
 from jules_runtime.errors import ConfigError
 from jules_runtime.settings import load_settings
 from jules_signal.config import SignalSettings
 from jules_signal.engine import OnnxPolicy
 from jules_signal.metrics import ServingMetrics
 from jules_signal.models import load_models
-from jules_signal.serving import MODEL_REJECTED
 from jules_signal.swap import ModelSwapper
 from prometheus_client import CollectorRegistry
 
@@ -68,7 +67,7 @@ def test_a_refused_shadow_version_leaves_production_serving(env, tmp_path):
         models.strategy, source=models.source, metrics=ServingMetrics(metrics_registry)
     )
     alert = started.refuse_recorded_shadow(models.shadow_refused)
-    assert alert.code == MODEL_REJECTED
+    assert alert.code == AlertCode.MODEL_REJECTED
     assert alert.severity is AlertSeverity.CRITICAL
     assert "shadow version '3'" in alert.message
     assert "FEATURE_SCHEMA_MISMATCH" in alert.message

@@ -9,17 +9,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from jules_contracts import AlertSeverity, Bar, Event, FeatureVector, RiskAlert, SignalGenerated
+from jules_contracts import (
+    AlertCode,
+    AlertSeverity,
+    Bar,
+    Event,
+    FeatureVector,
+    RiskAlert,
+    SignalGenerated,
+    direction_of,
+)
 from jules_contracts.base import new_event_id
 from jules_contracts.control import EngageKillSwitch, SwapModel
 from jules_contracts.enums import ModelStage
 from jules_signal.config import PairingSettings
 from jules_signal.engine import OnnxPolicy, OnnxPolicyConfig, build_strategy
-from jules_signal.engine.strategy import direction_of
 from jules_signal.handlers import SignalHandler
 from jules_signal.metrics import SignalMetrics
 from jules_signal.model_store import ModelStore
-from jules_signal.serving import MODEL_REJECTED, ModelSource
+from jules_signal.serving import ModelSource
 from prometheus_client import CollectorRegistry
 
 from .builders import OTHER_SCHEMA_ID, SCHEMA_ID
@@ -152,7 +160,7 @@ def test_a_refused_model_raises_an_alert_and_the_running_version_keeps_serving(t
     }
     for key, [alert] in alerts.items():
         assert isinstance(alert, RiskAlert)
-        assert alert.code == MODEL_REJECTED
+        assert alert.code == AlertCode.MODEL_REJECTED
         assert alert.severity is AlertSeverity.CRITICAL
         assert alert.causation_id == commands[key].event_id
         assert reasons[key] in alert.message
@@ -230,7 +238,7 @@ def test_a_fixed_strategy_refuses_swaps():
     target = SignalHandler(build_strategy(CONFIG), SCHEMA)
     [alert] = target.on_swap(swap("2"))
     assert isinstance(alert, RiskAlert)
-    assert alert.code == MODEL_REJECTED
+    assert alert.code == AlertCode.MODEL_REJECTED
     assert "NO_REGISTRY" in alert.message
 
 

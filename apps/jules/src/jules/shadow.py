@@ -26,8 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jules_contracts import SignalDirection, SignalGenerated
-from jules_signal.engine.strategy import direction_of
+from jules_contracts import SignalDirection, SignalGenerated, direction_of
 
 __all__ = ["DIRECTIONS", "Comparison", "ShadowReport", "compare_signals"]
 

@@ -7,8 +7,8 @@ what the pairing drops or ignores.
 
 A feature vector of another schema than the live one (``feature_schema_id``, and its feature
 names) is refused: not processed, logged, and reported as a ``RiskAlert`` with code
-``FEATURE_SCHEMA_MISMATCH`` on ``risk.alerts.v1``. A model output the policy cannot use
-(``ModelOutputError``) is reported the same way with code ``MODEL_OUTPUT_INVALID``.
+``AlertCode.FEATURE_SCHEMA_MISMATCH`` on ``risk.alerts.v1``. A model output the policy cannot
+use (``ModelOutputError``) is reported the same way with code ``AlertCode.MODEL_OUTPUT_INVALID``.
 
 The buffers and the strategy's state live in memory: after a restart the strategy warms up
 again, and a bar or vector that waited across the restart is dropped as a stale one.
@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from jules_contracts import (
-    MAX_ALERT_MESSAGE,
+    AlertCode,
     AlertSeverity,
     Bar,
     Event,
@@ -48,12 +48,7 @@ from jules_signal.metrics import SignalMetrics
 from jules_signal.serving import ModelSource
 from jules_signal.swap import ModelSwapper
 
-__all__ = ["FEATURE_SCHEMA_MISMATCH", "MODEL_OUTPUT_INVALID", "ShadowSink", "SignalHandler"]
-
-FEATURE_SCHEMA_MISMATCH = "FEATURE_SCHEMA_MISMATCH"
-"""Alert code of a refused feature vector (another feature schema than the live one)."""
-MODEL_OUTPUT_INVALID = "MODEL_OUTPUT_INVALID"
-"""Alert code of a model output the policy cannot turn into a target weight."""
+__all__ = ["ShadowSink", "SignalHandler"]
 
 ShadowSink = Callable[[Sequence[SignalGenerated]], Awaitable[None]]
 """Publishes a shadow model's signals (on ``signals.shadow.v1``)."""
@@ -180,7 +175,7 @@ class SignalHandler:
         problem = self._schema.problem_with(vector)
         if problem is not None:
             self._pairing.discard(vector)
-            return [self._refuse(vector, FEATURE_SCHEMA_MISMATCH, problem)]
+            return [self._refuse(vector, AlertCode.FEATURE_SCHEMA_MISMATCH, problem)]
         return self._on_outcome("vector", vector, self._pairing.add_vector(vector))
 
     # --- internals ------------------------------------------------------------------------
@@ -228,7 +223,9 @@ class SignalHandler:
             signal = strategy.on_features(vector, bar)
         except ModelOutputError as error:
             strategy_id = strategy.strategy_id if shadow else None
-            alerts.append(self._refuse(vector, MODEL_OUTPUT_INVALID, str(error), strategy_id))
+            alerts.append(
+                self._refuse(vector, AlertCode.MODEL_OUTPUT_INVALID, str(error), strategy_id)
+            )
             return None
         if signal is not None:
             self._note_signal(signal)
@@ -249,7 +246,7 @@ class SignalHandler:
             ).inc()
 
     def _refuse(
-        self, vector: FeatureVector, code: str, problem: str, strategy_id: str | None = None
+        self, vector: FeatureVector, code: AlertCode, problem: str, strategy_id: str | None = None
     ) -> RiskAlert:
         logger.error(
             "feature vector refused",
@@ -271,7 +268,7 @@ class SignalHandler:
             source=SOURCE,
             severity=AlertSeverity.CRITICAL,
             code=code,
-            message=f"{serving}: {problem}"[:MAX_ALERT_MESSAGE],
+            message=f"{serving}: {problem}",
             instrument_id=vector.instrument_id,
         )
 

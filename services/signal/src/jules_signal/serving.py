@@ -5,7 +5,7 @@ production version of a registered model (``jules_signal.model_store``) and, whe
 records one, runs its shadow version beside it (``jules_signal.models`` at start-up,
 ``jules_signal.swap`` while running). ``ModelSource.load`` reads a version and builds its
 policy, checked against the live feature schema; a version that cannot serve raises
-``ModelRefusedError``, reported as a ``RiskAlert`` with code ``MODEL_REJECTED``
+``ModelRefusedError``, reported as a ``RiskAlert`` with code ``AlertCode.MODEL_REJECTED``
 (``model_rejected_alert``, ``shadow_refused_alert``).
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jules_contracts import MAX_ALERT_MESSAGE, AlertSeverity, RiskAlert
+from jules_contracts import AlertCode, AlertSeverity, RiskAlert
 from jules_contracts.base import new_event_id
 from jules_contracts.control import SwapModel
 
@@ -24,7 +24,6 @@ from jules_signal.engine.strategy import SOURCE
 from jules_signal.model_store import ModelStore, ModelStoreError
 
 __all__ = [
-    "MODEL_REJECTED",
     "SHADOW_SUFFIX",
     "ModelRefusedError",
     "ModelSource",
@@ -33,8 +32,6 @@ __all__ = [
     "shadow_strategy_id",
 ]
 
-MODEL_REJECTED = "MODEL_REJECTED"
-"""Alert code of a model the service refused to load (the running models keep serving)."""
 SHADOW_SUFFIX = ".shadow"
 """Appended to the model name to make the strategy id of shadow signals."""
 
@@ -152,15 +149,15 @@ def model_rejected_alert(command: SwapModel, error: ModelRefusedError) -> RiskAl
     """The alert of a refused swap, derived from the command (one alert per command)."""
     return RiskAlert.derive(
         command,
-        key=MODEL_REJECTED,
+        key=AlertCode.MODEL_REJECTED,
         source=SOURCE,
         severity=AlertSeverity.CRITICAL,
-        code=MODEL_REJECTED,
+        code=AlertCode.MODEL_REJECTED,
         message=(
             f"{command.stage.value} swap to model {error.model_name!r} version "
             f"{error.model_version!r} (by {command.operator}) refused, {error.reason}: "
             f"{error.detail}; the running model keeps serving"
-        )[:MAX_ALERT_MESSAGE],
+        ),
     )
 
 
@@ -171,10 +168,10 @@ def shadow_refused_alert(error: ModelRefusedError, event_time: int) -> RiskAlert
         source=SOURCE,
         event_time=event_time,
         severity=AlertSeverity.CRITICAL,
-        code=MODEL_REJECTED,
+        code=AlertCode.MODEL_REJECTED,
         message=(
             f"shadow version {error.model_version!r} of model {error.model_name!r} "
             f"recorded in the registry refused at start-up, {error.reason}: "
             f"{error.detail}; running without a shadow"
-        )[:MAX_ALERT_MESSAGE],
+        ),
     )

@@ -29,17 +29,16 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from jules_contracts import Event, RiskAlert, SignalGenerated
+from jules_contracts import AlertCode, Event, RiskAlert, SignalGenerated, direction_of
 from jules_contracts.control import SwapModel
 from jules_contracts.enums import ModelStage
 from jules_runtime.bus import Redelivery
 from jules_runtime.logging import logger
 
 from jules_signal.engine import OnnxPolicy, Strategy
-from jules_signal.engine.strategy import SOURCE, direction_of
+from jules_signal.engine.strategy import SOURCE
 from jules_signal.metrics import ServingMetrics
 from jules_signal.serving import (
-    MODEL_REJECTED,
     ModelRefusedError,
     ModelSource,
     model_rejected_alert,
@@ -138,7 +137,7 @@ class ModelSwapper:
         """
         logger.error(
             "shadow model refused at start-up, running without a shadow",
-            code=MODEL_REJECTED,
+            code=AlertCode.MODEL_REJECTED,
             model_name=error.model_name,
             model_version=error.model_version,
             reason=error.reason,
@@ -207,7 +206,7 @@ class ModelSwapper:
     def _refuse(self, command: SwapModel, error: ModelRefusedError) -> RiskAlert:
         logger.error(
             "model refused, the running model keeps serving",
-            code=MODEL_REJECTED,
+            code=AlertCode.MODEL_REJECTED,
             model_name=error.model_name,
             model_version=error.model_version,
             stage=command.stage.value,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from jules_contracts import Bar, FeatureVector, SignalDirection, SignalGenerated
+from jules_contracts import Bar, FeatureVector, SignalGenerated, direction_of
 
 from jules_signal.engine.errors import MissingFeaturesError
 
@@ -21,7 +21,6 @@ __all__ = [
     "Strategy",
     "TargetMemory",
     "check_same_instrument",
-    "direction_of",
     "make_signal",
     "read_features",
 ]
@@ -59,15 +58,6 @@ class Strategy(Protocol):
             A signal when the strategy's target for the instrument changes, else ``None``.
         """
         ...
-
-
-def direction_of(target_weight: float) -> SignalDirection:
-    """Return the direction a target weight stands for (its sign)."""
-    if target_weight > 0:
-        return SignalDirection.LONG
-    if target_weight < 0:
-        return SignalDirection.SHORT
-    return SignalDirection.FLAT
 
 
 def check_same_instrument(features: FeatureVector, bar: Bar) -> None:
