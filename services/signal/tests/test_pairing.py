@@ -56,7 +56,7 @@ def test_any_arrival_order_pairs_every_bar_with_its_vector_in_bar_order(order):
 @pytest.mark.parametrize("seed", range(10))
 def test_random_interleavings_of_two_instruments_pair_each_in_bar_order(seed):
     btc, eth = stream(BTC, 60), stream(ETH, 60)
-    events = interleave(
+    events: list[Bar | FeatureVector] = interleave(
         seed,
         [bar for bar, _ in btc],
         [vector for _, vector in btc],
