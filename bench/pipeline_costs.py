@@ -26,8 +26,8 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from jules.session import start_broker
 from jules_contracts.topics import MD_BARS
-from jules_features.app import market_data_handler
 from jules_features.engine import FeatureEngine, FeatureSchema
+from jules_features.handlers import market_data_handler
 from jules_runtime.bus import ensure_topics
 from jules_runtime.bus.processor import MessageProcessor
 from jules_runtime.bus.records import InboundRecord, OutboundMessage, outbound_event

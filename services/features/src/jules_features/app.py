@@ -1,36 +1,21 @@
-"""The features service over Kafka: market data in, one feature vector per bar out."""
+"""The features service over Kafka: market data in, one feature vector per bar out.
+
+The wiring only (``create_app``): the handler is ``jules_features.handlers``, backtest mode
+``jules_features.lockstep``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from faststream.asgi import AsgiFastStream
-from jules_contracts import Bar, BookDelta, BookSnapshot, Event, Quote
-from jules_contracts.topics import MD_BARS, MD_BOOK, MD_QUOTES
-from jules_runtime.bus import Handler
 from jules_runtime.lockstep import Replica
 from jules_runtime.service import ServiceRuntime, create_service_app, run_lockstep
 
 from jules_features.config import FeaturesSettings
 from jules_features.engine import FeatureEngine
+from jules_features.handlers import INPUT_TOPICS, market_data_handler
 from jules_features.lockstep import FeaturesDriver
 
-__all__ = ["create_app", "market_data_handler"]
-
-
-def market_data_handler(engine: FeatureEngine) -> Handler:
-    """The handler of ``md.*`` events: bars give a vector; quotes and books update L1/L2 state."""
-
-    async def handle(event: Event) -> Sequence[Event]:
-        if isinstance(event, Bar):
-            return [engine.on_bar(event)]
-        if isinstance(event, Quote):
-            engine.on_quote(event)
-        elif isinstance(event, BookSnapshot | BookDelta):
-            engine.on_book(event)
-        return []
-
-    return handle
+__all__ = ["create_app"]
 
 
 def create_app(settings: FeaturesSettings) -> AsgiFastStream:
@@ -52,6 +37,6 @@ def create_app(settings: FeaturesSettings) -> AsgiFastStream:
 
     def wire(runtime: ServiceRuntime) -> None:
         engine = FeatureEngine(settings.feature_schema, settings.engine)
-        runtime.bus.subscribe([MD_BARS, MD_QUOTES, MD_BOOK], market_data_handler(engine))
+        runtime.bus.subscribe(INPUT_TOPICS, market_data_handler(engine))
 
     return create_service_app(settings, wire)

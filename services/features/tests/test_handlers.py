@@ -1,0 +1,48 @@
+"""The service's handler on the in-memory bus: a vector per bar on ``features.v1``, quotes and
+books only update the state the next vector reads."""
+
+from __future__ import annotations
+
+import pytest
+from jules_contracts import BookLevel, BookSnapshot, FeatureVector, decode_event, derive_event_id
+from jules_contracts.topics import FEATURES, MD_BARS, MD_BOOK, MD_QUOTES
+from jules_features.engine import FeatureEngine
+from jules_features.handlers import INPUT_TOPICS, market_data_handler
+from jules_runtime.bus import InMemoryBus
+
+from .market_data import MINUTE_NS
+from .test_book_features import INSTRUMENT, SCHEMA, T0, bar, quote
+
+
+def book(t: int) -> BookSnapshot:
+    return BookSnapshot(
+        event_id=derive_event_id("md.book_snapshot", INSTRUMENT, t),
+        source="test",
+        event_time=t,
+        instrument_id=INSTRUMENT,
+        bids=(BookLevel(price=100.0, size=3.0), BookLevel(price=99.0, size=1.0)),
+        asks=(BookLevel(price=101.0, size=1.0), BookLevel(price=102.0, size=1.0)),
+    )
+
+
+async def test_each_bar_gives_the_engines_vector_and_quotes_and_books_publish_nothing() -> None:
+    first_quote, first_bar = quote(T0 + 10, 99.0, 101.0, 1.0, 9.0), bar(0)
+    later_book, second_bar = book(T0 + MINUTE_NS + 10), bar(1)
+    bus = InMemoryBus("features")
+    bus.subscribe(INPUT_TOPICS, market_data_handler(FeatureEngine(SCHEMA)))
+    await bus.start()
+
+    await bus.publish(first_quote, first_bar, later_book, second_bar)
+    await bus.drain()
+
+    assert INPUT_TOPICS == (MD_BARS, MD_QUOTES, MD_BOOK)
+    published = [decode_event(record.value) for record in bus.records(FEATURES.name)]
+    reference = FeatureEngine(SCHEMA)
+    reference.on_quote(first_quote)
+    first = reference.on_bar(first_bar)
+    reference.on_book(later_book)
+    second = reference.on_bar(second_bar)
+    assert published == [first, second]
+    assert isinstance(published[1], FeatureVector)
+    assert first.features["book_imbalance_2"] is None
+    assert published[1].features["book_imbalance_2"] == pytest.approx((4 - 2) / 6)
