@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from jules_audit.app import AuditRecorder
 from jules_audit.config import AuditSettings
+from jules_audit.handlers import AuditRecorder
 from jules_audit.store import read_records, verify
 from jules_contracts import ALL_TOPICS, decode_event
 from jules_contracts.base import Event
