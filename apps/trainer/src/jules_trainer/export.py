@@ -27,6 +27,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from jules_contracts import JulesError
 from jules_signal.engine import (
     MODEL_CARD_KEY,
     DiscreteAction,
@@ -57,7 +58,7 @@ ONNX_FILE = "model.onnx"
 TORCHSCRIPT_FILE = "model.pt"
 
 
-class ExportError(Exception):
+class ExportError(JulesError):
     """An export failed validation; the message names what failed."""
 
 

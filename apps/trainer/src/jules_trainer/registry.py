@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import onnx
+from jules_contracts import JulesError
 from jules_contracts.enums import ModelStage
 from jules_signal.engine import ModelCard
 from jules_signal.model_store import (
@@ -49,7 +50,7 @@ from jules_signal.model_store import (
 __all__ = ["ModelRegistry", "RegisteredModel", "RegistryError"]
 
 
-class RegistryError(Exception):
+class RegistryError(JulesError):
     """A registry operation was refused; the message names the model and version."""
 
 

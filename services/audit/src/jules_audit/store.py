@@ -37,6 +37,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self, TextIO
 
+from jules_contracts import JulesError
 from jules_contracts.base import Event
 from jules_contracts.codec import decode_event
 from jules_contracts.system import AuditCheckpoint
@@ -61,7 +62,7 @@ _SEGMENT = re.compile(r"^segment-(\d{6,})\.jsonl$")
 StrPath = str | os.PathLike[str]
 
 
-class AuditLogError(RuntimeError):
+class AuditLogError(JulesError, RuntimeError):
     """The log failed verification, so it is neither resumed nor exported.
 
     Attributes:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from jules_contracts import Bar, derive_event_id, parse_utc_nanos
+from jules_contracts import Bar, JulesError, derive_event_id, parse_utc_nanos
 from jules_contracts.base import InstrumentId
 from pydantic import TypeAdapter, ValidationError
 
@@ -77,7 +77,7 @@ class BarCsvReason(StrEnum):
     NOT_A_BAR_FEATURE = "NOT_A_BAR_FEATURE"
 
 
-class BarCsvError(ValueError):
+class BarCsvError(JulesError, ValueError):
     """A bar file or compute request that cannot be processed.
 
     Attributes:

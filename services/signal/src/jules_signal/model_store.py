@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
+from jules_contracts import JulesError
 from jules_contracts.enums import ModelStage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -56,7 +57,7 @@ STAGES_FILE = "stages.json"
 _PATH_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 
 
-class ModelStoreError(Exception):
+class ModelStoreError(JulesError):
     """A registry entry is missing or unreadable; the message names the path at fault."""
 
 

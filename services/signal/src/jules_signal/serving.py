@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jules_contracts import AlertCode, AlertSeverity, RiskAlert
+from jules_contracts import AlertCode, AlertSeverity, JulesError, RiskAlert
 from jules_contracts.base import new_event_id
 from jules_contracts.control import SwapModel
 
@@ -45,7 +45,7 @@ def shadow_strategy_id(model_name: str) -> str:
     return model_name + SHADOW_SUFFIX
 
 
-class ModelRefusedError(Exception):
+class ModelRefusedError(JulesError):
     """A model version cannot serve.
 
     Attributes:

@@ -17,6 +17,7 @@ import json
 import re
 from typing import Any
 
+from jules_contracts import JulesError
 from jules_contracts.system import AuditCheckpoint
 from pydantic import ValidationError
 
@@ -29,7 +30,7 @@ _PAYLOAD_KEY = b',"payload":'
 _HEADER_KEYS = ("seq", "event_id", "event_type", "event_time", "prev_hash", "hash")
 
 
-class MalformedLineError(ValueError):
+class MalformedLineError(JulesError, ValueError):
     """A line is not a record (or a checkpoint) in the audit log's format."""
 
 

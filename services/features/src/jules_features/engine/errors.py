@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from jules_contracts import JulesError
+
 __all__ = ["FeatureError", "FeatureErrorReason"]
 
 
@@ -24,7 +26,7 @@ class FeatureErrorReason(StrEnum):
     """A bar's interval differs from the earlier bars of its instrument."""
 
 
-class FeatureError(ValueError):
+class FeatureError(JulesError, ValueError):
     """A feature schema or an input the engine refuses.
 
     Attributes:

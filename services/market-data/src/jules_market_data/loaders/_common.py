@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from jules_contracts import Event, derive_event_id, parse_utc_nanos
+from jules_contracts import Event, JulesError, derive_event_id, parse_utc_nanos
 from jules_contracts.base import InstrumentId
 from pydantic import TypeAdapter, ValidationError
 
@@ -53,11 +53,11 @@ _EPOCH_UNITS = ((10**11, 10**9), (10**14, 10**6), (10**17, 10**3))
 EPOCH_UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
-class LoaderError(ValueError):
+class LoaderError(JulesError, ValueError):
     """A file-level problem: missing file, unknown format, missing column, bad argument."""
 
 
-class RowError(Exception):
+class RowError(JulesError):
     """A row that cannot become an event; becomes a ``Rejection``."""
 
     def __init__(self, reason: RejectReason, detail: str, event_time: int | None = None) -> None:

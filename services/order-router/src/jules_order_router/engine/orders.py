@@ -13,6 +13,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import ClassVar
 
+from jules_contracts import JulesError
 from jules_contracts.enums import OrderSide, OrderType, TimeInForce
 from jules_contracts.orders import OrderAccepted, SubmitOrder
 
@@ -53,7 +54,7 @@ class OrderEventKind(StrEnum):
     EXPIRE = "EXPIRE"
 
 
-class InvalidTransitionError(ValueError):
+class InvalidTransitionError(JulesError, ValueError):
     """An event that the order's current state does not allow.
 
     Attributes:

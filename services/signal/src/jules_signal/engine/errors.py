@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from jules_contracts import JulesError
+
 __all__ = [
     "MissingFeaturesError",
     "ModelLoadError",
@@ -31,7 +33,7 @@ class ModelRejectionReason(StrEnum):
     """The model produced a non-finite or wrongly shaped output."""
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(JulesError, ValueError):
     """A model was refused; ``reason`` says why and the message names the field at fault."""
 
     def __init__(self, reason: ModelRejectionReason, message: str) -> None:
@@ -65,7 +67,7 @@ class ModelSchemaMismatchError(ModelLoadError):
         self.live_schema_id = live_schema_id
 
 
-class ModelOutputError(ValueError):
+class ModelOutputError(JulesError, ValueError):
     """The model produced an output the policy cannot turn into a target weight."""
 
     reason = ModelRejectionReason.INVALID_MODEL_OUTPUT
@@ -74,7 +76,7 @@ class ModelOutputError(ValueError):
         super().__init__(f"{self.reason.value}: {message}")
 
 
-class MissingFeaturesError(ValueError):
+class MissingFeaturesError(JulesError, ValueError):
     """A feature vector lacks features a strategy requires (the feature set is misconfigured).
 
     Attributes:

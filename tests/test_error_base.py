@@ -1,0 +1,64 @@
+"""Every error the project defines derives from ``JulesError`` (``jules_contracts.errors``).
+
+The test imports every module of every package under ``libs/*/src``, ``services/*/src`` and
+``apps/*/src`` and collects the exception classes each defines (private ``_`` ones aside: they
+are internal control flow and never reach a caller), so a new error that forgets the base fails
+here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import pytest
+from jules_contracts import JulesError
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = sorted(
+    path.name
+    for pattern in ("libs/*/src/*", "services/*/src/*", "apps/*/src/*")
+    for path in ROOT.glob(pattern)
+    if (path / "__init__.py").is_file()
+)
+
+
+def defined_errors(package: str) -> list[type[BaseException]]:
+    """The public exception classes defined in ``package`` and its modules."""
+    root = importlib.import_module(package)
+    modules = [root] + [
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}.")
+        if info.name.rpartition(".")[2] != "__main__"
+    ]
+    found = {
+        cls
+        for module in modules
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, BaseException)
+        and cls.__module__.partition(".")[0] == package
+        and not cls.__name__.startswith("_")
+    }
+    return sorted(found, key=lambda cls: (cls.__module__, cls.__qualname__))
+
+
+def test_every_package_is_walked():
+    assert len(PACKAGES) == 11
+    assert {"jules", "jules_contracts", "jules_risk", "jules_trainer"} <= set(PACKAGES)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_error_of_the_package_is_a_jules_error(package):
+    outside = [
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in defined_errors(package)
+        if not issubclass(cls, JulesError)
+    ]
+    assert outside == []
+
+
+def test_the_walk_finds_the_errors_it_checks():
+    names = {cls.__qualname__ for cls in defined_errors("jules_signal")}
+    assert {"ModelLoadError", "ModelRefusedError", "ModelStoreError"} <= names
