@@ -67,6 +67,7 @@ data_dir = "{DATA_DIR.as_posix()}"
 output_dir = "{(tmp_path / "toml-run").as_posix()}"
 data = [{{ path = "{COINBASE}/ltcusd/20180405_trade.zip", instrument_id = "LTCUSD.COINBASE" }}]
 strategy = {{ kind = "ema_cross", fast = 9, slow = 21, mode = "long_only" }}
+risk = {{ sizing = {{ kind = "all_equity" }} }}
 monte_carlo = {{ samples = 20 }}
 """
     )

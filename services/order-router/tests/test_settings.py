@@ -4,12 +4,11 @@ fill model and fees); an invalid value names its variable; the command exits 2 o
 from __future__ import annotations
 
 import os
-import typing
 from collections.abc import Callable
 
 import pytest
 from jules_order_router.cli import app
-from jules_order_router.config import FillModelSettings, OrderRouterSettings
+from jules_order_router.config import DEFAULT_ACCOUNT_ID, OrderRouterSettings
 from jules_order_router.engine import (
     BarCloseSlippage,
     FeeSchedule,
@@ -17,6 +16,7 @@ from jules_order_router.engine import (
     KyleLambda,
     NextBarOpen,
     RouterConfig,
+    VenueConfig,
 )
 from jules_runtime.errors import ConfigError
 from jules_runtime.settings import load_settings
@@ -46,13 +46,13 @@ def test_the_settings_build_the_engine_configuration_from_nested_variables(
         account_id="paper-01",
         currency="USDT",
         starting_cash="250000",
-        fill_model__kind="bar_close_slippage",
-        fill_model__slippage_bps="2.5",
-        fees__taker_bps="5",
-        fees__maker_bps="-1",
-        latency_ns="1000000",
-        max_participation="0.1",
-        instruments='["BTCUSD.COINBASE","ETHUSD.COINBASE"]',
+        engine__fill_model__kind="bar_close_slippage",
+        engine__fill_model__slippage_bps="2.5",
+        engine__fees__taker_bps="5",
+        engine__fees__maker_bps="-1",
+        engine__latency_ns="1000000",
+        engine__max_participation="0.1",
+        engine__instruments='["BTCUSD.COINBASE","ETHUSD.COINBASE"]',
     )
 
     settings = load_settings(OrderRouterSettings)
@@ -90,7 +90,7 @@ def test_the_fill_model_and_fees_can_also_be_json_variables(
     env: Callable[..., None], model: FillModel
 ) -> None:
     fees = FeeSchedule(maker_bps=-1.0, taker_bps=4.0, min_fee=0.5)
-    env(fill_model=model.model_dump_json(), fees=fees.model_dump_json())
+    env(engine__fill_model=model.model_dump_json(), engine__fees=fees.model_dump_json())
 
     config = load_settings(OrderRouterSettings).router_config
 
@@ -101,31 +101,43 @@ def test_the_fill_model_and_fees_can_also_be_json_variables(
     ("values", "expected"),
     [
         ({"account_id": ""}, "JULES_ORDER_ROUTER__ACCOUNT_ID=''"),
-        ({"fill_model__kind": "magic"}, "JULES_ORDER_ROUTER__FILL_MODEL__KIND='magic'"),
         (
-            {"fill_model__kind": "l1_quote", "fill_model__slippage_bps": "2"},
-            "JULES_ORDER_ROUTER__FILL_MODEL__SLIPPAGE_BPS='2': not a parameter of fill model "
+            {"engine__fill_model__kind": "magic"},
+            "JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__KIND='magic'",
+        ),
+        (
+            {"engine__fill_model__kind": "l1_quote", "engine__fill_model__slippage_bps": "2"},
+            "JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__SLIPPAGE_BPS='2': not a parameter of fill model "
             "'l1_quote'",
         ),
         (
-            {"fill_model__kind": "kyle_lambda"},
-            "JULES_ORDER_ROUTER__FILL_MODEL__IMPACT_LAMBDA: Field required",
+            {"engine__fill_model__kind": "kyle_lambda"},
+            "JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__IMPACT_LAMBDA: Field required",
         ),
         (
-            {"fill_model__kind": "bar_close_slippage", "fill_model__slippage_bps": "-1"},
-            "JULES_ORDER_ROUTER__FILL_MODEL__SLIPPAGE_BPS='-1': Input should be greater than",
+            {
+                "engine__fill_model__kind": "bar_close_slippage",
+                "engine__fill_model__slippage_bps": "-1",
+            },
+            "JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__SLIPPAGE_BPS='-1': Input should be greater than",
         ),
-        ({"fees__taker_bps": "-2"}, "JULES_ORDER_ROUTER__FEES__TAKER_BPS='-2'"),
-        ({"max_participation": "1.5"}, "JULES_ORDER_ROUTER__MAX_PARTICIPATION='1.5'"),
-        ({"latency_ns": "-1"}, "JULES_ORDER_ROUTER__LATENCY_NS='-1'"),
+        ({"engine__fees__taker_bps": "-2"}, "JULES_ORDER_ROUTER__ENGINE__FEES__TAKER_BPS='-2'"),
+        (
+            {"engine__max_participation": "1.5"},
+            "JULES_ORDER_ROUTER__ENGINE__MAX_PARTICIPATION='1.5'",
+        ),
+        ({"engine__latency_ns": "-1"}, "JULES_ORDER_ROUTER__ENGINE__LATENCY_NS='-1'"),
         ({"starting_cash": "nan"}, "JULES_ORDER_ROUTER__STARTING_CASH='nan'"),
         ({"currency": "usd"}, "JULES_ORDER_ROUTER__CURRENCY='usd'"),
         (
-            {"instruments": '["A.B","A.B"]'},
-            'JULES_ORDER_ROUTER__INSTRUMENTS=\'["A.B","A.B"]\': Value error, instruments lists '
+            {"engine__instruments": '["A.B","A.B"]'},
+            'JULES_ORDER_ROUTER__ENGINE__INSTRUMENTS=\'["A.B","A.B"]\': Value error, instruments lists '
             "A.B more than once",
         ),
-        ({"fill_model__slipage_bps": "1"}, "did you mean JULES_ORDER_ROUTER__FILL_MODEL__"),
+        (
+            {"engine__fill_model__slipage_bps": "1"},
+            "did you mean JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__",
+        ),
     ],
 )
 def test_an_invalid_value_names_its_variable(
@@ -139,25 +151,25 @@ def test_an_invalid_value_names_its_variable(
     assert expected in str(caught.value)
 
 
-def test_every_parameter_of_every_fill_model_has_its_own_setting() -> None:
-    [union, _] = typing.get_args(FillModel)
-    parameters = {
-        name for model in typing.get_args(union) for name in model.model_fields if name != "kind"
-    }
+def test_the_whole_venue_can_be_one_json_variable(env: Callable[..., None]) -> None:
+    venue = VenueConfig(fill_model=BarCloseSlippage(slippage_bps=2.5), latency_ns=5)
+    env(engine=venue.model_dump_json())
 
-    assert parameters == set(FillModelSettings.model_fields) - {"kind"}
+    config = load_settings(OrderRouterSettings).router_config
+
+    assert config == venue.for_account(DEFAULT_ACCOUNT_ID, "USD", 100_000.0)
 
 
 def test_check_config_prints_the_settings_or_exits_2_naming_the_variable(
     env: Callable[..., None],
 ) -> None:
-    env(account_id="paper-01", fill_model__kind="l2_book")
+    env(account_id="paper-01", engine__fill_model__kind="l2_book")
 
     shown = CliRunner().invoke(app, ["check-config"])
-    env(max_participation="0")
+    env(engine__max_participation="0")
     refused = CliRunner().invoke(app, ["check-config"])
 
     assert shown.exit_code == 0, shown.output
     assert '"kind": "l2_book"' in shown.output
     assert refused.exit_code == 2
-    assert "JULES_ORDER_ROUTER__MAX_PARTICIPATION='0'" in refused.output
+    assert "JULES_ORDER_ROUTER__ENGINE__MAX_PARTICIPATION='0'" in refused.output

@@ -7,7 +7,7 @@ import os
 
 import pytest
 from jules_risk.config import DEFAULT_ACCOUNT_ID, RiskSettings
-from jules_risk.engine import SizingConfig
+from jules_risk.engine import RiskControls, RiskEngine, SizingConfig
 from jules_runtime.errors import ConfigError
 from jules_runtime.settings import load_settings
 
@@ -41,18 +41,18 @@ def test_nested_variables_set_the_engines_configuration(monkeypatch):
     settings = load(
         monkeypatch,
         ACCOUNT_ID="paper-01",
-        LIMITS__MAX_ORDER_NOTIONAL="50000",
-        LIMITS__MAX_OPEN_ORDERS="5",
-        LIMITS__ES_CONFIDENCE="0.95",
-        LIMITS__PRICE_COLLAR_BPS="null",
-        LIMITS__ALLOWED_INSTRUMENTS='["BTCUSDT.BINANCE","ETHUSDT.BINANCE"]',
-        SIZING__KIND="volatility_target",
-        SIZING__FRACTION="0.25",
-        SIZING__WHOLE_UNITS="true",
-        STOPS__STOP_LOSS_ATR_MULTIPLE="3",
-        STOPS__STRATEGY_ID="123",
-        ATR_PERIOD="10",
-        CANCEL_ON_HALT="false",
+        ENGINE__LIMITS__MAX_ORDER_NOTIONAL="50000",
+        ENGINE__LIMITS__MAX_OPEN_ORDERS="5",
+        ENGINE__LIMITS__ES_CONFIDENCE="0.95",
+        ENGINE__LIMITS__PRICE_COLLAR_BPS="null",
+        ENGINE__LIMITS__ALLOWED_INSTRUMENTS='["BTCUSDT.BINANCE","ETHUSDT.BINANCE"]',
+        ENGINE__SIZING__KIND="volatility_target",
+        ENGINE__SIZING__FRACTION="0.25",
+        ENGINE__SIZING__WHOLE_UNITS="true",
+        ENGINE__STOPS__STOP_LOSS_ATR_MULTIPLE="3",
+        ENGINE__STOPS__STRATEGY_ID="123",
+        ENGINE__ATR_PERIOD="10",
+        ENGINE__CANCEL_ON_HALT="false",
     )
     config = settings.risk_config
     assert config.account_id == "paper-01"
@@ -69,26 +69,41 @@ def test_nested_variables_set_the_engines_configuration(monkeypatch):
     assert (config.atr_period, config.cancel_on_halt) == (10, False)
 
 
+def test_engine_options_pass_through_the_environment_to_the_engine(monkeypatch):
+    settings = load(
+        monkeypatch,
+        ENGINE__ATR_PERIOD="21",
+        ENGINE__HISTORY_LENGTH="250",
+        ENGINE__CANCEL_ON_HALT="false",
+    )
+    engine = RiskEngine(settings.risk_config)
+    assert engine.config.atr_period == 21
+    assert engine.config.history_length == 250
+    assert engine.config.cancel_on_halt is False
+
+
 def test_a_whole_section_may_come_as_one_json_variable(monkeypatch):
-    settings = load(monkeypatch, SIZING='{"kind": "all_equity", "whole_units": true}')
-    assert settings.sizing.kind == "all_equity"
-    assert settings.sizing.whole_units is True
+    settings = load(monkeypatch, ENGINE__SIZING='{"kind": "all_equity", "whole_units": true}')
+    assert settings.engine.sizing.kind == "all_equity"
+    assert settings.engine.sizing.whole_units is True
 
 
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("LIMITS__MAX_ORDER_NOTIONAL", "-5", "greater than 0"),
-        ("LIMITS__MAX_ORDER_NOTIONAL", "abc", "valid number"),
-        ("LIMITS__ES_CONFIDENCE", "NaN", "finite number"),
-        ("LIMITS__MAX_OPEN_ORDERS", "2.5", "valid integer"),
-        ("LIMITS__ALLOWED_INSTRUMENTS", "BTCUSDT", "valid tuple"),
-        ("SIZING__FRACTION", "1.5", "less than or equal to 1"),
-        ("SIZING__FRACTION", '"0.5"', "valid number"),  # a JSON string is not a number
-        ("SIZING__KIND", "kelly", "fixed_fraction"),
-        ("SIZING__WHOLE_UNITS", "1", "valid boolean"),
+        ("ENGINE__LIMITS__MAX_ORDER_NOTIONAL", "-5", "greater than 0"),
+        ("ENGINE__LIMITS__MAX_ORDER_NOTIONAL", "abc", "valid number"),
+        ("ENGINE__LIMITS__ES_CONFIDENCE", "NaN", "finite number"),
+        ("ENGINE__LIMITS__MAX_OPEN_ORDERS", "2.5", "valid integer"),
+        ("ENGINE__LIMITS__ALLOWED_INSTRUMENTS", "BTCUSDT", "valid tuple"),
+        ("ENGINE__SIZING__FRACTION", "1.5", "less than or equal to 1"),
+        ("ENGINE__SIZING__FRACTION", '"0.5"', "valid number"),  # a JSON string is not a number
+        ("ENGINE__SIZING__KIND", "kelly", "fixed_fraction"),
+        ("ENGINE__SIZING__WHOLE_UNITS", "1", "valid boolean"),
         ("ACCOUNT_ID", "no spaces", "pattern"),
-        ("ATR_PERIOD", "0", "greater than 0"),
+        ("ENGINE__ATR_PERIOD", "0", "greater than 0"),
+        ("ENGINE__HISTORY_LENGTH", "1", "greater than or equal to 2"),
+        ("ENGINE__CANCEL_ON_HALT", "1", "valid boolean"),
         ("DEDUP_WINDOW", "0", "greater than or equal to 1"),
     ],
 )
@@ -101,18 +116,21 @@ def test_an_invalid_value_names_the_variable_and_the_value(monkeypatch, variable
 
 
 def test_a_misspelt_variable_is_refused_with_a_suggestion(monkeypatch):
-    with pytest.raises(ConfigError, match="did you mean JULES_RISK__LIMITS__MAX_ORDER_NOTIONAL"):
-        load(monkeypatch, LIMITS__MAX_ORDER_NOTIONL="5")
+    with pytest.raises(
+        ConfigError, match="did you mean JULES_RISK__ENGINE__LIMITS__MAX_ORDER_NOTIONAL"
+    ):
+        load(monkeypatch, ENGINE__LIMITS__MAX_ORDER_NOTIONL="5")
 
 
 def test_a_section_that_breaks_a_rule_across_values_is_refused(monkeypatch):
     with pytest.raises(ConfigError, match=r"lot_size 0\.5 must be a whole number"):
-        load(monkeypatch, SIZING__WHOLE_UNITS="true", SIZING__LOT_SIZE="0.5")
+        load(monkeypatch, ENGINE__SIZING__WHOLE_UNITS="true", ENGINE__SIZING__LOT_SIZE="0.5")
 
 
 def test_settings_build_the_engine_config():
     settings = RiskSettings(
-        account_id="acct-9", sizing=SizingConfig(kind="all_equity"), atr_period=7
+        account_id="acct-9",
+        engine=RiskControls(sizing=SizingConfig(kind="all_equity"), atr_period=7),
     )
     config = settings.risk_config
     assert (config.account_id, config.sizing.kind, config.atr_period) == ("acct-9", "all_equity", 7)

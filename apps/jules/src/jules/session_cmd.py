@@ -43,17 +43,12 @@ def service_environments(
     else:
         signal["STRATEGY"] = _json(strategy.model_dump(mode="json"))
     account = config.account
-    execution = config.execution
     router = {
         "ACCOUNT_ID": account.account_id,
         "CURRENCY": account.currency,
         "STARTING_CASH": repr(account.starting_cash),
-        "FILL_MODEL": _json(execution.fill_model.model_dump(mode="json")),
-        "FEES": _json(execution.fees.model_dump(mode="json")),
-        "LATENCY_NS": str(execution.latency_ns),
+        "ENGINE": _json(config.execution.model_dump(mode="json")),
     }
-    if execution.max_participation is not None:
-        router["MAX_PARTICIPATION"] = repr(execution.max_participation)
     files = [
         {"path": str(resolve(config, source).resolve()), "instrument_id": source.instrument_id}
         for source in config.data
@@ -66,9 +61,7 @@ def service_environments(
         "order-router": router,
         "risk": {
             "ACCOUNT_ID": account.account_id,
-            "LIMITS": _json(config.risk.limits.model_dump(mode="json", exclude_none=True)),
-            "SIZING": _json(config.risk.sizing.model_dump(mode="json")),
-            "STOPS": _json(config.risk.stops.model_dump(mode="json", exclude_none=True)),
+            "ENGINE": _json(config.risk.model_dump(mode="json")),
         },
         "signal": signal,
         "features": {"FEATURES": _json(features)},

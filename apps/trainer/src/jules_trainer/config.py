@@ -31,12 +31,12 @@ from jules_backtest.config import (
     AccountConfig,
     BacktestConfig,
     DataSource,
-    ExecutionConfig,
     OnnxStrategyConfig,
-    RiskSection,
     apply_overrides,
 )
 from jules_features.engine import FeatureSpec
+from jules_order_router.engine import VenueConfig
+from jules_risk.engine import RiskControls
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
@@ -262,8 +262,8 @@ class TrainConfig(_Frozen):
     features: Annotated[tuple[str, ...], Field(min_length=1)]
     env: EnvConfig = EnvConfig()
     folds: FoldsConfig = FoldsConfig()
-    risk: RiskSection = RiskSection()
-    execution: ExecutionConfig = ExecutionConfig()
+    risk: RiskControls = RiskControls()
+    execution: VenueConfig = VenueConfig()
     account: AccountConfig = AccountConfig()
     seed: Annotated[int, Field(ge=0)] = 0
     registry_dir: Path = Path("models")

@@ -11,6 +11,12 @@ Example (``examples/backtest.yaml``)::
     risk: {sizing: {kind: fixed_fraction, fraction: 0.3}}
     execution: {fill_model: {kind: next_bar_open}, fees: {taker_bps: 5}}
     account: {starting_cash: 100000}
+
+``risk`` is the risk engine's configuration without the account (``RiskControls``: limits,
+sizing, stops, ``atr_period``, ``history_length``, ``cancel_on_halt``) and ``execution`` the
+order-router engine's simulated venue without the account (``VenueConfig``: fill model, fees,
+latency, participation cap, listed instruments), with the engines' own defaults; ``account``
+supplies the account of both.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ from typing import Annotated, Any, Self
 
 import yaml
 from jules_contracts import PriceType
-from jules_order_router.engine import FeeSchedule, FillModel, NextBarOpen
-from jules_risk.engine import RiskLimits, SizingConfig, StopsConfig
+from jules_order_router.engine import VenueConfig
+from jules_risk.engine import RiskControls
 from jules_signal.engine import StrategyConfig, strategy_config_from_mapping
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -31,10 +37,8 @@ __all__ = [
     "AccountConfig",
     "BacktestConfig",
     "DataSource",
-    "ExecutionConfig",
     "MonteCarloConfig",
     "OnnxStrategyConfig",
-    "RiskSection",
     "apply_overrides",
     "load_config",
 ]
@@ -69,23 +73,6 @@ class OnnxStrategyConfig(_Frozen):
     min_weight_change: Annotated[float, Field(gt=0, le=2)] = 0.1
 
 
-class RiskSection(_Frozen):
-    """Risk limits, sizing and stops."""
-
-    limits: RiskLimits = RiskLimits()
-    sizing: SizingConfig = SizingConfig(kind="all_equity")
-    stops: StopsConfig = StopsConfig()
-
-
-class ExecutionConfig(_Frozen):
-    """The simulated venue."""
-
-    fill_model: FillModel = Field(default_factory=NextBarOpen)
-    fees: FeeSchedule = FeeSchedule()
-    latency_ns: Annotated[int, Field(ge=0)] = 0
-    max_participation: Annotated[float, Field(gt=0, le=1)] | None = None
-
-
 class AccountConfig(_Frozen):
     """The account."""
 
@@ -110,8 +97,10 @@ class BacktestConfig(_Frozen):
     strategy: StrategyConfig | OnnxStrategyConfig
     features: tuple[str, ...] = ()
     """Features computed besides those the strategy needs (they appear in the audit log)."""
-    risk: RiskSection = RiskSection()
-    execution: ExecutionConfig = ExecutionConfig()
+    risk: RiskControls = RiskControls()
+    """The risk engine's configuration; the account is ``account.account_id``."""
+    execution: VenueConfig = VenueConfig()
+    """The order-router engine's simulated venue; the account is ``account``."""
     account: AccountConfig = AccountConfig()
     seed: int = 0
     monte_carlo: MonteCarloConfig = MonteCarloConfig()

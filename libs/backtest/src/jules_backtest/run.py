@@ -23,8 +23,8 @@ import onnxruntime as ort
 from jules_audit.store import AuditWriter
 from jules_contracts import Bar, Event
 from jules_features.engine import FeatureEngine, FeatureSchema
-from jules_order_router.engine import OrderRouterEngine, RouterConfig
-from jules_risk.engine import RiskConfig, RiskEngine
+from jules_order_router.engine import OrderRouterEngine
+from jules_risk.engine import RiskEngine
 from jules_signal.engine import ModelCard, OnnxPolicy, OnnxPolicyConfig, Strategy, build_strategy
 
 from jules_backtest.config import BacktestConfig, OnnxStrategyConfig
@@ -225,23 +225,10 @@ def build_node(
     return EmbeddedNode(
         features=FeatureEngine(schema),
         strategy=strategy,
-        risk=RiskEngine(
-            RiskConfig(
-                account_id=config.account.account_id,
-                limits=config.risk.limits,
-                sizing=config.risk.sizing,
-                stops=config.risk.stops,
-            )
-        ),
+        risk=RiskEngine(config.risk.for_account(config.account.account_id)),
         router=OrderRouterEngine(
-            RouterConfig(
-                account_id=config.account.account_id,
-                currency=config.account.currency,
-                starting_cash=config.account.starting_cash,
-                fill_model=config.execution.fill_model,
-                fees=config.execution.fees,
-                latency_ns=config.execution.latency_ns,
-                max_participation=config.execution.max_participation,
+            config.execution.for_account(
+                config.account.account_id, config.account.currency, config.account.starting_cash
             )
         ),
         emit=emit,

@@ -207,8 +207,8 @@ class ServiceSettings(BaseSettings):
     def _decode_nested_values(cls, data: Any) -> Any:
         """Read nested environment strings as JSON where the setting is not text.
 
-        pydantic-settings passes a nested value (``JULES_RISK__SIZING__FRACTION=0.5``) as the
-        string ``"0.5"``; engine configurations are strict models that refuse it. A value
+        pydantic-settings passes a nested value (``JULES_RISK__ENGINE__SIZING__FRACTION=0.5``)
+        as the string ``"0.5"``; engine configurations are strict models that refuse it. A value
         is read as JSON (a number, ``true``, ``null``, a list) wherever its setting does not
         accept text, and then validated exactly as in a configuration file.
         """
@@ -313,10 +313,18 @@ def _field_paths(model: type[BaseModel], base: str = "") -> set[str]:
     for name, field in model.model_fields.items():
         path = f"{base}{name.upper()}"
         paths.add(path)
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            paths |= _field_paths(annotation, f"{path}__")
+        for member in _models_in(field.annotation):
+            paths |= _field_paths(member, f"{path}__")
     return paths
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models a setting's annotation holds: itself, or the members of a union of models."""
+    if isinstance(annotation, type):
+        return [annotation] if issubclass(annotation, BaseModel) else []
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, Annotated):
+        return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+    return []
 
 
 def _unknown_variables(cls: type[ServiceSettings], env: dict[str, str], prefix: str) -> list[str]:

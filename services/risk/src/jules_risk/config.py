@@ -1,16 +1,19 @@
 """Settings of the risk service (environment prefix ``JULES_RISK__``).
 
-The engine's own configuration models (``RiskLimits``, ``SizingConfig``, ``StopsConfig``) are
-nested settings, one environment variable per value with ``__`` for nesting::
+The engine's own configuration (``RiskControls``: limits, sizing, stops, ATR period, history
+length, cancel on halt) is the nested ``engine`` setting, one environment variable per value
+with ``__`` for nesting; the account is a setting of its own::
 
     JULES_RISK__ACCOUNT_ID=paper-01
-    JULES_RISK__LIMITS__MAX_ORDER_NOTIONAL=50000
-    JULES_RISK__LIMITS__ALLOWED_INSTRUMENTS='["BTCUSDT.BINANCE","ETHUSDT.BINANCE"]'
-    JULES_RISK__LIMITS__PRICE_COLLAR_BPS=null        # switch an optional control off
-    JULES_RISK__SIZING__KIND=volatility_target
-    JULES_RISK__SIZING__FRACTION=0.25
-    JULES_RISK__SIZING__WHOLE_UNITS=true
-    JULES_RISK__STOPS__STOP_LOSS_ATR_MULTIPLE=3
+    JULES_RISK__ENGINE__LIMITS__MAX_ORDER_NOTIONAL=50000
+    JULES_RISK__ENGINE__LIMITS__ALLOWED_INSTRUMENTS='["BTCUSDT.BINANCE","ETHUSDT.BINANCE"]'
+    JULES_RISK__ENGINE__LIMITS__PRICE_COLLAR_BPS=null        # switch an optional control off
+    JULES_RISK__ENGINE__SIZING__KIND=volatility_target
+    JULES_RISK__ENGINE__SIZING__FRACTION=0.25
+    JULES_RISK__ENGINE__SIZING__WHOLE_UNITS=true
+    JULES_RISK__ENGINE__STOPS__STOP_LOSS_ATR_MULTIPLE=3
+    JULES_RISK__ENGINE__ATR_PERIOD=20
+    JULES_RISK__ENGINE__CANCEL_ON_HALT=false
 
 A value is read as JSON (a number, ``true``/``false``, ``null``, a list) wherever the setting
 is not text (``ServiceSettings`` does this for every service), then validated exactly as the
@@ -25,7 +28,7 @@ from jules_contracts.base import Identifier
 from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
 from pydantic import Field
 
-from jules_risk.engine import RiskConfig, RiskLimits, SizingConfig, StopsConfig
+from jules_risk.engine import RiskConfig, RiskControls
 
 __all__ = ["DEFAULT_ACCOUNT_ID", "KILL_SWITCH_PATH", "RiskSettings"]
 
@@ -42,13 +45,8 @@ class RiskSettings(ServiceSettings):
     Attributes:
         account_id: The account signals are sized for and orders placed in; portfolio
             snapshots of other accounts raise an ``ACCOUNT_MISMATCH`` alert.
-        limits: Pre-trade limits and halts (``RiskLimits``).
-        sizing: How a signal's target weight becomes a quantity (``SizingConfig``).
-        stops: Protective ATR exits (``StopsConfig``).
-        atr_period: Period of the engine's Wilder ATR over bars.
-        history_length: Bar returns kept per instrument (VaR, ES, volatility) and equity
-            observations kept for portfolio metrics.
-        cancel_on_halt: Cancel every working order when the kill switch is engaged ``HALTED``.
+        engine: The engine's configuration without the account (``RiskControls``: limits,
+            sizing, stops, ATR period, history length, cancel on halt), with its defaults.
         dedup_window: How many processed input event ids are remembered, to recognise a
             message delivered again (it publishes nothing the second time).
         lockstep: Backtest mode (topic replay): risk's steps in lockstep with the
@@ -61,24 +59,11 @@ class RiskSettings(ServiceSettings):
     model_config = service_settings_config("risk")
 
     account_id: Identifier = DEFAULT_ACCOUNT_ID
-    limits: RiskLimits = RiskLimits()
-    sizing: SizingConfig = SizingConfig()
-    stops: StopsConfig = StopsConfig()
-    atr_period: Annotated[int, Field(gt=0)] = 14
-    history_length: Annotated[int, Field(ge=2)] = 500
-    cancel_on_halt: bool = True
+    engine: RiskControls = RiskControls()
     dedup_window: Annotated[int, Field(ge=1)] = 100_000
     lockstep: LockstepSettings = LockstepSettings()
 
     @property
     def risk_config(self) -> RiskConfig:
-        """The engine's configuration."""
-        return RiskConfig(
-            account_id=self.account_id,
-            limits=self.limits,
-            sizing=self.sizing,
-            stops=self.stops,
-            atr_period=self.atr_period,
-            history_length=self.history_length,
-            cancel_on_halt=self.cancel_on_halt,
-        )
+        """The engine's configuration: ``engine`` for ``account_id``."""
+        return self.engine.for_account(self.account_id)

@@ -2,7 +2,7 @@
 
 ``OrderRouterEngine`` takes risk decisions, cancel commands and market events and returns
 order events and portfolio snapshots. ``RouterConfig`` configures the account and the simulated
-venue (fill model, fees, latency, participation cap).
+venue (``VenueConfig``: fill model, fees, latency, participation cap, listed instruments).
 """
 
 from jules_order_router.engine.config import (
@@ -14,6 +14,7 @@ from jules_order_router.engine.config import (
     L2Book,
     NextBarOpen,
     RouterConfig,
+    VenueConfig,
 )
 from jules_order_router.engine.engine import SOURCE, OrderRouterEngine
 from jules_order_router.engine.liquidity import MarketEvent
@@ -47,4 +48,5 @@ __all__ = [
     "Portfolio",
     "RejectReason",
     "RouterConfig",
+    "VenueConfig",
 ]

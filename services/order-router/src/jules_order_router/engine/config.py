@@ -34,6 +34,7 @@ __all__ = [
     "L2Book",
     "NextBarOpen",
     "RouterConfig",
+    "VenueConfig",
 ]
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,12}$")]
@@ -134,13 +135,13 @@ class FeeSchedule(_Config):
     min_fee: FiniteNumber = Field(default=0.0, ge=0)
 
 
-class RouterConfig(_Config):
-    """Configuration of one order-router engine (one account at one simulated venue).
+class VenueConfig(_Config):
+    """The simulated venue of one order-router engine: everything but the account.
+
+    A backtest's ``execution`` section and the order-router service's ``engine`` settings are
+    this model; ``for_account`` adds the account and gives the engine's ``RouterConfig``.
 
     Attributes:
-        account_id: The account the router trades; approvals for another account are rejected.
-        currency: The account currency (fees and PnL are in it).
-        starting_cash: Cash at the start.
         fill_model: How orders fill against market events.
         fees: Maker/taker fees and the minimum fee per order.
         latency_ns: Delay between acceptance and the first market event an order may fill
@@ -153,9 +154,6 @@ class RouterConfig(_Config):
             ``None``: every instrument.
     """
 
-    account_id: Identifier
-    currency: Currency = "USD"
-    starting_cash: FiniteNumber = Field(ge=0)
     fill_model: FillModel = Field(default_factory=NextBarOpen)
     fees: FeeSchedule = Field(default_factory=FeeSchedule)
     latency_ns: int = Field(default=0, ge=0, strict=True)
@@ -169,3 +167,23 @@ class RouterConfig(_Config):
             duplicates = sorted({item for item in value if value.count(item) > 1})
             raise ValueError(f"instruments lists {', '.join(duplicates)} more than once")
         return value
+
+    def for_account(self, account_id: str, currency: str, starting_cash: float) -> RouterConfig:
+        """The engine's configuration: this venue for one account."""
+        return RouterConfig(
+            account_id=account_id, currency=currency, starting_cash=starting_cash, **dict(self)
+        )
+
+
+class RouterConfig(VenueConfig):
+    """Configuration of one order-router engine (one account at one simulated venue).
+
+    Attributes:
+        account_id: The account the router trades; approvals for another account are rejected.
+        currency: The account currency (fees and PnL are in it).
+        starting_cash: Cash at the start.
+    """
+
+    account_id: Identifier
+    currency: Currency = "USD"
+    starting_cash: FiniteNumber = Field(ge=0)

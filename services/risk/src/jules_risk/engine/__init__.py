@@ -11,6 +11,7 @@ from jules_risk.engine.checks import CHECKS, OrderContext, Violation, run_checks
 from jules_risk.engine.config import (
     ConfigChangeError,
     RiskConfig,
+    RiskControls,
     RiskLimits,
     SizingConfig,
     StopsConfig,
@@ -29,6 +30,7 @@ __all__ = [
     "OrderContext",
     "PortfolioMetrics",
     "RiskConfig",
+    "RiskControls",
     "RiskEngine",
     "RiskLimits",
     "SizingConfig",

@@ -29,6 +29,7 @@ __all__ = [
     "CHANGEABLE_SECTIONS",
     "ConfigChangeError",
     "RiskConfig",
+    "RiskControls",
     "RiskLimits",
     "SizingConfig",
     "SizingKind",
@@ -195,11 +196,13 @@ class StopsConfig(_Frozen):
         )
 
 
-class RiskConfig(_Frozen):
-    """Everything the risk engine is configured with.
+class RiskControls(_Frozen):
+    """Everything the risk engine is configured with, except the account.
+
+    A backtest's ``risk`` section and the risk service's ``engine`` settings are this model;
+    ``for_account`` adds the account and gives the engine's ``RiskConfig``.
 
     Attributes:
-        account_id: The account orders are sized for and placed in.
         limits: Pre-trade limits and halts.
         sizing: Signal sizing.
         stops: Protective exits.
@@ -209,13 +212,26 @@ class RiskConfig(_Frozen):
         cancel_on_halt: Cancel every working order when the kill switch is engaged ``HALTED``.
     """
 
-    account_id: Identifier
     limits: RiskLimits = RiskLimits()
     sizing: SizingConfig = SizingConfig()
     stops: StopsConfig = StopsConfig()
     atr_period: PositiveInt = 14
     history_length: Annotated[int, Strict(), Field(ge=2)] = 500
     cancel_on_halt: Annotated[bool, Strict()] = True
+
+    def for_account(self, account_id: str) -> RiskConfig:
+        """The engine's configuration: these controls for ``account_id``."""
+        return RiskConfig(account_id=account_id, **dict(self))
+
+
+class RiskConfig(RiskControls):
+    """Everything the risk engine is configured with: ``RiskControls`` and the account.
+
+    Attributes:
+        account_id: The account orders are sized for and placed in.
+    """
+
+    account_id: Identifier
 
 
 CHANGEABLE_SECTIONS: tuple[str, ...] = ("limits", "sizing", "stops")

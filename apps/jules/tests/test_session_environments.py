@@ -1,0 +1,60 @@
+"""``jules up`` and ``--mode kafka`` give each service the backtest's engine configuration, nested
+as it is: the risk and order-router settings read from those variables build the same engines."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from jules.session_cmd import service_environments
+from jules_backtest.config import BacktestConfig
+from jules_backtest.examples import small_config
+from jules_order_router.config import OrderRouterSettings
+from jules_risk.config import RiskSettings
+from jules_risk.engine import RiskEngine
+from jules_runtime.settings import ServiceSettings, load_settings
+
+from .backtest_helpers import DATA_DIR
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def _load(monkeypatch: pytest.MonkeyPatch, prefix: str, env: dict[str, str], cls: type[S]) -> S:
+    for name in list(os.environ):
+        if name.startswith(prefix):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(prefix + name, value)
+    return load_settings(cls)
+
+
+def test_engine_options_reach_the_services_engines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = small_config(DATA_DIR, tmp_path / "run")
+    raw["risk"] = {**raw["risk"], "atr_period": 21, "history_length": 250, "cancel_on_halt": False}
+    raw["risk"]["limits"] = {**raw["risk"]["limits"], "price_collar_bps": None}
+    raw["execution"] = {
+        "fill_model": {"kind": "kyle_lambda", "impact_lambda": 0.01},
+        "latency_ns": 5,
+        "max_participation": 0.2,
+    }
+    config = BacktestConfig.model_validate(raw)
+
+    environments = service_environments(config, tmp_path / "session", None)
+    risk = _load(monkeypatch, "JULES_RISK__", environments["risk"], RiskSettings)
+    router = _load(
+        monkeypatch, "JULES_ORDER_ROUTER__", environments["order-router"], OrderRouterSettings
+    )
+
+    engine = RiskEngine(risk.risk_config)
+    assert (engine.config.atr_period, engine.config.history_length) == (21, 250)
+    assert engine.config.cancel_on_halt is False
+    assert engine.config == config.risk.for_account(config.account.account_id)
+    assert engine.config.limits.price_collar_bps is None
+    account = config.account
+    assert router.router_config == config.execution.for_account(
+        account.account_id, account.currency, account.starting_cash
+    )
