@@ -88,10 +88,10 @@ def environments(instruments: list[str]) -> dict[str, dict[str, str]]:
             ),
         },
         "risk": {
-            "SIZING": json.dumps({"kind": "fixed_fraction", "fraction": 0.01}),
-            "LIMITS": json.dumps({"price_collar_bps": 1000}),
+            "ENGINE__SIZING": json.dumps({"kind": "fixed_fraction", "fraction": 0.01}),
+            "ENGINE__LIMITS": json.dumps({"price_collar_bps": 1000}),
         },
-        "order-router": {"INSTRUMENTS": json.dumps(instruments)},
+        "order-router": {"ENGINE__INSTRUMENTS": json.dumps(instruments)},
     }
 
 

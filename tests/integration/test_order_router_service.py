@@ -67,13 +67,13 @@ SETTINGS = {
     "ACCOUNT_ID": ACCOUNT,
     "CURRENCY": "USD",
     "STARTING_CASH": "1000000",
-    "FILL_MODEL__KIND": "bar_close_slippage",
-    "FILL_MODEL__SLIPPAGE_BPS": "2.5",
-    "FEES__TAKER_BPS": "5",
-    "FEES__MIN_FEE": "1",
-    "LATENCY_NS": "1000000",
-    "MAX_PARTICIPATION": "0.25",
-    "INSTRUMENTS": json.dumps([BTC, ETH]),
+    "ENGINE__FILL_MODEL__KIND": "bar_close_slippage",
+    "ENGINE__FILL_MODEL__SLIPPAGE_BPS": "2.5",
+    "ENGINE__FEES__TAKER_BPS": "5",
+    "ENGINE__FEES__MIN_FEE": "1",
+    "ENGINE__LATENCY_NS": "1000000",
+    "ENGINE__MAX_PARTICIPATION": "0.25",
+    "ENGINE__INSTRUMENTS": json.dumps([BTC, ETH]),
 }
 CONFIG = RouterConfig(  # what SETTINGS say, for the engine run in process
     account_id=ACCOUNT,
@@ -301,8 +301,8 @@ async def test_an_invalid_router_setting_stops_the_service_at_start_up(kafka, tm
         new_scope(),
         tmp_path,
         ACCOUNT_ID=ACCOUNT,
-        FILL_MODEL__KIND="magic",
+        ENGINE__FILL_MODEL__KIND="magic",
     )
     status = service.process.wait(timeout=60)
     assert status == 2
-    assert "JULES_ORDER_ROUTER__FILL_MODEL__KIND='magic'" in service.log.read_text()
+    assert "JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__KIND='magic'" in service.log.read_text()

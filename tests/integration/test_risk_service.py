@@ -63,10 +63,10 @@ ACCOUNT = "it-account"
 STRATEGY = "it-sma"
 SETTINGS = {
     "ACCOUNT_ID": ACCOUNT,
-    "SIZING__FRACTION": "0.5",
-    "LIMITS__MAX_ORDER_NOTIONAL": "30000",
-    "LIMITS__MAX_OPEN_ORDERS": "5",
-    "STOPS__STOP_LOSS_ATR_MULTIPLE": "3",
+    "ENGINE__SIZING__FRACTION": "0.5",
+    "ENGINE__LIMITS__MAX_ORDER_NOTIONAL": "30000",
+    "ENGINE__LIMITS__MAX_OPEN_ORDERS": "5",
+    "ENGINE__STOPS__STOP_LOSS_ATR_MULTIPLE": "3",
 }
 CONFIG = RiskConfig(
     account_id=ACCOUNT,
@@ -414,8 +414,8 @@ def kill_switch_state(service: ServiceProcess) -> str:
 
 async def test_an_invalid_risk_setting_stops_the_service_at_start_up(kafka, tmp_path):
     service = start_service(
-        "risk", kafka.bootstrap, new_scope(), tmp_path, LIMITS__MAX_ORDER_NOTIONAL="-5"
+        "risk", kafka.bootstrap, new_scope(), tmp_path, ENGINE__LIMITS__MAX_ORDER_NOTIONAL="-5"
     )
     status = service.process.wait(timeout=60)
     assert status == 2
-    assert "JULES_RISK__LIMITS__MAX_ORDER_NOTIONAL='-5'" in service.log.read_text()
+    assert "JULES_RISK__ENGINE__LIMITS__MAX_ORDER_NOTIONAL='-5'" in service.log.read_text()
