@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from jules_contracts import JulesError
 
 from jules_risk.engine.config import SizingConfig
 
@@ -28,7 +29,7 @@ __all__ = [
 _EPSILON = 1e-9
 
 
-class SizingUnavailableError(ValueError):
+class SizingUnavailableError(JulesError, ValueError):
     """A target cannot be computed yet (no price, ATR or volatility; equity not positive)."""
 
 
