@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal, Self
 
+from jules_contracts import JulesError
 from jules_contracts.base import Identifier, InstrumentId
 from pydantic import (
     AllowInfNan,
@@ -238,7 +239,7 @@ CHANGEABLE_SECTIONS: tuple[str, ...] = ("limits", "sizing", "stops")
 """Sections whose settings ``ChangeConfig`` may change at run time."""
 
 
-class ConfigChangeError(ValueError):
+class ConfigChangeError(JulesError, ValueError):
     """A run-time configuration change was refused; the message names the key and value."""
 
 
