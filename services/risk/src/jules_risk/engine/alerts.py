@@ -1,7 +1,8 @@
 """The alerts the risk engine raises, and the ``source`` of every event it creates.
 
 An ``Alert`` becomes a ``RiskAlert`` event once tied to its cause: its id is derived from the
-cause and the code (a replay regenerates it), and its message is cut to the contract's limit.
+cause and the code (a replay regenerates it). ``RiskAlert`` cuts its message to the
+contract's limit.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jules_contracts.base import Event
-from jules_contracts.enums import AlertSeverity
+from jules_contracts.enums import AlertCode, AlertSeverity
 from jules_contracts.orders import SubmitOrder
-from jules_contracts.risk import RiskAlert
+from jules_contracts.risk import MAX_ALERT_MESSAGE, RiskAlert
 from jules_contracts.signals import SignalGenerated
 
 __all__ = [
@@ -26,15 +27,15 @@ __all__ = [
 SOURCE = "risk"
 """``source`` of every event the engine creates."""
 
-MAX_MESSAGE = 1024
-"""The longest message (alert, denial, cancel reason) the contracts accept."""
+MAX_MESSAGE = MAX_ALERT_MESSAGE
+"""The longest denial or cancel reason the contracts accept (an alert cuts its own message)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Alert:
     """What an alert says, before it is tied to the event that caused it."""
 
-    code: str
+    code: AlertCode
     severity: AlertSeverity
     message: str
     instrument_id: str | None = None
@@ -48,7 +49,7 @@ class Alert:
             source=SOURCE,
             severity=self.severity,
             code=self.code,
-            message=self.message[:MAX_MESSAGE],
+            message=self.message,
             instrument_id=self.instrument_id,
             metrics=self.metrics or {},
         )
@@ -63,7 +64,7 @@ def sizing_unavailable(signal: SignalGenerated, kind: str, reason: str) -> Alert
     """``SIZING_UNAVAILABLE``: the target of ``signal`` cannot be computed (``reason``)."""
     instrument = signal.instrument_id
     return Alert(
-        "SIZING_UNAVAILABLE",
+        AlertCode.SIZING_UNAVAILABLE,
         AlertSeverity.WARNING,
         f"signal for {instrument} not sized ({kind}): {reason}",
         instrument,
@@ -73,7 +74,7 @@ def sizing_unavailable(signal: SignalGenerated, kind: str, reason: str) -> Alert
 def portfolio_unavailable(order: SubmitOrder, account_id: str) -> Alert:
     """``PORTFOLIO_UNAVAILABLE``: an intent before the account's first snapshot is not decided."""
     return Alert(
-        "PORTFOLIO_UNAVAILABLE",
+        AlertCode.PORTFOLIO_UNAVAILABLE,
         AlertSeverity.WARNING,
         f"order {order.client_order_id} for {order.instrument_id} not decided: "
         f"{no_snapshot(account_id)}",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from jules_contracts.base import Event
 from jules_contracts.control import ChangeConfig, EngageKillSwitch, ReleaseKillSwitch, SwapModel
-from jules_contracts.enums import AlertSeverity, KillSwitchState, OrderSide, OrderType
+from jules_contracts.enums import AlertCode, AlertSeverity, KillSwitchState, OrderSide, OrderType
 from jules_contracts.ids import client_order_id
 from jules_contracts.orders import CancelOrder, OrderApproved, OrderDenied, SubmitOrder
 from jules_contracts.portfolio import PortfolioSnapshot
@@ -264,7 +264,7 @@ class RiskEngine:
                 self._loss.release()
             scope = command.instrument_id or "the book"
             alert = Alert(
-                "KILL_SWITCH_RELEASED",
+                AlertCode.KILL_SWITCH_RELEASED,
                 AlertSeverity.INFO,
                 f"kill switch released for {scope} by {command.operator}: {command.reason}",
                 command.instrument_id,
@@ -287,7 +287,7 @@ class RiskEngine:
     def _apply_portfolio(self, snapshot: PortfolioSnapshot) -> list[Event]:
         if snapshot.account_id != self._config.account_id:
             alert = Alert(
-                "ACCOUNT_MISMATCH",
+                AlertCode.ACCOUNT_MISMATCH,
                 AlertSeverity.WARNING,
                 f"snapshot of account {snapshot.account_id} ignored: this engine trades "
                 f"{self._config.account_id}",
@@ -308,7 +308,7 @@ class RiskEngine:
             AlertSeverity.CRITICAL if state is KillSwitchState.HALTED else AlertSeverity.WARNING
         )
         alert = Alert(
-            "KILL_SWITCH_ENGAGED",
+            AlertCode.KILL_SWITCH_ENGAGED,
             severity,
             f"kill switch {state.value} for {scope} by {command.operator}: {command.reason}",
             command.instrument_id,
@@ -335,11 +335,11 @@ class RiskEngine:
         try:
             config = with_change(self._config, command.key, command.value)
         except ConfigChangeError as error:
-            return Alert("CONFIG_CHANGE_REJECTED", AlertSeverity.WARNING, str(error))
+            return Alert(AlertCode.CONFIG_CHANGE_REJECTED, AlertSeverity.WARNING, str(error))
         old = getattr(getattr(self._config, section), name)
         self._config = config
         return Alert(
-            "CONFIG_CHANGED",
+            AlertCode.CONFIG_CHANGED,
             AlertSeverity.INFO,
             f"{command.key} changed from {old!r} to {command.value!r} by {command.operator}",
         )
@@ -479,7 +479,7 @@ class RiskEngine:
         if levels is not None:
             metrics |= {"entry": levels.entry, "atr": levels.atr, "best": levels.best}
         alert = Alert(
-            trigger.upper(),
+            AlertCode(trigger.upper()),
             AlertSeverity.INFO,
             f"{trigger.replace('_', ' ')} of {instrument} at {state.reference.price:g}: "
             f"reduce-only exit of {abs(net):g} {decision.event_type.removeprefix('risk.order_')}",

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from jules_contracts.enums import AlertSeverity, KillSwitchState, RiskReason
+from jules_contracts.enums import AlertCode, AlertSeverity, KillSwitchState, RiskReason
 from jules_contracts.portfolio import PortfolioSnapshot
 
 from jules_risk.engine.config import RiskLimits
@@ -72,7 +72,7 @@ class KillSwitch:
 class HaltNotice:
     """A change of a loss halt, to be published as a ``RiskAlert``."""
 
-    code: str
+    code: AlertCode
     severity: AlertSeverity
     message: str
     metrics: dict[str, float] = field(default_factory=dict)
@@ -122,7 +122,7 @@ class LossMonitor:
                 self.daily_halt_day = None
                 notices.append(
                     HaltNotice(
-                        "DAILY_LOSS_RESET",
+                        AlertCode.DAILY_LOSS_RESET,
                         AlertSeverity.INFO,
                         "new UTC day: daily loss halt lifted",
                         {"start_of_day_equity": self.last_equity or equity},
@@ -144,7 +144,7 @@ class LossMonitor:
                 self.drawdown_halted = True
                 notices.append(
                     HaltNotice(
-                        RiskReason.DRAWDOWN_LIMIT.value,
+                        AlertCode.DRAWDOWN_LIMIT,
                         AlertSeverity.CRITICAL,
                         f"drawdown {drawdown:.6g} exceeds limits.max_drawdown "
                         f"{limits.max_drawdown:.6g} (peak {self.peak_equity:.2f}, equity "
@@ -173,7 +173,7 @@ class LossMonitor:
         else:
             return None
         return HaltNotice(
-            RiskReason.DAILY_LOSS_LIMIT.value,
+            AlertCode.DAILY_LOSS_LIMIT,
             AlertSeverity.CRITICAL,
             f"daily loss {loss:.2f} exceeds {limit_text}: only risk-reducing orders "
             "until the next UTC day",
