@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from jules_contracts import Event
 from jules_contracts.examples import example_events
 from jules_runtime.bus import Redelivery
 
 
-def _outputs():
+def _outputs() -> list[Event]:
     return list(example_events()[:2])
 
 

@@ -107,8 +107,8 @@ def test_the_fill_model_and_fees_can_also_be_json_variables(
         ),
         (
             {"engine__fill_model__kind": "l1_quote", "engine__fill_model__slippage_bps": "2"},
-            "JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__SLIPPAGE_BPS='2': not a parameter of fill model "
-            "'l1_quote'",
+            "JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__SLIPPAGE_BPS='2': not a parameter of "
+            "fill model 'l1_quote'",
         ),
         (
             {"engine__fill_model__kind": "kyle_lambda"},
@@ -119,7 +119,8 @@ def test_the_fill_model_and_fees_can_also_be_json_variables(
                 "engine__fill_model__kind": "bar_close_slippage",
                 "engine__fill_model__slippage_bps": "-1",
             },
-            "JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__SLIPPAGE_BPS='-1': Input should be greater than",
+            "JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__SLIPPAGE_BPS='-1': Input should be "
+            "greater than",
         ),
         ({"engine__fees__taker_bps": "-2"}, "JULES_ORDER_ROUTER__ENGINE__FEES__TAKER_BPS='-2'"),
         (
@@ -131,8 +132,8 @@ def test_the_fill_model_and_fees_can_also_be_json_variables(
         ({"currency": "usd"}, "JULES_ORDER_ROUTER__CURRENCY='usd'"),
         (
             {"engine__instruments": '["A.B","A.B"]'},
-            'JULES_ORDER_ROUTER__ENGINE__INSTRUMENTS=\'["A.B","A.B"]\': Value error, instruments lists '
-            "A.B more than once",
+            'JULES_ORDER_ROUTER__ENGINE__INSTRUMENTS=\'["A.B","A.B"]\': Value error, '
+            "instruments lists A.B more than once",
         ),
         (
             {"engine__fill_model__slipage_bps": "1"},
