@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jules_runtime.bus.kafka import producer_options
+from jules_runtime.bus.kafka import consumer_options, producer_options
 from jules_runtime.settings import KafkaSettings
 
 KAFKA = KafkaSettings(
@@ -30,3 +30,18 @@ def test_the_producer_gets_the_connection_options_and_acks_all_with_idempotence(
 
     assert options.items() >= KAFKA.connection("jules-risk").items()
     assert (options["acks"], options["enable_idempotence"]) == ("all", True)
+
+
+def test_every_consumer_fetches_with_the_same_settings() -> None:
+    kafka = KafkaSettings(fetch_min_bytes=10, fetch_max_wait_ms=7, isolation_level="read_committed")
+    fetching = kafka.fetching()
+
+    assert fetching == {
+        "isolation_level": "read_committed",
+        "fetch_min_bytes": 10,
+        "fetch_max_wait_ms": 7,
+        "fetch_max_bytes": kafka.fetch_max_bytes,
+        "max_partition_fetch_bytes": kafka.max_partition_fetch_bytes,
+        "check_crcs": True,
+    }
+    assert consumer_options(kafka, "jules-risk").items() >= fetching.items()

@@ -149,9 +149,9 @@ async def test_reads_each_partition_to_its_end_in_partition_order(broker: FakeKa
     assert consumer.stopped
     assert consumer.options == {
         **KAFKA.connection("jules-report"),
+        **KAFKA.fetching(),
         "group_id": None,
         "enable_auto_commit": False,
-        "isolation_level": "read_committed",
     }
     assert broker.admin_client_ids == ["jules-report"]
 

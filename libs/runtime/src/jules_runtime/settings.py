@@ -108,6 +108,21 @@ class KafkaSettings(BaseModel):
             "connections_max_idle_ms": self.connections_max_idle_ms,
         }
 
+    def fetching(self) -> dict[str, Any]:
+        """The fetch options of every consumer (the bus's subscribers, lockstep and readers).
+
+        Returns:
+            Keyword arguments of ``AIOKafkaConsumer`` (and FastStream's subscribers).
+        """
+        return {
+            "isolation_level": self.isolation_level,
+            "fetch_min_bytes": self.fetch_min_bytes,
+            "fetch_max_wait_ms": self.fetch_max_wait_ms,
+            "fetch_max_bytes": self.fetch_max_bytes,
+            "max_partition_fetch_bytes": self.max_partition_fetch_bytes,
+            "check_crcs": True,
+        }
+
     @model_validator(mode="after")
     def _check_heartbeat(self) -> Self:
         if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:

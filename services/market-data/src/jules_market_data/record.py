@@ -124,14 +124,9 @@ async def record_topic(
         **kafka.connection(client_id),
         group_id=None,
         enable_auto_commit=False,
+        **kafka.fetching(),
         auto_offset_reset="earliest",
-        isolation_level=kafka.isolation_level,
-        fetch_min_bytes=kafka.fetch_min_bytes,
-        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
-        fetch_max_bytes=kafka.fetch_max_bytes,
-        max_partition_fetch_bytes=kafka.max_partition_fetch_bytes,
         max_poll_records=kafka.max_poll_records,
-        check_crcs=True,
     )
     started = time.monotonic()
     await consumer.start()

@@ -57,17 +57,12 @@ def consumer_options(kafka: KafkaSettings, group: str) -> dict[str, Any]:
     return {
         "group_id": group,
         "auto_offset_reset": kafka.auto_offset_reset,
-        "isolation_level": kafka.isolation_level,
-        "fetch_min_bytes": kafka.fetch_min_bytes,
-        "fetch_max_wait_ms": kafka.fetch_max_wait_ms,
-        "fetch_max_bytes": kafka.fetch_max_bytes,
-        "max_partition_fetch_bytes": kafka.max_partition_fetch_bytes,
+        **kafka.fetching(),
         "max_poll_records": kafka.max_poll_records,
         "session_timeout_ms": kafka.session_timeout_ms,
         "heartbeat_interval_ms": kafka.heartbeat_interval_ms,
         "max_poll_interval_ms": kafka.max_poll_interval_ms,
         "consumer_timeout_ms": kafka.consumer_timeout_ms,
-        "check_crcs": True,
         "ack_policy": AckPolicy.MANUAL,
     }
 

@@ -109,9 +109,9 @@ async def read_topic(
             return []
     consumer = AIOKafkaConsumer(
         **kafka.connection(client_id),
+        **kafka.fetching(),
         group_id=None,
         enable_auto_commit=False,
-        isolation_level=kafka.isolation_level,
     )
     await consumer.start()
     try:

@@ -98,21 +98,11 @@ class LockstepRunner:
         """Read and step until the driver has finished."""
         names = {topic.scoped(self.scope): topic for topic in self.driver.inputs}
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.kafka.bootstrap_servers,
-            client_id=f"{self.bus.client_id}-lockstep",
+            **self.kafka.connection(f"{self.bus.client_id}-lockstep"),
+            **self.kafka.fetching(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            isolation_level=self.kafka.isolation_level,
-            fetch_min_bytes=self.kafka.fetch_min_bytes,
-            fetch_max_wait_ms=self.kafka.fetch_max_wait_ms,
-            fetch_max_bytes=self.kafka.fetch_max_bytes,
-            max_partition_fetch_bytes=self.kafka.max_partition_fetch_bytes,
-            request_timeout_ms=self.kafka.request_timeout_ms,
-            retry_backoff_ms=self.kafka.retry_backoff_ms,
-            metadata_max_age_ms=self.kafka.metadata_max_age_ms,
-            connections_max_idle_ms=self.kafka.connections_max_idle_ms,
-            check_crcs=True,
         )
         await consumer.start()
         try:
