@@ -30,12 +30,12 @@ from jules_contracts import (
     ReleaseKillSwitch,
     RiskAlert,
     RiskReason,
-    SignalDirection,
     SignalGenerated,
     SubmitOrder,
     Trade,
     decode_event,
     derive_event_id,
+    direction_of,
 )
 from jules_contracts.topics import (
     CONTROL,
@@ -101,19 +101,12 @@ def snapshot(
 
 
 def signal(at: Bar, weight: float) -> SignalGenerated:
-    direction = (
-        SignalDirection.LONG
-        if weight > 0
-        else SignalDirection.SHORT
-        if weight < 0
-        else SignalDirection.FLAT
-    )
     return SignalGenerated.derive(
         at,
         source="signal",
         instrument_id=ETH,
         strategy_id=STRATEGY,
-        direction=direction,
+        direction=direction_of(weight),
         target_weight=weight,
         reference_price=at.close,
     )
