@@ -6,14 +6,17 @@ import pytest
 from jules_contracts import (
     MAX_ALERT_MESSAGE,
     AlertCode,
+    CancelOrder,
     DecodeError,
     JulesError,
+    OrderDenied,
     RiskAlert,
     SignalDirection,
     decode_event,
     direction_of,
     encode_event,
 )
+from jules_contracts.base import MAX_MESSAGE
 from jules_contracts.enums import DeadLetterReason
 from jules_contracts.examples import example_for
 
@@ -63,3 +66,12 @@ def test_decode_error_is_a_jules_error_and_a_value_error():
 )
 def test_direction_of_is_the_sign_of_the_weight(weight, direction):
     assert direction_of(weight) is direction
+
+
+@pytest.mark.parametrize(
+    ("event_type", "field"), [(OrderDenied, "message"), (CancelOrder, "reason")]
+)
+def test_a_long_denial_or_cancel_reason_is_cut_like_an_alert_message(event_type, field):
+    base = example_for(event_type).model_dump()
+    event = event_type.model_validate({**base, field: "y" * (MAX_MESSAGE + 1)})
+    assert getattr(event, field) == "y" * MAX_MESSAGE

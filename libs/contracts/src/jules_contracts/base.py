@@ -32,12 +32,14 @@ from pydantic import (
 
 __all__ = [
     "CONTRACTS_NAMESPACE",
+    "MAX_MESSAGE",
     "Contract",
     "Event",
     "EventId",
     "FiniteFloat",
     "Identifier",
     "InstrumentId",
+    "Message",
     "NonNegativeFloat",
     "PositiveFloat",
     "Probability",
@@ -151,6 +153,22 @@ SourceName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._:/-]*$")
 ]
 """Who produced an event: a service name (``risk``) or a feed (``replay:binance``)."""
+
+MAX_MESSAGE = 1024
+"""The longest ``Message``; a longer one is cut to this length."""
+
+
+def _cut_message(value: object) -> object:
+    if isinstance(value, str) and len(value) > MAX_MESSAGE:
+        return value[:MAX_MESSAGE]
+    return value
+
+
+Message = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_MESSAGE), BeforeValidator(_cut_message)
+]
+"""A sentence a system writes for people (an alert, a denial, a cancel reason): non-empty and
+cut to ``MAX_MESSAGE`` characters, so a long error text never makes its event invalid."""
 
 EventId = Annotated[
     str,

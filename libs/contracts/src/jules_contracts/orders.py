@@ -17,6 +17,7 @@ from jules_contracts.base import (
     FiniteFloat,
     Identifier,
     InstrumentId,
+    Message,
     NonNegativeFloat,
     PositiveFloat,
     UtcNanos,
@@ -39,7 +40,7 @@ __all__ = [
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,12}$")]
 """An asset or currency code (``USD``, ``USDT``, ``BTC``)."""
 
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Reason = Message
 
 
 class SubmitOrder(Event):

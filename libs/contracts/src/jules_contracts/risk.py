@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints
 
-from jules_contracts.base import Event, FiniteFloat, InstrumentId
+from jules_contracts.base import MAX_MESSAGE, Event, FiniteFloat, InstrumentId, Message
 from jules_contracts.enums import AlertCode, AlertSeverity
 
 __all__ = ["MAX_ALERT_MESSAGE", "AlertCode", "AlertCodeText", "RiskAlert"]
@@ -14,7 +14,7 @@ __all__ = ["MAX_ALERT_MESSAGE", "AlertCode", "AlertCodeText", "RiskAlert"]
 AlertCodeText = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
 """An alert code on the wire: upper case (``DRAWDOWN_LIMIT``); the known ones are ``AlertCode``."""
 
-MAX_ALERT_MESSAGE: Final = 1024
+MAX_ALERT_MESSAGE: Final = MAX_MESSAGE
 """The longest ``RiskAlert.message``; a longer one is cut to this length."""
 
 
@@ -33,13 +33,6 @@ class RiskAlert(Event):
     event_type: Literal["risk.alert"] = "risk.alert"
     severity: AlertSeverity
     code: AlertCodeText
-    message: Annotated[str, StringConstraints(min_length=1, max_length=MAX_ALERT_MESSAGE)]
+    message: Message
     instrument_id: InstrumentId | None = None
     metrics: dict[str, FiniteFloat] = Field(default_factory=dict)
-
-    @field_validator("message", mode="before")
-    @classmethod
-    def _cut_message(cls, value: object) -> object:
-        if isinstance(value, str) and len(value) > MAX_ALERT_MESSAGE:
-            return value[:MAX_ALERT_MESSAGE]
-        return value

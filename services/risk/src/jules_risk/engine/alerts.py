@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from jules_contracts.base import Event
 from jules_contracts.enums import AlertCode, AlertSeverity
 from jules_contracts.orders import SubmitOrder
-from jules_contracts.risk import MAX_ALERT_MESSAGE, RiskAlert
+from jules_contracts.risk import RiskAlert
 from jules_contracts.signals import SignalGenerated
 
 __all__ = [
-    "MAX_MESSAGE",
     "SOURCE",
     "Alert",
     "no_snapshot",
@@ -26,9 +25,6 @@ __all__ = [
 
 SOURCE = "risk"
 """``source`` of every event the engine creates."""
-
-MAX_MESSAGE = MAX_ALERT_MESSAGE
-"""The longest denial or cancel reason the contracts accept (an alert cuts its own message)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,6 @@ from jules_contracts.portfolio import PortfolioSnapshot
 from jules_contracts.signals import SignalGenerated
 
 from jules_risk.engine.alerts import (
-    MAX_MESSAGE,
     SOURCE,
     Alert,
     no_snapshot,
@@ -322,9 +321,7 @@ class RiskEngine:
                     source=SOURCE,
                     client_order_id=order.client_order_id,
                     instrument_id=order.instrument_id,
-                    reason=f"kill switch HALTED by {command.operator}: {command.reason}"[
-                        :MAX_MESSAGE
-                    ],
+                    reason=f"kill switch HALTED by {command.operator}: {command.reason}",
                 )
                 for order in self._book.working_orders(command.instrument_id)
             )
@@ -422,7 +419,7 @@ class RiskEngine:
                 client_order_id=order.client_order_id,
                 instrument_id=order.instrument_id,
                 reasons=tuple(v.reason for v in violations),
-                message="; ".join(v.message for v in violations)[:MAX_MESSAGE],
+                message="; ".join(v.message for v in violations),
                 order=order,
             )
         self._book.add_working(order, order.quantity)
