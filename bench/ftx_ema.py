@@ -1,0 +1,165 @@
+"""Benchmark: the FTX BTC-PERP EMA 9/21 backtest, whole process, side by side with the peers.
+
+The job users run most: one instrument, 45,031 one-minute bars
+(``nautilus_trader/tests/test_data/btc-perp-20211231-20220201_1m.csv`` in the shared data),
+an EMA 9/21 cross, long/short, reversing, all equity, next-bar-open fills. Each engine runs
+as its own process, timed from outside (imports, loading, the run, outputs), ``--repeat``
+times; the median is printed with the trade count (every engine makes the same trades):
+
+* ``jules backtest`` (embedded; the full run folder with the audit log and the report);
+* backtesting.py (``bench/peers/backtesting_ema.py``, in the project environment);
+* NautilusTrader and backtrader (``bench/peers``), when their environment exists
+  (``make bench-peers``).
+
+Usage::
+
+    .venv/bin/python bench/ftx_ema.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from machine import describe  # bench/machine.py (scripts run from bench/)
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", ROOT.parent / "shared" / "data"))
+BARS = DATA_DIR / "nautilus_trader/tests/test_data/btc-perp-20211231-20220201_1m.csv"
+PEER_PYTHON = ROOT / ".local" / "bench-peers" / "bin" / "python"
+PEERS = {"nautilus_trader": "nautilus_ema.py", "backtrader": "backtrader_ema.py"}
+CONFIG = """\
+name: ftx-ema
+data_dir: {data_dir}
+data:
+  - {{path: {path}, instrument_id: BTC-PERP.FTX, assume_utc: true}}
+strategy: {{kind: ema_cross, fast: 9, slow: 21, mode: long_short}}
+risk:
+  sizing: {{kind: all_equity}}
+execution:
+  fill_model: {{kind: next_bar_open}}
+account: {{starting_cash: 100000}}
+"""
+
+
+def timed(command: list[str], *, cwd: Path = ROOT) -> tuple[float, str]:
+    """Run ``command`` to completion; its wall time and its standard output."""
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def run_ours(work: Path, repeat: int) -> dict[str, float]:
+    """``jules backtest`` on the FTX run, ``repeat`` times; median seconds and trades."""
+    config = work / "ftx-ema.yaml"
+    config.write_text(CONFIG.format(data_dir=DATA_DIR, path=BARS.relative_to(DATA_DIR)))
+    jules = Path(sys.executable).parent / "jules"
+    times: list[float] = []
+    trades = 0
+    for attempt in range(repeat):
+        out = work / f"ours-{attempt}"
+        seconds, _ = timed([str(jules), "backtest", "-c", str(config), "--output-dir", str(out)])
+        times.append(seconds)
+        with (out / "trades.csv").open() as handle:
+            trades = sum(1 for _ in handle) - 1
+    return {"seconds": statistics.median(times), "trades": trades}
+
+
+def run_backtesting_py(repeat: int) -> dict[str, float]:
+    """backtesting.py on the same bars, ``repeat`` times; median whole-process seconds."""
+    script = ROOT / "bench" / "peers" / "backtesting_ema.py"
+    times: list[float] = []
+    result: dict[str, float] = {}
+    for _ in range(repeat):
+        seconds, stdout = timed([sys.executable, str(script), str(BARS)])
+        times.append(seconds)
+        result = json.loads(stdout.strip().splitlines()[-1])
+    return {"seconds": statistics.median(times), "trades": result["trades"]}
+
+
+def export_for_peers(path: Path) -> None:
+    """The bars in the peers' CSV format (``instrument_id,start_ns,open,high,low,close,volume``)."""
+    with BARS.open() as source, path.open("w", newline="") as target:
+        writer = csv.writer(target)
+        writer.writerow(["instrument_id", "start_ns", "open", "high", "low", "close", "volume"])
+        for row in csv.DictReader(source):
+            close_time = datetime.fromisoformat(row["timestamp"]).replace(tzinfo=UTC)
+            start_ns = int(close_time.timestamp()) * 1_000_000_000 - 60_000_000_000
+            writer.writerow(
+                [
+                    "BTC-PERP.FTX",
+                    start_ns,
+                    row["open"],
+                    row["high"],
+                    row["low"],
+                    row["close"],
+                    row["volume"],
+                ]
+            )
+
+
+def run_peer(name: str, bars_csv: Path, repeat: int) -> dict[str, float] | None:
+    """A peer in its own environment, ``repeat`` times; ``None`` when it is not set up."""
+    if not PEER_PYTHON.exists():
+        return None
+    script = ROOT / "bench" / "peers" / PEERS[name]
+    times: list[float] = []
+    result: dict[str, float] = {}
+    for _ in range(repeat):
+        seconds, stdout = timed(
+            [str(PEER_PYTHON), str(script), str(bars_csv), "--fast", "9", "--slow", "21"]
+        )
+        times.append(seconds)
+        result = json.loads(stdout.strip().splitlines()[-1])
+    return {"seconds": statistics.median(times), "trades": result.get("fills", 0)}
+
+
+def main() -> None:
+    """Run every engine and print the figures next to the goal."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"machine: {describe()}")
+    print(
+        f"data: {BARS.name} (45,031 one-minute bars), EMA 9/21 long/short, median of {args.repeat}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        ours = run_ours(work, args.repeat)
+        print(
+            f"IntradayJules (jules backtest, whole process): {ours['seconds']:.2f} s, "
+            f"{ours['trades']:,} trades"
+        )
+        peer = run_backtesting_py(args.repeat)
+        print(
+            f"backtesting.py (whole process): {peer['seconds']:.2f} s, {peer['trades']:,} trades;"
+            f" IntradayJules / backtesting.py time ratio {ours['seconds'] / peer['seconds']:.2f} "
+            "(goal <= 1.0)"
+        )
+        bars_csv = work / "peer-bars.csv"
+        export_for_peers(bars_csv)
+        for name in PEERS:
+            result = run_peer(name, bars_csv, args.repeat)
+            if result is None:
+                print(f"{name}: not run (set up the peer environment: make bench-peers)")
+                continue
+            print(
+                f"{name} (whole process): {result['seconds']:.2f} s; IntradayJules / {name} "
+                f"time ratio {ours['seconds'] / result['seconds']:.2f} (goal <= 0.33)"
+            )
+
+
+if __name__ == "__main__":
+    main()
