@@ -27,6 +27,9 @@ __all__ = ["MalformedLineError", "decode_checkpoint", "decode_record", "encode_r
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PAYLOAD_KEY = b',"payload":'
+_PLAIN = re.compile(r"[A-Za-z0-9._:-]*")
+"""Text a JSON string holds as is (no escaping)."""
+
 _HEADER_KEYS = ("seq", "event_id", "event_type", "event_time", "prev_hash", "hash")
 
 
@@ -37,6 +40,14 @@ class MalformedLineError(JulesError, ValueError):
 def _header(
     seq: int, event_id: str, event_type: str, event_time: int, prev: str, new: str
 ) -> bytes:
+    # Fixed key order (not sorted): the payload must come last so it can be sliced out as is.
+    # Ids, types and hashes are plain ASCII words, so the header is formatted directly; the
+    # JSON encoder runs only for text that would need escaping (the same bytes either way).
+    if _PLAIN.fullmatch(event_id) and _PLAIN.fullmatch(event_type) and _PLAIN.fullmatch(prev + new):
+        return (
+            f'{{"seq":{seq:d},"event_id":"{event_id}","event_type":"{event_type}",'
+            f'"event_time":{event_time:d},"prev_hash":"{prev}","hash":"{new}"}}'
+        ).encode("ascii")
     header = {
         "seq": seq,
         "event_id": event_id,
@@ -45,7 +56,6 @@ def _header(
         "prev_hash": prev,
         "hash": new,
     }
-    # Fixed key order (not sorted): the payload must come last so it can be sliced out as is.
     return json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
