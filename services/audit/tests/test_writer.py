@@ -15,7 +15,9 @@ from jules_contracts.system import AuditCheckpoint
 from pydantic import ValidationError
 
 from .auditlog import (
+    CHECKPOINT_EVERY,
     KEY,
+    SEGMENT_RECORDS,
     crashed_log,
     locate,
     read_lines,
@@ -86,6 +88,27 @@ def test_the_same_events_give_byte_identical_logs(tmp_path, events):
 
     for path in sorted(first.iterdir()):
         assert path.read_bytes() == (second / path.name).read_bytes()
+
+
+def test_a_writer_that_flushes_at_checkpoints_only_writes_the_same_verified_log(tmp_path, events):
+    flushed = write_log(tmp_path / "flushed", events)
+    buffered = tmp_path / "buffered"
+    with AuditWriter(
+        buffered,
+        segment_records=SEGMENT_RECORDS,
+        checkpoint_every=CHECKPOINT_EVERY,
+        flush_every_record=False,
+    ) as writer:
+        for event in events[:5]:
+            writer.append(event)
+        # not yet handed to the operating system: nothing of the segment is on disk
+        assert (buffered / segment_name(1)).read_bytes() == b""
+        for event in events[5:]:
+            writer.append(event)
+
+    assert verify(buffered).ok
+    for path in sorted(flushed.iterdir()):
+        assert path.read_bytes() == (buffered / path.name).read_bytes()
 
 
 def test_reappending_a_recorded_event_id_adds_no_record(tmp_path, events):

@@ -14,7 +14,9 @@ Files are only ever appended to. Durability:
 * every record is written and flushed to the operating system before ``append`` returns, so
   a crash of the process loses nothing ``append`` returned; with ``fsync_every_record`` the
   segment is also fsynced, so a power loss loses nothing either (acknowledge a Kafka message
-  only after ``append`` returned);
+  only after ``append`` returned); a writer made with ``flush_every_record=False`` (an
+  embedded backtest, whose run folder is of no use after a crash) leaves its records in the
+  process's buffer until the next checkpoint or ``close`` and writes them in large blocks;
 * before a checkpoint is written its segment is fsynced, and the checkpoint file is fsynced
   after it, so a checkpoint on disk never covers records that are not on disk;
 * a new segment file is made durable in its directory (the directory is fsynced).
@@ -180,6 +182,8 @@ class AuditWriter:
         checkpoint_every: Records between checkpoints within a segment.
         key: Signs every checkpoint with HMAC-SHA256 when given.
         fsync_every_record: fsync the segment after every record, not only at checkpoints.
+        flush_every_record: Hand every record to the operating system before ``append``
+            returns (``False``: at checkpoints and ``close`` only, for embedded backtests).
         on_checkpoint: Called with every checkpoint once it is durable (to publish it).
 
     Raises:
@@ -196,6 +200,7 @@ class AuditWriter:
         checkpoint_every: int = 1_000,
         key: bytes | None = None,
         fsync_every_record: bool = False,
+        flush_every_record: bool = True,
         on_checkpoint: Callable[[AuditCheckpoint], None] | None = None,
     ) -> None:
         self._config = AuditLogConfig(
@@ -204,6 +209,7 @@ class AuditWriter:
         self._directory = Path(directory)
         self._key = key
         self._fsync_every_record = fsync_every_record
+        self._flush_every_record = flush_every_record or fsync_every_record
         self._on_checkpoint = on_checkpoint
         self._chain = AuditChain()
         self._segment_index = 0
@@ -253,7 +259,8 @@ class AuditWriter:
             return None
         segment = self._current_segment()
         segment.write(encode_record(record) + b"\n")
-        segment.flush()
+        if self._flush_every_record:
+            segment.flush()
         if self._fsync_every_record:
             os.fsync(segment.fileno())
         self._segment_count += 1
