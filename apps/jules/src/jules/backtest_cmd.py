@@ -5,23 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from jules_backtest.config import BacktestConfig, load_config
-from jules_backtest.run import RunSummary, run_backtest
-from jules_contracts import Bar
-from jules_signal.engine import ModelLoadError
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jules.backtest_kafka import BACKTEST_SERVICES, KafkaRunOptions, run_backtest_kafka
+from jules.backtest_services import BACKTEST_SERVICES
+
+if TYPE_CHECKING:
+    from jules_backtest.config import BacktestConfig
+    from jules_backtest.run import RunSummary
+    from jules_contracts import Bar
+
+    Wrap = Callable[[Iterator[Bar]], Iterator[Bar]]
 
 __all__ = ["DataDir", "Mode", "Overrides", "backtest", "load_backtest_config"]
-
-Wrap = Callable[[Iterator[Bar]], Iterator[Bar]]
 
 Overrides = Annotated[
     list[str] | None,
@@ -39,6 +39,9 @@ def load_backtest_config(
     console: Console, config: Path | None, overrides: list[str] | None, **fields: Any
 ) -> BacktestConfig:
     """``load_config``; an invalid configuration is printed and exits with status 2."""
+    from jules_backtest.config import load_config
+    from pydantic import ValidationError
+
     try:
         return load_config(config, overrides or [], **fields)
     except (ValidationError, ValueError, OSError) as exc:
@@ -97,12 +100,18 @@ def backtest(
     processes in backtest mode (or uses running ones with ``--external``); the run folder is
     the same as embedded mode's.
     """
+    # The engines, and in kafka mode the bus, are imported by the mode that runs (``jules
+    # --help`` and embedded runs import neither Kafka client).
+    from jules_signal.engine import ModelLoadError
+
     console = Console(width=max(Console().width, 120))
     replica_counts = _replicas(replicas or [])  # a bad option stops before anything is read
     settings = load_backtest_config(
         console, config, set_, data_dir=data_dir, output_dir=output_dir, seed=seed
     )
     if mode is Mode.KAFKA:
+        from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
+
         options = KafkaRunOptions(
             bootstrap=bootstrap,
             scope=scope,
@@ -117,6 +126,7 @@ def backtest(
             return run_backtest_kafka(config, options, progress=wrap)
 
     else:
+        from jules_backtest.run import run_backtest
 
         def run(config: BacktestConfig, wrap: Wrap | None) -> RunSummary:
             return run_backtest(config, progress=wrap)

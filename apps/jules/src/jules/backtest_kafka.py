@@ -46,6 +46,7 @@ from jules_runtime.lockstep.runner import LockstepRunner, partition_counts, wate
 from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
+from jules.backtest_services import BACKTEST_SERVICES
 from jules.session import (
     SessionState,
     alive,
@@ -218,9 +219,6 @@ async def create_run_topics(kafka: KafkaSettings, scope: str, partitions: int) -
     ]
     return await ensure_topics(kafka, names, partitions=partitions)
 
-
-BACKTEST_SERVICES = ("order-router", "risk", "signal", "features")
-"""The services of a topic-replay backtest."""
 
 PARTITIONED_SERVICES = ("features", "signal")
 """Services whose replicas split the partitions; risk and the order-router replicas each run

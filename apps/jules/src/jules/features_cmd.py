@@ -9,15 +9,6 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from jules_features.bar_csv import BarCsvError, compute_features_csv
-from jules_features.engine import (
-    DEFAULT_BAR_FEATURES,
-    FeatureEngineConfig,
-    FeatureError,
-    FeatureSchema,
-    supported_features,
-)
-from pydantic import ValidationError
 
 __all__ = ["features_app"]
 
@@ -90,6 +81,15 @@ def compute(
 
     A value is empty while the feature is undefined (warm-up).
     """
+    from jules_features.bar_csv import BarCsvError, compute_features_csv
+    from jules_features.engine import (
+        DEFAULT_BAR_FEATURES,
+        FeatureEngineConfig,
+        FeatureError,
+        FeatureSchema,
+    )
+    from pydantic import ValidationError
+
     try:
         schema = (
             FeatureSchema.from_names(DEFAULT_BAR_FEATURES)
@@ -121,5 +121,7 @@ def compute(
 @features_app.command("list")
 def list_features() -> None:
     """List the supported feature names, with an example of each."""
+    from jules_features.engine import DEFAULT_BAR_FEATURES, supported_features
+
     typer.echo(supported_features())
     typer.echo(f"\ndefault for bar files: {','.join(DEFAULT_BAR_FEATURES)}")

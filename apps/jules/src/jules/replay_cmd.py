@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from aiokafka.errors import KafkaError
-from jules_backtest.config import BacktestConfig
-from jules_backtest.data import DataQuality, load_bars
-from jules_contracts.topics import MD_BARS
-from jules_runtime.bus import KafkaBus
-from jules_runtime.lockstep.runner import partition_counts
-from jules_runtime.settings import KafkaSettings
 from rich.console import Console
 
 from jules.backtest_cmd import DataDir, Overrides, load_backtest_config
-from jules.backtest_kafka import create_run_topics, publish_bars
+
+if TYPE_CHECKING:
+    from jules_backtest.config import BacktestConfig
+    from jules_backtest.data import DataQuality
 
 __all__ = ["replay"]
 
@@ -43,6 +39,10 @@ def replay(
     (``LOCKSTEP__ENABLED=true``, ``RUN_SCOPE=<scope>``) step on them. The run's topics are
     created if missing.
     """
+    from aiokafka.errors import KafkaError
+    from jules_backtest.data import DataQuality
+    from jules_contracts.topics import MD_BARS
+
     console = Console()
     try:
         MD_BARS.scoped(scope)
@@ -71,6 +71,14 @@ async def _replay(
     partitions: int,
     speed: float | None,
 ) -> int:
+    from jules_backtest.data import load_bars
+    from jules_contracts.topics import MD_BARS
+    from jules_runtime.bus import KafkaBus
+    from jules_runtime.lockstep.runner import partition_counts
+    from jules_runtime.settings import KafkaSettings
+
+    from jules.backtest_kafka import create_run_topics, publish_bars
+
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
     topic = MD_BARS.scoped(scope)
     await create_run_topics(kafka, scope, partitions)

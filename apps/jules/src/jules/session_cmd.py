@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from jules_backtest.config import BacktestConfig, OnnxStrategyConfig, load_config
-from jules_backtest.data import resolve
-from jules_backtest.run import build_strategy_and_schema
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from jules.session import SessionState, session_status, start_session, stop_session
+if TYPE_CHECKING:
+    from jules_backtest.config import BacktestConfig
+
+    from jules.session import SessionState
 
 __all__ = ["down", "service_environments", "status", "up"]
 
@@ -28,6 +27,10 @@ def service_environments(
     config: BacktestConfig, run_dir: Path, speed: float | None
 ) -> dict[str, dict[str, str]]:
     """Each service's settings (environment variables without the prefix) for a session."""
+    from jules_backtest.config import OnnxStrategyConfig
+    from jules_backtest.data import resolve
+    from jules_backtest.run import build_strategy_and_schema
+
     _, schema = build_strategy_and_schema(config)
     features = list(schema.names)
     strategy = config.strategy
@@ -84,6 +87,11 @@ def up(
     ] = None,
 ) -> None:
     """Start the local broker and all six services; replay recorded data as a live feed."""
+    from jules_backtest.config import load_config
+    from pydantic import ValidationError
+
+    from jules.session import start_session
+
     console = Console()
     try:
         settings = load_config(config)
@@ -110,6 +118,8 @@ SessionDir = Annotated[Path | None, typer.Option(help="Session folder (default: 
 
 def _load_state(console: Console, run_dir: Path | None) -> SessionState:
     """The session's state; a missing session is printed and exits with status 1."""
+    from jules.session import SessionState
+
     try:
         return SessionState.load(run_dir)
     except FileNotFoundError as exc:
@@ -128,6 +138,8 @@ def status(run_dir: SessionDir = None) -> None:
 
 def down(run_dir: SessionDir = None) -> None:
     """Stop the session's services (gracefully) and the broker if the session started it."""
+    from jules.session import stop_session
+
     console = Console()
     state = _load_state(console, run_dir)
     for line in stop_session(state):
@@ -135,6 +147,8 @@ def down(run_dir: SessionDir = None) -> None:
 
 
 def _print_status(console: Console, state: SessionState) -> bool:
+    from jules.session import session_status
+
     table = Table(title=f"session {state.scope} ({state.run_dir})")
     for column in ("service", "process", "health", "ready", "lag", "last event time", "port"):
         table.add_column(column)

@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from aiokafka.errors import KafkaError
-from jules_contracts import SignalGenerated
-from jules_contracts.topics import SIGNALS, SIGNALS_SHADOW, Topic
-from jules_runtime.bus import read_topic
-from jules_runtime.settings import KafkaSettings
 from rich.console import Console
 from rich.table import Table
 
-from jules.shadow import DIRECTIONS, Comparison, ShadowReport, compare_signals
+if TYPE_CHECKING:
+    from jules_contracts import SignalGenerated
+
+    from jules.shadow import Comparison, ShadowReport
 
 __all__ = ["read_signals", "shadow_report"]
 
@@ -32,6 +30,10 @@ async def read_signals(
     Raises:
         TimeoutError: The topic could not be read up to its end offsets within ``timeout_s``.
     """
+    from jules_contracts import SignalGenerated
+    from jules_runtime.bus import read_topic
+    from jules_runtime.settings import KafkaSettings
+
     events = await read_topic(
         KafkaSettings(bootstrap_servers=bootstrap),
         topic,
@@ -43,6 +45,10 @@ async def read_signals(
 
 
 async def _read_both(bootstrap: str, scope: str | None) -> ShadowReport:
+    from jules_contracts.topics import SIGNALS, SIGNALS_SHADOW, Topic
+
+    from jules.shadow import compare_signals
+
     topics: Sequence[Topic] = (SIGNALS, SIGNALS_SHADOW)
     production, shadow = await asyncio.gather(
         *(read_signals(bootstrap, topic.scoped(scope)) for topic in topics)
@@ -59,6 +65,8 @@ def _number(value: float | None) -> str:
 
 
 def _print(console: Console, report: ShadowReport, production: str, shadow: str) -> None:
+    from jules.shadow import DIRECTIONS
+
     table = Table(title=f"{production} against {shadow}")
     for column in ("instrument", "signals prod/shadow", "compared", "agreement", "mean |diff|"):
         table.add_column(column, justify="left" if column == "instrument" else "right")
@@ -98,6 +106,9 @@ def shadow_report(
     direction, counts by (production, shadow) direction, mean absolute target difference, per
     instrument and in total.
     """
+    from aiokafka.errors import KafkaError
+    from jules_contracts.topics import SIGNALS, SIGNALS_SHADOW
+
     console = Console()
     try:
         production, shadow = SIGNALS.scoped(scope), SIGNALS_SHADOW.scoped(scope)

@@ -5,17 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from jules_contracts.base import new_event_id
-from jules_contracts.control import SwapModel
-from jules_contracts.enums import ModelStage
-from jules_contracts.topics import CONTROL
-from jules_runtime.bus import KafkaBus
-from jules_runtime.settings import KafkaSettings
-from pydantic import ValidationError
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from jules_contracts.control import SwapModel
 
 __all__ = ["StageOption", "publish_swap", "swap_command", "swap_model"]
 
@@ -40,6 +36,10 @@ def swap_command(
     Raises:
         pydantic.ValidationError: The name, version or operator is not a valid identifier.
     """
+    from jules_contracts.base import new_event_id
+    from jules_contracts.control import SwapModel
+    from jules_contracts.enums import ModelStage
+
     return SwapModel(
         event_id=new_event_id(),
         source="operator",
@@ -54,6 +54,9 @@ def swap_command(
 
 async def publish_swap(bootstrap: str, scope: str | None, command: SwapModel) -> None:
     """Publish ``command`` on control.v1 (within ``scope``) and wait for the broker's ack."""
+    from jules_runtime.bus import KafkaBus
+    from jules_runtime.settings import KafkaSettings
+
     bus = KafkaBus(
         "swap-model", KafkaSettings(bootstrap_servers=bootstrap), scope, client_id="jules-swap"
     )
@@ -85,6 +88,9 @@ def swap_model(
     signals.shadow.v1 (shadow). A refused version leaves the running model serving and raises a
     MODEL_REJECTED alert on risk.alerts.v1. The command is printed.
     """
+    from jules_contracts.topics import CONTROL
+    from pydantic import ValidationError
+
     console = Console()
     try:
         topic = CONTROL.scoped(scope)

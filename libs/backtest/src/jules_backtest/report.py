@@ -1,7 +1,9 @@
 """The HTML report of a run: metrics, confidence intervals and plots (inline SVG).
 
 Plots are drawn with matplotlib's object API (no pyplot global state) into SVG with a fixed
-hash salt and no date, so the same run always gives a byte-identical report.
+hash salt and no date, so the same run always gives a byte-identical report. matplotlib and
+numpy are imported when a report is rendered, not with the module (``PriceSeries`` is imported
+by ``outputs``, which the Kafka mode uses without plotting anything here).
 """
 
 from __future__ import annotations
@@ -10,17 +12,15 @@ import html
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import matplotlib as mpl
-import numpy as np
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.figure import Figure
 
-from jules_backtest.trades import RoundTrip
+    from jules_backtest.trades import RoundTrip
 
 __all__ = ["PriceSeries", "render_report"]
-
-mpl.rcParams["svg.hashsalt"] = "intradayjules"
-mpl.rcParams["svg.fonttype"] = "none"
 
 
 @dataclass
@@ -48,7 +48,19 @@ def _thin(times: Sequence[int], values: Sequence[float]) -> tuple[list[int], lis
     return [times[i] for i in index], [values[i] for i in index]
 
 
+def _figure(figsize: tuple[float, float]) -> Figure:
+    """A new figure; the SVG settings (fixed hash salt, text as text) are set first."""
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
+    mpl.rcParams["svg.hashsalt"] = "intradayjules"
+    mpl.rcParams["svg.fonttype"] = "none"
+    return Figure(figsize=figsize)
+
+
 def _dates(times: Sequence[int]) -> np.ndarray:
+    import numpy as np
+
     return np.asarray(times, dtype="datetime64[ns]")
 
 
@@ -60,13 +72,15 @@ def _svg(figure: Figure) -> str:
 
 
 def _equity_plot(times: Sequence[int], equity: Sequence[float]) -> str:
+    import numpy as np
+
     full = np.asarray(equity)
     drawdown_full = full / np.maximum.accumulate(full) - 1.0
     times, thinned = _thin(times, list(full))
     _, drawdown_list = _thin(list(range(len(full))), list(drawdown_full))
     curve = np.asarray(thinned)
     drawdown = np.asarray(drawdown_list)
-    figure = Figure(figsize=(10, 5))
+    figure = _figure((10, 5))
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     dates = _dates(times)
     top.plot(dates, curve, color="#1f77b4", linewidth=1)
@@ -80,7 +94,7 @@ def _equity_plot(times: Sequence[int], equity: Sequence[float]) -> str:
 
 
 def _price_plot(series: PriceSeries, trips: Sequence[RoundTrip]) -> str:
-    figure = Figure(figsize=(10, 3.5))
+    figure = _figure((10, 3.5))
     axis = figure.subplots()
     line_times, line_closes = _thin(series.times, series.closes)
     axis.plot(_dates(line_times), line_closes, color="#555555", linewidth=0.8)

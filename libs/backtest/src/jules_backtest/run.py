@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import onnxruntime as ort
 from jules_audit.store import AuditWriter
 from jules_contracts import Bar, Event
 from jules_features.engine import FeatureEngine, FeatureSchema
@@ -61,6 +60,8 @@ def build_strategy_and_schema(config: BacktestConfig) -> tuple[Strategy, Feature
     """Build the strategy and the feature schema it needs (an ONNX model's own, exactly)."""
     strategy_config = config.strategy
     if isinstance(strategy_config, OnnxStrategyConfig):
+        import onnxruntime as ort  # ONNX strategies only
+
         model = Path(strategy_config.model).read_bytes()
         metadata = ort.InferenceSession(model).get_modelmeta().custom_metadata_map
         card = ModelCard.from_metadata(metadata)
