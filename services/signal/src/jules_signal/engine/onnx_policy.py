@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime as ort
 from jules_contracts import Bar, FeatureVector, SignalGenerated
 from jules_contracts.base import Identifier
 from numpy.typing import NDArray
 from pydantic import TypeAdapter
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 from jules_signal.engine.config import OnnxPolicyConfig
 from jules_signal.engine.errors import (
@@ -57,6 +59,8 @@ _IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
 
 def session_options() -> ort.SessionOptions:
     """Return the session options of every policy: single-threaded, no spinning, sequential."""
+    import onnxruntime as ort  # imported by the ONNX policies only, not with the rule strategies
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
@@ -126,6 +130,8 @@ class OnnxPolicy:
             ModelLoadError: The bytes are not a model (``INVALID_MODEL``), the card is missing
                 or invalid, or the model's inputs or outputs do not fit the card.
         """
+        import onnxruntime as ort
+
         try:
             session = ort.InferenceSession(
                 model_bytes, sess_options=session_options(), providers=["CPUExecutionProvider"]
