@@ -292,7 +292,7 @@ def run_backtest_kafka(
             _start_services(config, options, state)
         if on_ready is not None:
             on_ready(state)
-        with AuditWriter(run_dir / "audit") as audit:
+        with AuditWriter(run_dir / "audit", flush_every_record=False) as audit:
 
             def emit(event: Event) -> None:
                 recorder(event)

@@ -253,7 +253,7 @@ def run_backtest(
     run_dir = prepare_run_dir(config)
     recorder = RunRecorder()
     quality = DataQuality()
-    with AuditWriter(run_dir / "audit") as audit:
+    with AuditWriter(run_dir / "audit", flush_every_record=False) as audit:
 
         def emit(event: Event) -> None:
             recorder(event)
