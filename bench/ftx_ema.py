@@ -123,7 +123,7 @@ def run_peer(name: str, bars_csv: Path, repeat: int) -> dict[str, float] | None:
         )
         times.append(seconds)
         result = json.loads(stdout.strip().splitlines()[-1])
-    return {"seconds": statistics.median(times), "trades": result.get("fills", 0)}
+    return {"seconds": statistics.median(times), "trades": result["trades"]}
 
 
 def main() -> None:
