@@ -156,8 +156,9 @@ def main() -> None:
                 print(f"{name}: not run (set up the peer environment: make bench-peers)")
                 continue
             print(
-                f"{name} (whole process): {result['seconds']:.2f} s; IntradayJules / {name} "
-                f"time ratio {ours['seconds'] / result['seconds']:.2f} (goal <= 0.33)"
+                f"{name} (whole process): {result['seconds']:.2f} s, {result['trades']:,} trades; "
+                f"IntradayJules / {name} time ratio {ours['seconds'] / result['seconds']:.2f} "
+                "(goal <= 0.33)"
             )
 
 
