@@ -124,9 +124,10 @@ def bootstrap_intervals(
     blocks_needed = math.ceil(returns.size / block)
     total = np.empty(samples)
     drawdown = np.empty(samples)
+    offsets = np.arange(block)
     for i in range(samples):
         starts = rng.integers(0, starts_count, size=blocks_needed)
-        path = np.concatenate([returns[s : s + block] for s in starts])[: returns.size]
+        path = returns[(starts[:, None] + offsets).ravel()[: returns.size]]
         growth = np.cumprod(1.0 + path)
         total[i] = growth[-1] - 1.0
         drawdown[i] = max_drawdown(np.concatenate(([1.0], growth)))
