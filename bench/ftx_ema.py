@@ -11,9 +11,10 @@ times; the median is printed with the trade count (every engine makes the same t
 * NautilusTrader and backtrader (``bench/peers``), when their environment exists
   (``make bench-peers``).
 
-Usage::
+Each command runs once untimed first (``processes.median_seconds``). ``--checkout DIR`` times
+``jules`` on another checkout's sources (before/after a change, same machine). Usage::
 
-    .venv/bin/python bench/ftx_ema.py [--repeat 3]
+    .venv/bin/python bench/ftx_ema.py [--repeat 3] [--checkout ../before]
 """
 
 from __future__ import annotations
@@ -22,17 +23,14 @@ import argparse
 import csv
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from machine import describe  # bench/machine.py (scripts run from bench/)
+from processes import JULES, ROOT, median_seconds
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", ROOT.parent / "shared" / "data"))
 BARS = DATA_DIR / "nautilus_trader/tests/test_data/btc-perp-20211231-20220201_1m.csv"
 PEER_PYTHON = ROOT / ".local" / "bench-peers" / "bin" / "python"
@@ -51,42 +49,23 @@ account: {{starting_cash: 100000}}
 """
 
 
-def timed(command: list[str], *, cwd: Path = ROOT) -> tuple[float, str]:
-    """Run ``command`` to completion; its wall time and its standard output."""
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    return seconds, done.stdout
-
-
-def run_ours(work: Path, repeat: int) -> dict[str, float]:
-    """``jules backtest`` on the FTX run, ``repeat`` times; median seconds and trades."""
+def run_ours(work: Path, repeat: int, checkout: Path | None) -> dict[str, float]:
+    """``jules backtest`` on the FTX run: median whole-process seconds, and its trades."""
     config = work / "ftx-ema.yaml"
     config.write_text(CONFIG.format(data_dir=DATA_DIR, path=BARS.relative_to(DATA_DIR)))
-    jules = Path(sys.executable).parent / "jules"
-    times: list[float] = []
-    trades = 0
-    for attempt in range(repeat):
-        out = work / f"ours-{attempt}"
-        seconds, _ = timed([str(jules), "backtest", "-c", str(config), "--output-dir", str(out)])
-        times.append(seconds)
-        with (out / "trades.csv").open() as handle:
-            trades = sum(1 for _ in handle) - 1
-    return {"seconds": statistics.median(times), "trades": trades}
+    out = work / "ours"
+    command = [*JULES, "backtest", "-c", str(config), "--output-dir", str(out), "--no-progress"]
+    seconds, _ = median_seconds(command, repeat, checkout=checkout)
+    with (out / "trades.csv").open() as handle:
+        trades = sum(1 for _ in handle) - 1
+    return {"seconds": seconds, "trades": trades}
 
 
 def run_backtesting_py(repeat: int) -> dict[str, float]:
-    """backtesting.py on the same bars, ``repeat`` times; median whole-process seconds."""
+    """backtesting.py on the same bars: median whole-process seconds, and its trades."""
     script = ROOT / "bench" / "peers" / "backtesting_ema.py"
-    times: list[float] = []
-    result: dict[str, float] = {}
-    for _ in range(repeat):
-        seconds, stdout = timed([sys.executable, str(script), str(BARS)])
-        times.append(seconds)
-        result = json.loads(stdout.strip().splitlines()[-1])
-    return {"seconds": statistics.median(times), "trades": result["trades"]}
+    seconds, stdout = median_seconds([sys.executable, str(script), str(BARS)], repeat)
+    return {"seconds": seconds, "trades": json.loads(stdout.strip().splitlines()[-1])["trades"]}
 
 
 def export_for_peers(path: Path) -> None:
@@ -115,21 +94,16 @@ def run_peer(name: str, bars_csv: Path, repeat: int) -> dict[str, float] | None:
     if not PEER_PYTHON.exists():
         return None
     script = ROOT / "bench" / "peers" / PEERS[name]
-    times: list[float] = []
-    result: dict[str, float] = {}
-    for _ in range(repeat):
-        seconds, stdout = timed(
-            [str(PEER_PYTHON), str(script), str(bars_csv), "--fast", "9", "--slow", "21"]
-        )
-        times.append(seconds)
-        result = json.loads(stdout.strip().splitlines()[-1])
-    return {"seconds": statistics.median(times), "trades": result["trades"]}
+    command = [str(PEER_PYTHON), str(script), str(bars_csv), "--fast", "9", "--slow", "21"]
+    seconds, stdout = median_seconds(command, repeat)
+    return {"seconds": seconds, "trades": json.loads(stdout.strip().splitlines()[-1])["trades"]}
 
 
 def main() -> None:
     """Run every engine and print the figures next to the goal."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--checkout", type=Path, help="time jules on this checkout's sources")
     args = parser.parse_args()
     print(f"machine: {describe()}")
     print(
@@ -137,7 +111,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        ours = run_ours(work, args.repeat)
+        ours = run_ours(work, args.repeat, args.checkout)
         print(
             f"IntradayJules (jules backtest, whole process): {ours['seconds']:.2f} s, "
             f"{ours['trades']:,} trades"
