@@ -174,3 +174,12 @@ def test_check_config_prints_the_settings_or_exits_2_naming_the_variable(
     assert '"kind": "l2_book"' in shown.output
     assert refused.exit_code == 2
     assert "JULES_ORDER_ROUTER__ENGINE__MAX_PARTICIPATION='0'" in refused.output
+
+
+def test_a_full_router_config_given_as_the_venue_keeps_its_venue_and_takes_the_new_account():
+    config = VenueConfig(latency_ns=5).for_account("OLD", "EUR", 5.0)
+
+    moved = config.for_account("NEW", "USD", 100_000.0)
+
+    assert (moved.account_id, moved.currency, moved.starting_cash) == ("NEW", "USD", 100_000.0)
+    assert moved.latency_ns == 5

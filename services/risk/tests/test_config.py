@@ -144,3 +144,13 @@ def test_change_config_for_another_service_is_ignored():
 
     assert engine.on_control(command) == []
     assert engine.config.limits.max_order_quantity is None
+
+
+def test_a_full_config_given_as_the_controls_keeps_its_controls_and_takes_the_new_account():
+    config = RiskConfig(account_id="OLD", atr_period=7, history_length=50)
+
+    moved = config.for_account("NEW")
+
+    assert moved.account_id == "NEW"
+    assert (moved.atr_period, moved.history_length) == (7, 50)
+    assert moved.model_dump(exclude={"account_id"}) == config.model_dump(exclude={"account_id"})

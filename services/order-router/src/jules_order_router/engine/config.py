@@ -169,9 +169,14 @@ class VenueConfig(_Config):
         return value
 
     def for_account(self, account_id: str, currency: str, starting_cash: float) -> RouterConfig:
-        """The engine's configuration: this venue for one account."""
+        """The engine's configuration: this venue for one account.
+
+        A ``RouterConfig`` given as the venue is taken for its venue settings only (its own
+        account is replaced).
+        """
+        venue = {name: getattr(self, name) for name in VenueConfig.model_fields}
         return RouterConfig(
-            account_id=account_id, currency=currency, starting_cash=starting_cash, **dict(self)
+            account_id=account_id, currency=currency, starting_cash=starting_cash, **venue
         )
 
 

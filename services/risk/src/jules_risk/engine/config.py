@@ -221,8 +221,13 @@ class RiskControls(_Frozen):
     cancel_on_halt: Annotated[bool, Strict()] = True
 
     def for_account(self, account_id: str) -> RiskConfig:
-        """The engine's configuration: these controls for ``account_id``."""
-        return RiskConfig(account_id=account_id, **dict(self))
+        """The engine's configuration: these controls for ``account_id``.
+
+        A ``RiskConfig`` given as the controls is taken for its controls only (its own
+        account is replaced).
+        """
+        controls = {name: getattr(self, name) for name in RiskControls.model_fields}
+        return RiskConfig(account_id=account_id, **controls)
 
 
 class RiskConfig(RiskControls):
