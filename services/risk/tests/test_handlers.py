@@ -308,11 +308,14 @@ async def test_an_input_delivered_again_after_its_outputs_were_acknowledged_publ
 
 def test_the_dedup_window_forgets_the_oldest_ids():
     service = RiskService(make_engine(), dedup_window=2)
-    bars = [bar(T0 + i * MINUTE, 100.0 + i) for i in range(3)]
-    for b in bars:
-        service.process(b)
-        service.acknowledged(None, b, [])  # type: ignore[arg-type]
-    assert service.process(bars[2]) == []
+    changes = [change(T0 + i * MINUTE, "risk", 10_000.0 + i) for i in range(3)]
+    for command in changes:
+        assert service.process(command)  # each change is confirmed by a CONFIG_CHANGED alert
+        service.acknowledged(None, command, [])  # type: ignore[arg-type]
+    assert service.process(changes[2]) == []  # remembered: acknowledged, nothing again
+    assert service.process(changes[1]) == []
+    again = service.process(changes[0])  # forgotten beyond the window: handled again
+    assert [a.code for a in again if isinstance(a, RiskAlert)] == ["CONFIG_CHANGED"]
     with pytest.raises(ValueError, match="at least 1"):
         RiskService(make_engine(), dedup_window=0)
 
