@@ -1,8 +1,9 @@
 """The risk service over Kafka: one risk engine behind the bus (``create_app``).
 
-The wiring only: the handlers (routing, redelivery, the restore of control commands) are in
-``jules_risk.handlers``, the domain metrics in ``jules_risk.metrics``, the kill-switch
-endpoint in ``jules_risk.endpoints``, backtest mode in ``jules_risk.lockstep``.
+The wiring only: the handlers (routing, redelivery) are in ``jules_risk.handlers``, the
+start-up restore of control commands in ``jules_risk.restore``, the domain metrics in
+``jules_risk.metrics``, the kill-switch endpoint in ``jules_risk.endpoints``, backtest mode in
+``jules_risk.lockstep``.
 
 Besides ``/health``, ``/ready`` and ``/metrics``, the service answers ``GET /kill-switch``
 with ``{"state": "ACTIVE" | "REDUCING" | "HALTED"}`` (``?instrument=<id>``: the state in force
@@ -17,9 +18,10 @@ from jules_runtime.service import ServiceRuntime, create_service_app, run_lockst
 from jules_risk.config import KILL_SWITCH_PATH, RiskSettings
 from jules_risk.endpoints import kill_switch_endpoint
 from jules_risk.engine import RiskEngine
-from jules_risk.handlers import RiskService, restore_processed_control, subscribe
+from jules_risk.handlers import RiskService, subscribe
 from jules_risk.lockstep import RiskDriver
 from jules_risk.metrics import RiskMetrics
+from jules_risk.restore import restore_processed_control
 
 __all__ = ["create_app"]
 

@@ -27,7 +27,7 @@ gets its first outputs again if they were never acknowledged, nothing otherwise 
 ``RiskService``).
 
 The engine's state lives in memory. A restarted service first applies again the control
-commands its consumer group had processed (``read_processed_control``, then
+commands its consumer group had processed (``jules_risk.restore``, then
 ``RiskService.restore``; their outputs are not published again), then resumes from its
 committed offsets; market knowledge, working orders and loss halts start afresh.
 ``control.v1`` must keep its messages for this (long retention or compaction by key would
@@ -67,10 +67,9 @@ from jules_contracts.topics import (
     PORTFOLIO,
     SIGNALS,
 )
-from jules_runtime.bus import Bus, InboundRecord, Redelivery, committed_offsets, read_topic
+from jules_runtime.bus import Bus, InboundRecord, Redelivery
 from jules_runtime.logging import logger
 
-from jules_risk.config import RiskSettings
 from jules_risk.engine import SOURCE, RiskEngine
 from jules_risk.metrics import RiskMetrics
 
@@ -78,8 +77,6 @@ __all__ = [
     "CONTROL_TOPICS",
     "INPUT_TOPICS",
     "RiskService",
-    "read_processed_control",
-    "restore_processed_control",
     "subscribe",
 ]
 
@@ -209,38 +206,3 @@ def subscribe(bus: Bus, service: RiskService, metrics: RiskMetrics | None = None
 
     bus.subscribe(INPUT_TOPICS, service.handle, on_outputs_published=published)
     bus.subscribe(CONTROL_TOPICS, service.handle, on_outputs_published=published)
-
-
-async def read_processed_control(settings: RiskSettings) -> list[Event]:
-    """The control commands the service's consumer group has already processed, in order.
-
-    Reads ``control.v1`` (within the run scope) from its beginning up to the group's committed
-    offsets, without joining the group. Messages that are not valid control commands (they
-    were dead-lettered) are left out.
-    """
-    topic = CONTROL.scoped(settings.run_scope)
-    client_id = f"{settings.client_id}-restore"
-    processed = await committed_offsets(
-        settings.kafka, settings.consumer_group, client_id=client_id, topic=topic
-    )
-    return await read_topic(
-        settings.kafka, topic, client_id=client_id, upto=processed, allowed=CONTROL.event_types
-    )
-
-
-async def restore_processed_control(service: RiskService, settings: RiskSettings) -> int:
-    """Apply again the control commands the consumer group already processed (at start-up).
-
-    So a restarted service keeps its kill switch and the configuration changes made at run
-    time; their outputs are not published again.
-
-    Returns:
-        How many commands were for risk.
-    """
-    applied = service.restore(await read_processed_control(settings))
-    logger.info(
-        "control commands restored",
-        commands=applied,
-        kill_switch=service.engine.kill_switch_state().value,
-    )
-    return applied
