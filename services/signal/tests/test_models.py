@@ -66,9 +66,10 @@ def test_a_refused_shadow_version_leaves_production_serving(env, tmp_path):
     started = ModelSwapper(
         models.strategy, source=models.source, metrics=ServingMetrics(metrics_registry)
     )
-    alert = started.refuse_recorded_shadow(models.shadow_refused)
+    alert = started.refuse_recorded_shadow(models.shadow_refused, 1_700_000_000_000_000_000)
     assert alert.code == AlertCode.MODEL_REJECTED
     assert alert.severity is AlertSeverity.CRITICAL
+    assert alert.event_time == 1_700_000_000_000_000_000
     assert "shadow version '3'" in alert.message
     assert "FEATURE_SCHEMA_MISMATCH" in alert.message
     reason = "FEATURE_SCHEMA_MISMATCH"

@@ -17,6 +17,7 @@ subscribed on the runtime's bus.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from faststream.asgi import AsgiFastStream
@@ -111,7 +112,9 @@ def create_app(settings: SignalSettings) -> AsgiFastStream:
 
         async def report_refused_shadow() -> None:
             if models.shadow_refused is not None:
-                await bus.publish(handler.models.refuse_recorded_shadow(models.shadow_refused))
+                await bus.publish(
+                    handler.models.refuse_recorded_shadow(models.shadow_refused, time.time_ns())
+                )
 
         runtime.on_startup.append(announce)
         runtime.after_startup.append(report_refused_shadow)

@@ -26,7 +26,6 @@ production (and shadow) version again; ``jules-train models promote`` records a 
 
 from __future__ import annotations
 
-import time
 from functools import partial
 
 from jules_contracts import AlertCode, Event, RiskAlert, SignalGenerated, direction_of
@@ -129,8 +128,12 @@ class ModelSwapper:
         if production is not None or shadow is not None:
             self._compare(instrument_id)
 
-    def refuse_recorded_shadow(self, error: ModelRefusedError) -> RiskAlert:
+    def refuse_recorded_shadow(self, error: ModelRefusedError, event_time: int) -> RiskAlert:
         """Report the registry's shadow version refused at start-up: log, count, alert.
+
+        Args:
+            error: Why the shadow version was refused.
+            event_time: When (the service's start-up, UTC ns): the alert's event time.
 
         Returns:
             The ``MODEL_REJECTED`` alert to publish.
@@ -145,7 +148,7 @@ class ModelSwapper:
         )
         if self._metrics is not None:
             self._metrics.rejected.labels(reason=error.reason).inc()
-        return shadow_refused_alert(error, time.time_ns())
+        return shadow_refused_alert(error, event_time)
 
     # --- internals ------------------------------------------------------------------------
 
