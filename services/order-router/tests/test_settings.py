@@ -176,10 +176,19 @@ def test_check_config_prints_the_settings_or_exits_2_naming_the_variable(
     assert "JULES_ORDER_ROUTER__ENGINE__MAX_PARTICIPATION='0'" in refused.output
 
 
-def test_a_full_router_config_given_as_the_venue_keeps_its_venue_and_takes_the_new_account():
+def test_a_full_router_config_given_as_the_venue_keeps_its_venue_only() -> None:
     config = VenueConfig(latency_ns=5).for_account("OLD", "EUR", 5.0)
 
     moved = config.for_account("NEW", "USD", 100_000.0)
 
     assert (moved.account_id, moved.currency, moved.starting_cash) == ("NEW", "USD", 100_000.0)
     assert moved.latency_ns == 5
+
+
+def test_the_dedup_window_is_a_setting(env: Callable[..., None]) -> None:
+    assert load_settings(OrderRouterSettings).dedup_window == 100_000
+    env(dedup_window="10")
+    assert load_settings(OrderRouterSettings).dedup_window == 10
+    env(dedup_window="0")
+    with pytest.raises(ConfigError, match="JULES_ORDER_ROUTER__DEDUP_WINDOW='0'"):
+        load_settings(OrderRouterSettings)

@@ -36,7 +36,9 @@ def create_app(settings: OrderRouterSettings) -> AsgiFastStream:
         )
 
     def wire(runtime: ServiceRuntime) -> None:
-        handler = RouterHandler(OrderRouterEngine(settings.router_config))
+        handler = RouterHandler(
+            OrderRouterEngine(settings.router_config), dedup_window=settings.dedup_window
+        )
         runtime.bus.subscribe(
             INPUT_TOPICS, handler.handle, on_outputs_published=handler.acknowledged
         )

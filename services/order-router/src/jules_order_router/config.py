@@ -31,10 +31,10 @@ not have, too), so the service stops at start-up naming it.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
-from pydantic import ModelWrapValidatorHandler, ValidationError, model_validator
+from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from jules_order_router.engine import RouterConfig, VenueConfig
@@ -55,6 +55,8 @@ class OrderRouterSettings(ServiceSettings):
         starting_cash: Cash at the start.
         engine: The simulated venue (``VenueConfig``: fill model, fees, latency, participation
             cap, listed instruments), with the engine's defaults.
+        dedup_window: How many acknowledged commands (decisions, cancels) are remembered, to
+            recognise one delivered again (it publishes nothing the second time).
         lockstep: Backtest mode (topic replay): the venue's steps in lockstep with risk
             (``jules_order_router.lockstep``); one account, so one replica.
         close_at_end: Backtest mode: flatten the account at the open of each instrument's
@@ -69,6 +71,7 @@ class OrderRouterSettings(ServiceSettings):
     currency: str = "USD"
     starting_cash: float = 100_000.0
     engine: VenueConfig = VenueConfig()
+    dedup_window: Annotated[int, Field(ge=1)] = 100_000
     lockstep: LockstepSettings = LockstepSettings()
     close_at_end: bool = True
 
