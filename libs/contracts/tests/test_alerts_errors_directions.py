@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from jules_contracts import (
-    MAX_ALERT_MESSAGE,
+    MAX_MESSAGE,
     AlertCode,
     CancelOrder,
     DecodeError,
@@ -16,7 +16,6 @@ from jules_contracts import (
     direction_of,
     encode_event,
 )
-from jules_contracts.base import MAX_MESSAGE
 from jules_contracts.enums import DeadLetterReason
 from jules_contracts.examples import example_for
 
@@ -37,8 +36,8 @@ def test_every_alert_code_is_a_valid_wire_code():
 
 def test_a_long_alert_message_is_cut_to_the_bound_not_refused():
     base = example_for(RiskAlert).model_dump()
-    alert = RiskAlert.model_validate({**base, "message": "x" * (MAX_ALERT_MESSAGE + 500)})
-    assert len(alert.message) == MAX_ALERT_MESSAGE
+    alert = RiskAlert.model_validate({**base, "message": "x" * (MAX_MESSAGE + 500)})
+    assert len(alert.message) == MAX_MESSAGE
     assert RiskAlert.model_validate({**base, "message": "short"}).message == "short"
 
 

@@ -6,6 +6,7 @@ This package depends on pydantic and the standard library only.
 """
 
 from jules_contracts.base import (
+    MAX_MESSAGE,
     Contract,
     Event,
     derive_event_id,
@@ -63,7 +64,7 @@ from jules_contracts.orders import (
     SubmitOrder,
 )
 from jules_contracts.portfolio import PortfolioSnapshot, Position
-from jules_contracts.risk import MAX_ALERT_MESSAGE, RiskAlert
+from jules_contracts.risk import RiskAlert
 from jules_contracts.signals import SignalGenerated, direction_of
 from jules_contracts.system import AuditCheckpoint, Watermark
 from jules_contracts.topics import ALL_TOPICS, Topic, backtest_scope, topic_for
@@ -71,7 +72,7 @@ from jules_contracts.topics import ALL_TOPICS, Topic, backtest_scope, topic_for
 __all__ = [
     "ALL_TOPICS",
     "EVENT_TYPES",
-    "MAX_ALERT_MESSAGE",
+    "MAX_MESSAGE",
     "AggressorSide",
     "AlertCode",
     "AlertSeverity",

@@ -63,7 +63,7 @@ from jules_contracts.orders import (
     SubmitOrder,
 )
 from jules_contracts.portfolio import PortfolioSnapshot, Position
-from jules_contracts.risk import RiskAlert
+from jules_contracts.risk import AlertCode, RiskAlert
 from jules_contracts.signals import SignalGenerated
 from jules_contracts.system import AuditCheckpoint, Watermark
 
@@ -327,7 +327,7 @@ def _build() -> dict[type[Event], Event]:
         portfolio,
         source="risk",
         severity=AlertSeverity.WARNING,
-        code="DRAWDOWN_LIMIT",
+        code=AlertCode.DRAWDOWN_LIMIT,
         message="drawdown 4.2% is above the warning level 4.0% (limit 5.0%)",
         instrument_id=BTC,
         metrics={"drawdown": 0.042, "warning": 0.04, "limit": 0.05},

@@ -40,8 +40,6 @@ __all__ = [
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,12}$")]
 """An asset or currency code (``USD``, ``USDT``, ``BTC``)."""
 
-Reason = Message
-
 
 class SubmitOrder(Event):
     """Command: submit an order (an order intent, before risk).
@@ -105,7 +103,7 @@ class CancelOrder(Event):
     event_type: Literal["order.cancel"] = "order.cancel"
     client_order_id: Identifier
     instrument_id: InstrumentId
-    reason: Reason | None = None
+    reason: Message | None = None
 
 
 class OrderApproved(Event):
@@ -149,7 +147,7 @@ class OrderDenied(Event):
     client_order_id: Identifier
     instrument_id: InstrumentId
     reasons: Annotated[tuple[RiskReason, ...], Field(min_length=1)]
-    message: Reason
+    message: Message
     order: SubmitOrder
 
     @model_validator(mode="after")
@@ -184,7 +182,7 @@ class OrderRejected(_OrderEvent):
     """The venue rejected the order."""
 
     event_type: Literal["order.rejected"] = "order.rejected"
-    reason: Reason
+    reason: Message
 
 
 class _FillEvent(_OrderEvent):
@@ -240,7 +238,7 @@ class OrderCanceled(_OrderEvent):
 
     event_type: Literal["order.canceled"] = "order.canceled"
     filled_quantity: NonNegativeFloat = 0.0
-    reason: Reason | None = None
+    reason: Message | None = None
 
 
 class OrderExpired(_OrderEvent):

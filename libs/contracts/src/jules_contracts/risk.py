@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from jules_contracts.base import MAX_MESSAGE, Event, FiniteFloat, InstrumentId, Message
+from jules_contracts.base import Event, FiniteFloat, InstrumentId, Message
 from jules_contracts.enums import AlertCode, AlertSeverity
 
-__all__ = ["MAX_ALERT_MESSAGE", "AlertCode", "AlertCodeText", "RiskAlert"]
+__all__ = ["AlertCode", "AlertCodeText", "RiskAlert"]
 
 AlertCodeText = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
 """An alert code on the wire: upper case (``DRAWDOWN_LIMIT``); the known ones are ``AlertCode``."""
-
-MAX_ALERT_MESSAGE: Final = MAX_MESSAGE
-"""The longest ``RiskAlert.message``; a longer one is cut to this length."""
 
 
 class RiskAlert(Event):
@@ -24,7 +21,7 @@ class RiskAlert(Event):
     Attributes:
         severity: Info, warning or critical.
         code: What happened, as a stable code (an ``AlertCode``).
-        message: A sentence naming the limit and the value (cut to ``MAX_ALERT_MESSAGE``
+        message: A sentence naming the limit and the value (cut to ``MAX_MESSAGE``
             characters, so a long error text never makes the alert itself invalid).
         instrument_id: The instrument concerned, or ``None`` for the whole portfolio.
         metrics: The figures behind the alert (``{"drawdown": 0.12, "limit": 0.1}``).
