@@ -15,8 +15,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 
-HEAVY = ("aiokafka", "faststream", "onnxruntime", "talib", "pandas", "matplotlib", "torch")
-"""Libraries that building the command must not import."""
+HEAVY = (
+    "aiokafka",
+    "faststream",
+    "onnxruntime",
+    "talib",
+    "pandas",
+    "polars",
+    "pyarrow",
+    "numpy",
+    "matplotlib",
+    "torch",
+    "pydantic",
+    "yaml",
+    "jules_contracts",
+    "jules_backtest",
+    "jules_trainer",
+)
+"""Libraries (and the project's packages) that building the command must not import."""
 
 KAFKA_CLIENTS = ("aiokafka", "faststream")
 """Libraries an embedded backtest must not import."""

@@ -14,8 +14,6 @@ from typing import Annotated
 
 import typer
 
-from jules_audit.store import AuditLogError, export_csv, verify
-
 __all__ = [
     "EXIT_BROKEN",
     "EXIT_USAGE",
@@ -84,6 +82,8 @@ def verify_command(
     Prints a one-line summary and exits 0 when the log is intact; otherwise names the first
     bad record (segment file, line, seq, reason code) and exits 1.
     """
+    from jules_audit.store import verify  # the store only when a command runs (a fast CLI)
+
     result = verify(directory, _key(key_file), allow_tail=allow_tail)
     if not result.ok:
         typer.echo(result.summary(), err=True)
@@ -108,6 +108,8 @@ def export_command(
     One row per order event (decision, risk decision, venue lifecycle) in log order, with
     microsecond UTC timestamps. A log that fails verification is not exported (exit 1).
     """
+    from jules_audit.store import AuditLogError, export_csv  # only when the command runs
+
     key = _key(key_file)
     try:
         if output is None:
