@@ -23,6 +23,7 @@ from jules_contracts.control import ChangeConfig, EngageKillSwitch, SwapModel
 from jules_contracts.examples import example_events
 from jules_runtime.bus import committed_offsets, read_topic
 from jules_runtime.bus import reader as reader_module
+from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
 TOPIC = "bt-run.control.v1"
@@ -213,3 +214,19 @@ async def test_committed_offsets_raise_fatal_or_lasting_errors(broker: FakeKafka
     broker.failures = [CoordinatorNotAvailableError()] * 100
     with pytest.raises(CoordinatorNotAvailableError):
         await committed_offsets(KAFKA, "g", client_id="c", timeout_s=0.02)
+
+
+async def test_undecodable_messages_left_out_are_logged_with_their_count(
+    broker: FakeKafka,
+) -> None:
+    warnings: list[dict[str, object]] = []
+    sink = logger.add(lambda message: warnings.append(message.record["extra"]), level="WARNING")
+    try:
+        await read_topic(KAFKA, TOPIC, client_id="jules-report")
+    finally:
+        logger.remove(sink)
+
+    assert warnings
+    assert warnings[-1]["topic"] == TOPIC
+    counts = [v for k, v in warnings[-1].items() if k != "topic" and isinstance(v, int)]
+    assert sum(counts) == 2  # "not json" and an unknown event type

@@ -25,17 +25,20 @@ async def read_processed_control(settings: RiskSettings) -> list[Event]:
     """The control commands the service's consumer group has already processed, in order.
 
     Reads ``control.v1`` (within the run scope) from its beginning up to the group's committed
-    offsets, without joining the group. Messages that are not valid control commands (they
-    were dead-lettered) are left out.
+    offsets, without joining the group, in the order the commands were issued (event time).
+    Messages that are not valid control commands (they were dead-lettered) are left out.
     """
     topic = CONTROL.scoped(settings.run_scope)
     client_id = f"{settings.client_id}-restore"
     processed = await committed_offsets(
         settings.kafka, settings.consumer_group, client_id=client_id, topic=topic
     )
-    return await read_topic(
+    commands = await read_topic(
         settings.kafka, topic, client_id=client_id, upto=processed, allowed=CONTROL.event_types
     )
+    # Kafka orders each partition only (control.v1 is keyed by target): the commands are
+    # applied in the order they were issued, each partition's order kept for equal times.
+    return sorted(commands, key=lambda command: command.event_time)
 
 
 async def restore_processed_control(service: RiskService, settings: RiskSettings) -> int:

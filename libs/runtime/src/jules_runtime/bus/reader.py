@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from jules_contracts import DecodeError, Event, decode_event
 
 from jules_runtime.bus.kafka import admin_client
+from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
 __all__ = ["committed_offsets", "read_topic"]
@@ -122,6 +123,7 @@ async def read_topic(
         consumer.assign(todo)
         await consumer.seek_to_beginning(*todo)
         found: dict[TopicPartition, list[Event]] = {tp: [] for tp in todo}
+        skipped: dict[str, int] = {}
         while todo:
             if loop.time() > deadline:
                 raise TimeoutError(f"{topic} could not be read up to offsets {ends}")
@@ -132,9 +134,11 @@ async def read_topic(
                         break
                     try:
                         found[tp].append(decode_event(record.value or b"", allowed=allowed))
-                    except DecodeError:
-                        continue
+                    except DecodeError as error:
+                        skipped[error.reason.value] = skipped.get(error.reason.value, 0) + 1
             todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
+        if skipped:  # dead-lettered when they were consumed; said here, never dropped silently
+            logger.warning("undecodable messages skipped", topic=topic, **skipped)
         return [event for tp in sorted(found) for event in found[tp]]
     finally:
         await consumer.stop()
