@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from jules.session_cmd import service_environments
+from jules.session_env import service_environments
 from jules_backtest.config import BacktestConfig
 from jules_backtest.examples import small_config
 from jules_order_router.config import OrderRouterSettings

@@ -57,7 +57,7 @@ from jules.session import (
     stop_session,
     wait_ready,
 )
-from jules.session_cmd import service_environments
+from jules.session_env import service_environments
 
 __all__ = [
     "BACKTEST_SERVICES",

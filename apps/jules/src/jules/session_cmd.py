@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,64 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from jules_backtest.config import BacktestConfig
-
     from jules.session import SessionState
 
-__all__ = ["down", "service_environments", "status", "up"]
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, sort_keys=True)
-
-
-def service_environments(
-    config: BacktestConfig, run_dir: Path, speed: float | None
-) -> dict[str, dict[str, str]]:
-    """Each service's settings (environment variables without the prefix) for a session."""
-    from jules_backtest.config import OnnxStrategyConfig
-    from jules_backtest.data import resolve
-    from jules_backtest.run import build_strategy_and_schema
-
-    _, schema = build_strategy_and_schema(config)
-    features = list(schema.names)
-    strategy = config.strategy
-    signal: dict[str, str] = {
-        "FEATURES": _json(features),
-        "FEATURE_SCHEMA_ID": schema.schema_id,
-    }
-    if isinstance(strategy, OnnxStrategyConfig):
-        signal["MODEL_PATH"] = str(Path(strategy.model).resolve())
-        signal["POLICY"] = _json(
-            {"dead_band": strategy.dead_band, "min_weight_change": strategy.min_weight_change}
-        )
-    else:
-        signal["STRATEGY"] = _json(strategy.model_dump(mode="json"))
-    account = config.account
-    router = {
-        "ACCOUNT_ID": account.account_id,
-        "CURRENCY": account.currency,
-        "STARTING_CASH": repr(account.starting_cash),
-        "ENGINE": _json(config.execution.model_dump(mode="json")),
-    }
-    files = [
-        {"path": str(resolve(config, source).resolve()), "instrument_id": source.instrument_id}
-        for source in config.data
-    ]
-    market_data = {"FILES": _json(files)}
-    if speed is not None:
-        market_data["SPEED"] = repr(speed)
-    return {
-        "audit": {"DIRECTORY": str((run_dir / "audit").resolve())},
-        "order-router": router,
-        "risk": {
-            "ACCOUNT_ID": account.account_id,
-            "ENGINE": _json(config.risk.model_dump(mode="json")),
-        },
-        "signal": signal,
-        "features": {"FEATURES": _json(features)},
-        "market-data": market_data,
-    }
+__all__ = ["down", "status", "up"]
 
 
 def up(
@@ -102,6 +46,8 @@ def up(
     folder = run_dir or Path("runs") / f"session-{stamp}"
     scope = f"paper-{stamp.lower()}"
     try:
+        from jules.session_env import service_environments
+
         environments = service_environments(settings, folder, speed or None)
         state = start_session(folder, scope, environments, bootstrap)
     except RuntimeError as exc:
