@@ -9,7 +9,8 @@ from jules_backtest.trades import Fill, round_trips
 
 
 def fill(t: int, qty: float, price: float, fee: float = 0.0, inst: str = "BTCUSD.X") -> Fill:
-    return Fill(inst, t, qty, price, fee)
+    side = "BUY" if qty > 0 else "SELL"
+    return Fill(inst, t, qty, price, fee, f"o-{t}", f"f-{t}", "TAKER", side)
 
 
 def test_buy_then_sell_is_one_long_round_trip_with_its_pnl_and_fees():

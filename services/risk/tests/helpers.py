@@ -20,11 +20,11 @@ from jules_contracts import (
     Position,
     Quote,
     ReleaseKillSwitch,
-    SignalDirection,
     SignalGenerated,
     SubmitOrder,
     Trade,
     derive_event_id,
+    direction_of,
     parse_utc_nanos,
 )
 from jules_risk.engine import RiskConfig, RiskEngine, RiskLimits, SizingConfig, StopsConfig
@@ -146,20 +146,13 @@ def signal(
     key: int | str = 0,
 ) -> SignalGenerated:
     """A signal at ``t`` asking for ``weight`` of equity."""
-    direction = (
-        SignalDirection.LONG
-        if weight > 0
-        else SignalDirection.SHORT
-        if weight < 0
-        else SignalDirection.FLAT
-    )
     return SignalGenerated(
         event_id=derive_event_id("test-signal", instrument, t, key),
         source="test",
         event_time=t,
         instrument_id=instrument,
         strategy_id=strategy,
-        direction=direction,
+        direction=direction_of(weight),
         target_weight=weight,
         reference_price=price,
     )

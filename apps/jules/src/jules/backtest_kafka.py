@@ -110,7 +110,7 @@ class CollectorDriver(StepDriver):
     """Takes every event of a topic-replay run, step by step, in the embedded loop's order.
 
     For each event time, every part of ``STEP_ORDER``: the bars, the venue's events, the
-    feature vectors, the signals, then risk's events (docs/architecture.md, "The event loop");
+    feature vectors, the signals, then risk's events (docs/architecture.md);
     at the end the venue's last events and risk's. It publishes nothing.
 
     Args:

@@ -35,10 +35,10 @@ class Fill:
     quantity: float
     price: float
     fee: float
-    client_order_id: str = ""
-    fill_id: str = ""
-    liquidity: str = ""
-    side: str = ""
+    client_order_id: str
+    fill_id: str
+    liquidity: str
+    side: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 The embedded node (``jules_backtest.node``) is the reference semantics: for each distinct event
 time ``t`` it runs the parts of ``STEP_ORDER`` in that order, the bars, the venue, the feature
-vectors, the signals and risk (docs/architecture.md, "The event loop"). In a topic-replay
+vectors, the signals and risk (docs/architecture.md). In a topic-replay
 backtest each part is made by its own service and travels on its own topics; a service's
 ``StepRule`` says which parts its step at ``t`` waits on (``now``: their watermark ``>= t``;
 ``before``: their watermark ``>= t'``, the previous step), which it takes, and which part it

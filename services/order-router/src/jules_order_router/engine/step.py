@@ -1,6 +1,6 @@
 """One step of the simulated venue in event time: the order-router's part of the backtest loop.
 
-The backtest loop (docs/architecture.md, "The event loop") runs, for each distinct event time
+The backtest loop (docs/architecture.md) runs, for each distinct event time
 ``t``: the venue step, then features and signals, then the risk step. The venue step first
 takes the commands risk made in the previous step (decisions and cancels, in the order risk
 made them), then fills working orders against the bars of ``t`` (in instrument-id order), then

@@ -1,6 +1,6 @@
 """One step of risk in event time: the risk engine's part of the backtest loop.
 
-After the venue step at ``t`` (docs/architecture.md, "The event loop"), risk takes the venue's
+After the venue step at ``t`` (docs/architecture.md), risk takes the venue's
 events of that step in the order the venue made them (order events, then the snapshot of the
 account as of ``t``), then for each bar of ``t`` in instrument-id order the bar itself
 (reference prices, stops) and the signals decided on it, which it sizes and checks against
