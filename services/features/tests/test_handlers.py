@@ -4,30 +4,22 @@ books only update the state the next vector reads."""
 from __future__ import annotations
 
 import pytest
-from jules_contracts import BookLevel, BookSnapshot, FeatureVector, decode_event, derive_event_id
+from jules_contracts import FeatureVector, decode_event
 from jules_contracts.topics import FEATURES, MD_BARS, MD_BOOK, MD_QUOTES
 from jules_features.engine import FeatureEngine
 from jules_features.handlers import INPUT_TOPICS, market_data_handler
 from jules_runtime.bus import InMemoryBus
 
 from .market_data import MINUTE_NS
-from .test_book_features import INSTRUMENT, SCHEMA, T0, bar, quote
-
-
-def book(t: int) -> BookSnapshot:
-    return BookSnapshot(
-        event_id=derive_event_id("md.book_snapshot", INSTRUMENT, t),
-        source="test",
-        event_time=t,
-        instrument_id=INSTRUMENT,
-        bids=(BookLevel(price=100.0, size=3.0), BookLevel(price=99.0, size=1.0)),
-        asks=(BookLevel(price=101.0, size=1.0), BookLevel(price=102.0, size=1.0)),
-    )
+from .test_book_features import SCHEMA, T0, bar, quote, snapshot
 
 
 async def test_each_bar_gives_the_engines_vector_and_quotes_and_books_publish_nothing() -> None:
     first_quote, first_bar = quote(T0 + 10, 99.0, 101.0, 1.0, 9.0), bar(0)
-    later_book, second_bar = book(T0 + MINUTE_NS + 10), bar(1)
+    later_book = snapshot(
+        T0 + MINUTE_NS + 10, [(100.0, 3.0), (99.0, 1.0)], [(101.0, 1.0), (102.0, 1.0)]
+    )
+    second_bar = bar(1)
     bus = InMemoryBus("features")
     bus.subscribe(INPUT_TOPICS, market_data_handler(FeatureEngine(SCHEMA)))
     await bus.start()

@@ -52,9 +52,10 @@ def test_nested_variables_set_the_engines_configuration(monkeypatch):
         ENGINE__STOPS__STOP_LOSS_ATR_MULTIPLE="3",
         ENGINE__STOPS__STRATEGY_ID="123",
         ENGINE__ATR_PERIOD="10",
+        ENGINE__HISTORY_LENGTH="250",
         ENGINE__CANCEL_ON_HALT="false",
     )
-    config = settings.risk_config
+    config = RiskEngine(settings.risk_config).config  # what the engine is built with
     assert config.account_id == "paper-01"
     assert config.limits.max_order_notional == 50_000.0
     assert config.limits.max_open_orders == 5
@@ -66,20 +67,7 @@ def test_nested_variables_set_the_engines_configuration(monkeypatch):
     assert config.sizing.whole_units is True
     assert config.stops.stop_loss_atr_multiple == 3.0
     assert config.stops.strategy_id == "123"  # text stays text
-    assert (config.atr_period, config.cancel_on_halt) == (10, False)
-
-
-def test_engine_options_pass_through_the_environment_to_the_engine(monkeypatch):
-    settings = load(
-        monkeypatch,
-        ENGINE__ATR_PERIOD="21",
-        ENGINE__HISTORY_LENGTH="250",
-        ENGINE__CANCEL_ON_HALT="false",
-    )
-    engine = RiskEngine(settings.risk_config)
-    assert engine.config.atr_period == 21
-    assert engine.config.history_length == 250
-    assert engine.config.cancel_on_halt is False
+    assert (config.atr_period, config.history_length, config.cancel_on_halt) == (10, 250, False)
 
 
 def test_a_whole_section_may_come_as_one_json_variable(monkeypatch):
