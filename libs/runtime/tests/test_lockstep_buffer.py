@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jules_contracts import Bar, Event, Watermark, derive_event_id, parse_utc_nanos
+from jules_contracts import Event, Watermark
 from jules_contracts.topics import FEATURES, MD_BARS
 from jules_runtime.lockstep import (
     END_OF_TIME,
@@ -21,27 +21,9 @@ from jules_runtime.lockstep import (
     make_watermark,
 )
 
+from .lockstep_builders import BTC, ETH, SOL, T0, T1, T2, T3, bar
+
 TOPIC = MD_BARS.name
-MINUTE = 60_000_000_000
-T0 = parse_utc_nanos("2024-08-08T10:00:00Z")
-T1, T2, T3 = T0 + MINUTE, T0 + 2 * MINUTE, T0 + 3 * MINUTE
-BTC, ETH, SOL = "BTCUSD.COINBASE", "ETHUSD.COINBASE", "SOLUSD.COINBASE"
-
-
-def bar(instrument: str, time: int, key: str | int = 0) -> Bar:
-    return Bar(
-        event_id=derive_event_id("test-bar", instrument, time, key),
-        source="test",
-        event_time=time,
-        start_time=time - MINUTE,
-        instrument_id=instrument,
-        interval="1m",
-        open=100.0,
-        high=101.0,
-        low=99.0,
-        close=100.5,
-        volume=1.0,
-    )
 
 
 def mark(partition: int, time: int, *, final: bool = False) -> Watermark:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from jules_contracts import Bar, Event
-from jules_contracts.base import derive_event_id, parse_utc_nanos
+from jules_contracts import Event
 from jules_contracts.topics import (
     FEATURES,
     MD_BARS,
@@ -34,26 +33,7 @@ from jules_runtime.lockstep import (
     make_watermark,
 )
 
-MINUTE = 60_000_000_000
-T0 = parse_utc_nanos("2024-08-08T10:00:00Z")
-T1, T2 = T0 + MINUTE, T0 + 2 * MINUTE
-BTC, ETH = "BTCUSD.COINBASE", "ETHUSD.COINBASE"
-
-
-def bar(instrument: str, time: int) -> Bar:
-    return Bar(
-        event_id=derive_event_id("test-bar", instrument, time),
-        source="test",
-        event_time=time,
-        start_time=time - MINUTE,
-        instrument_id=instrument,
-        interval="1m",
-        open=100.0,
-        high=101.0,
-        low=99.0,
-        close=100.5,
-        volume=1.0,
-    )
+from .lockstep_builders import BTC, ETH, T1, T2, bar
 
 
 def test_the_step_order_is_the_embedded_loops():
