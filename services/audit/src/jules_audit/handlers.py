@@ -5,8 +5,8 @@ group ``jules-audit``) and appends each event to one ``AuditWriter`` (``AuditRec
 
 * the writer is opened at start-up, before the broker starts consuming (an existing log is
   verified and resumed; one that fails verification stops the service), and closed at
-  shutdown after consuming has stopped (``stop_and_close``), so a SIGTERM leaves a closed log
-  that verifies;
+  shutdown after consuming has stopped (``jules_audit.app.stop_and_close``), so a SIGTERM
+  leaves a closed log that verifies;
 * an event already recorded (a redelivery, also across restarts) is not recorded again;
 * the service publishes nothing but its checkpoints, on ``audit.checkpoints.v1``: a
   checkpoint written while handling a message is one of that message's outputs, so the
@@ -19,12 +19,11 @@ group ``jules-audit``) and appends each event to one ``AuditWriter`` (``AuditRec
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from jules_contracts import Event
 from jules_contracts.system import AuditCheckpoint
-from jules_runtime.bus import InboundRecord, KafkaBus
+from jules_runtime.bus import InboundRecord
 from jules_runtime.logging import logger
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -32,7 +31,7 @@ from jules_audit.config import AuditSettings
 from jules_audit.engine.chain import AUDIT_SOURCE
 from jules_audit.store import AuditWriter
 
-__all__ = ["AuditRecorder", "stop_and_close"]
+__all__ = ["AuditRecorder"]
 
 
 class AuditRecorder:
@@ -144,27 +143,3 @@ class AuditRecorder:
     def _checkpoint_written(self, checkpoint: AuditCheckpoint) -> None:
         self.checkpoints.inc()
         self._unpublished.append(checkpoint)
-
-
-async def stop_and_close(recorder: AuditRecorder, bus: KafkaBus, *, timeout_s: float) -> None:
-    """The service's shutdown: stop consuming, close the log, publish the final checkpoints.
-
-    FastStream runs shutdown hooks before it stops the broker, so consuming is stopped first
-    (in-flight messages finish and commit) and nothing is appended after the close.
-
-    Args:
-        recorder: The service's recorder.
-        bus: The service's bus (its producer still runs).
-        timeout_s: How long publishing the final checkpoints may take. If it fails they are
-            still in the log; only their copy on Kafka is late (logged).
-    """
-    for subscriber in bus.broker.subscribers:
-        await subscriber.stop()
-    recorder.close()
-    final = recorder.unpublished
-    if not final:
-        return
-    try:
-        await asyncio.wait_for(bus.publish(*final), timeout=timeout_s)
-    except Exception:  # the checkpoints are in the log; only their copy on Kafka is late
-        logger.exception("final checkpoints not published", count=len(final))

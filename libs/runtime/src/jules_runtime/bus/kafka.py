@@ -151,6 +151,15 @@ class KafkaBus(Bus):
         """Stop the subscribers (in-flight messages finish and commit) and close."""
         await self.broker.stop()
 
+    async def stop_consuming(self) -> None:
+        """Stop every subscriber (in-flight messages finish and commit); the producer runs on.
+
+        For a shutdown that must publish after the last message is handled (the audit
+        service's final checkpoints): FastStream runs shutdown hooks before it stops the broker.
+        """
+        for subscriber in self.broker.subscribers:
+            await subscriber.stop()
+
     @property
     def producer_id(self) -> int | None:
         """The producer id the broker assigned to the idempotent producer (``None`` before)."""
