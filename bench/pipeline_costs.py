@@ -23,47 +23,16 @@ import os
 import time
 
 import numpy as np
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from jules.session import start_broker
 from jules_contracts.topics import MD_BARS
 from jules_features.engine import FeatureEngine, FeatureSchema
 from jules_features.handlers import market_data_handler
-from jules_runtime.bus import ensure_topics
 from jules_runtime.bus.processor import MessageProcessor
 from jules_runtime.bus.records import InboundRecord, OutboundMessage, outbound_event
 from jules_runtime.service import ServiceMetrics
-from jules_runtime.settings import KafkaSettings
 from machine import describe  # bench/machine.py (scripts run from bench/)
 from prometheus_client import CollectorRegistry
-from tick_to_order_latency import bar  # the latency benchmark's synthetic bars
-
-
-async def kafka_round_trip(bootstrap: str, samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """Acknowledgement and produce→consume times (ms) of single messages."""
-    topic = f"bench-rtt-{time.time_ns()}"
-    await ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), [topic])
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0
-    )
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await producer.start()
-    await consumer.start()
-    acks, trips = [], []
-    try:
-        await asyncio.sleep(1.0)  # the consumer has its partition
-        for _ in range(samples):
-            started = time.perf_counter()
-            await (await producer.send(topic, b"x"))
-            acks.append(time.perf_counter() - started)
-            await consumer.getone()
-            trips.append(time.perf_counter() - started)
-            await asyncio.sleep(0.01)
-    finally:
-        await producer.stop()
-        await consumer.stop()
-    return np.array(acks) * 1e3, np.array(trips) * 1e3
+from tick_to_order_latency import bar, kafka_round_trip  # the latency benchmark's
 
 
 class _Acknowledged:

@@ -19,7 +19,13 @@ from jules_contracts.dead_letter import DLQ_HEADER_OFFSET, DLQ_HEADER_REASON, DL
 from jules_contracts.examples import example_for
 from jules_contracts.topics import MD_TRADES, SIGNALS
 from jules_runtime.bus import InMemoryBus, read_dead_letter
-from jules_runtime.bus.records import ORIGIN_HEADER, SENT_HEADER, InboundRecord, outbound_event
+from jules_runtime.bus.records import (
+    ORIGIN_HEADER,
+    SENT_HEADER,
+    InboundRecord,
+    OutboundMessage,
+    outbound_event,
+)
 
 
 def trade(n: int, instrument: str = "BTCUSDT.BINANCE") -> Trade:
@@ -211,3 +217,45 @@ def test_outputs_carry_the_wall_clock_of_the_chains_first_market_event() -> None
     assert hop.origin_ns() == sent  # passed on, not replaced by the later send time
     assert int(second.headers[SENT_HEADER]) >= sent
     assert InboundRecord("x", 0, 0, None, b"").origin_ns() is None
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+async def test_a_handler_failing_every_attempt_is_tried_that_often_then_dead_lettered(attempts):
+    calls: list[str] = []
+
+    async def broken(event: Event) -> Sequence[Event]:
+        calls.append(event.event_id)
+        raise ValueError(f"attempt {len(calls)}")
+
+    bus = InMemoryBus("router", handler_attempts=attempts)
+    processor = bus.subscribe([MD_TRADES], broken)
+    async with bus:
+        await bus.publish(trade(1), trade(2))
+        await bus.drain()
+
+    assert calls == [trade(1).event_id] * attempts + [trade(2).event_id] * attempts
+    assert processor.stats.handler_retries == 2 * (attempts - 1)
+    errors = [dead.header("x-dlq-error") or "" for dead in bus.records(MD_TRADES.dlq)]
+    assert errors == [
+        f"ValueError: attempt {attempts} (after {attempts} attempts)",
+        f"ValueError: attempt {2 * attempts} (after {attempts} attempts)",
+    ]
+
+
+async def test_outputs_not_acknowledged_run_the_abandoned_hook_and_are_not_committed():
+    class Unreachable(InMemoryBus):
+        async def send(self, messages: Sequence[OutboundMessage]) -> None:
+            if any(message.topic == SIGNALS.name for message in messages):
+                raise ConnectionError("broker unavailable")
+            await super().send(messages)
+
+    abandoned: list[bool] = []
+    bus = Unreachable("signal")
+    bus.subscribe([MD_TRADES], to_signal, on_outputs_abandoned=lambda: abandoned.append(True))
+    async with bus:
+        await bus.publish(trade(1))
+        with pytest.raises(ConnectionError):
+            await bus.drain()
+
+    assert abandoned == [True]
+    assert bus.committed("jules-signal", MD_TRADES.name) == 0  # read again

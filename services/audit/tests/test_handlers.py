@@ -53,7 +53,12 @@ async def recorder_on_bus(
     registry = CollectorRegistry()
     recorder = AuditRecorder(config, registry)
     bus = FlakyBus("audit", handler_attempts=1)
-    bus.subscribe(ALL_TOPICS, recorder.handle, on_outputs_published=recorder.outputs_published)
+    bus.subscribe(
+        ALL_TOPICS,
+        recorder.handle,
+        on_outputs_published=recorder.outputs_published,
+        on_outputs_abandoned=recorder.abandoned,
+    )
     recorder.open()
     await bus.start()
     return recorder, bus, registry

@@ -84,11 +84,12 @@ class KafkaSettings(BaseModel):
     consumer_timeout_ms: Annotated[int, Field(ge=1, le=60_000)] = 200
     graceful_timeout_s: Annotated[float, Field(gt=0, le=600)] = 15.0
     commit_interval_ms: Annotated[int, Field(ge=0, le=60_000)] = 0
-    """0: wait for each message's outputs to be acknowledged, then commit its offset. ``n``:
-    pipeline: hand each message's outputs to the producer without waiting, and every ``n`` ms
-    wait for all of them and commit (a committed offset never runs ahead of acknowledged
-    outputs). After a crash up to ``n`` ms of messages are read again, and the services'
-    deduplication by ``event_id`` keeps their effects from repeating."""
+    """Consumers handle what one fetch returned as a batch, await its outputs'
+    acknowledgements once, then commit the batch's offsets. 0: commit after every batch.
+    ``n``: commit at most every ``n`` ms (a timer commits what is left when no batch follows);
+    fewer commit requests, and after a crash up to ``n`` ms of messages are read again, which
+    the services' deduplication by ``event_id`` keeps from repeating their effects. A
+    committed offset never runs ahead of acknowledged outputs either way."""
 
     def connection(self, client_id: str) -> dict[str, Any]:
         """The connection options of every Kafka client (producer, consumer, admin).

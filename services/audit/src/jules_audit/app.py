@@ -49,7 +49,10 @@ def create_app(settings: AuditSettings) -> AsgiFastStream:
     def wire(runtime: ServiceRuntime) -> None:
         recorder = AuditRecorder(settings, runtime.registry)
         runtime.bus.subscribe(
-            ALL_TOPICS, recorder.handle, on_outputs_published=recorder.outputs_published
+            ALL_TOPICS,
+            recorder.handle,
+            on_outputs_published=recorder.outputs_published,
+            on_outputs_abandoned=recorder.abandoned,
         )
 
         async def shutdown() -> None:

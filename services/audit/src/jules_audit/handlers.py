@@ -46,6 +46,8 @@ class AuditRecorder:
         self._settings = settings
         self._writer: AuditWriter | None = None
         self._unpublished: list[AuditCheckpoint] = []
+        self._handed: set[str] = set()
+        """Ids of the checkpoints handed to the bus and not yet acknowledged."""
         self.records = Counter(
             "jules_audit_records", "Events recorded in the audit log.", registry=registry
         )
@@ -122,7 +124,11 @@ class AuditRecorder:
     async def handle(self, event: Event) -> Sequence[Event]:
         """Record one event; return the checkpoints to publish (possibly none).
 
-        The append is synchronous: nothing else touches the log while it runs.
+        The append is synchronous: nothing else touches the log while it runs. A checkpoint
+        goes out once, with the first event handled after it was written (the bus handles a
+        batch of events before their outputs are acknowledged, so later events of the batch
+        must not publish it again). If its publication fails (``abandoned``), it goes out
+        again with the next event handled, the first of the redelivery.
         """
         if event.source == AUDIT_SOURCE:
             self.own_events.inc()
@@ -131,14 +137,21 @@ class AuditRecorder:
         else:
             self.records.inc()
             self.sequence.set(self.writer.sequence)
-        return list(self._unpublished)
+        carried = [c for c in self._unpublished if c.event_id not in self._handed]
+        self._handed.update(c.event_id for c in carried)
+        return carried
 
     def outputs_published(
         self, record: InboundRecord, event: Event, outputs: Sequence[Event]
     ) -> None:
         """Forget the checkpoints the broker has acknowledged (bus hook, before the commit)."""
-        published = {id(output) for output in outputs}
-        self._unpublished = [c for c in self._unpublished if id(c) not in published]
+        published = {output.event_id for output in outputs}
+        self._unpublished = [c for c in self._unpublished if c.event_id not in published]
+        self._handed -= published
+
+    def abandoned(self) -> None:
+        """Bus hook: outputs were not acknowledged; hand the checkpoints out again."""
+        self._handed.clear()
 
     def _checkpoint_written(self, checkpoint: AuditCheckpoint) -> None:
         self.checkpoints.inc()

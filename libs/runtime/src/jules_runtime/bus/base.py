@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -54,6 +54,7 @@ class Bus(ABC, Sender):
         *,
         group: str | None = None,
         on_outputs_published: OutputsPublishedHook | None = None,
+        on_outputs_abandoned: Callable[[], None] | None = None,
     ) -> MessageProcessor:
         """Consume ``topics`` with ``handler`` (call before ``start``).
 
@@ -63,6 +64,8 @@ class Bus(ABC, Sender):
                 offset is committed.
             group: Consumer group; default ``jules-<service>`` (scoped in a backtest).
             on_outputs_published: Hook run after the outputs are acknowledged, before commit.
+            on_outputs_abandoned: Hook run when outputs handed to the transport were not
+                acknowledged and their messages will be read again.
 
         Returns:
             The processor, whose ``stats`` count what happened.
@@ -75,6 +78,7 @@ class Bus(ABC, Sender):
             sender=self,
             handler_attempts=self.handler_attempts,
             on_outputs_published=on_outputs_published,
+            on_outputs_abandoned=on_outputs_abandoned,
             observer=self.observer,
         )
         self.processors.append(processor)

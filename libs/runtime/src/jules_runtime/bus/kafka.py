@@ -1,9 +1,10 @@
 """The Kafka bus: FastStream over aiokafka, with explicit client options and manual commits.
 
-Producers use ``acks=all`` with idempotence on. Consumers never auto-commit: the offset of a
-message is committed only after the processor has published its outputs (or its dead letter)
-and the broker has acknowledged them. If publishing fails the consumer seeks back, so the
-message is processed again instead of being skipped.
+Producers use ``acks=all`` with idempotence on. Consumers take what one fetch returned (a
+batch), handle its records in order, hand all their outputs to the producer without awaiting
+each, await the acknowledgements once, then commit once: an offset is committed only after
+the outputs (or dead letters) of every record up to it are acknowledged. If publishing fails
+the consumer seeks back, so the records are processed again instead of being skipped.
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -103,45 +102,48 @@ class KafkaBus(Bus):
 
     def _attach(self, processor: MessageProcessor, group: str) -> None:
         subscriber = self.broker.subscriber(
-            *processor.topic_names, **consumer_options(self.kafka, group)
+            *processor.topic_names,
+            batch=True,
+            max_records=self.kafka.max_poll_records,
+            batch_timeout_ms=self.kafka.fetch_max_wait_ms,
+            **consumer_options(self.kafka, group),
         )
-
-        if self.kafka.commit_interval_ms == 0:
-
-            async def consume(message: KafkaMessage) -> None:
-                record = _inbound(message.raw_message)
-                try:
-                    await processor.process(record)
-                except Exception:
-                    _note_failure(record)
-                    await message.nack()
-                    raise
-                await message.ack()
-
-        else:
-            consume = _Pipeline(processor, self.kafka.commit_interval_ms / 1000).consume
-
-        subscriber(consume)
+        subscriber(_Batches(processor, self.kafka.commit_interval_ms / 1000).consume)
 
     async def send(self, messages: Sequence[OutboundMessage]) -> None:
         """Publish ``messages`` and wait until the broker acknowledged every one."""
         await (await self.enqueue(messages))
 
     async def enqueue(self, messages: Sequence[OutboundMessage]) -> Awaitable[object]:
-        """Hand ``messages`` to the producer in order; the result completes on their acks."""
-        futures = [
-            await self.broker.publish(
-                message.value,
-                message.topic,
-                key=message.key,
-                partition=message.partition,
-                headers=dict(message.headers),
-                correlation_id=message.correlation_id,
-                no_confirm=True,
+        """Hand ``messages`` to the producer in order; the result completes on their acks.
+
+        The records go to the broker's aiokafka producer as they are (value, key, partition,
+        headers, and a ``correlation_id`` header when set): FastStream's publish path would
+        encode them again and run its middlewares for each, which costs more than the send.
+        """
+        producer = self._producer()
+        futures = []
+        for message in messages:
+            headers = [(name, value.encode()) for name, value in message.headers.items()]
+            if message.correlation_id is not None:
+                headers.append(("correlation_id", message.correlation_id.encode()))
+            futures.append(
+                await producer.send(
+                    message.topic,
+                    message.value,
+                    key=message.key,
+                    partition=message.partition,
+                    headers=headers,
+                )
             )
-            for message in messages
-        ]
         return asyncio.gather(*futures)
+
+    def _producer(self) -> AIOKafkaProducer:
+        state = getattr(self.broker, "_producer", None)
+        producer = getattr(getattr(state, "_producer", None), "producer", None)
+        if not isinstance(producer, AIOKafkaProducer):
+            raise RuntimeError(f"the {self.service} bus is not started: no producer to send with")
+        return producer
 
     async def start(self) -> None:
         """Connect the producer and start every subscriber."""
@@ -163,9 +165,10 @@ class KafkaBus(Bus):
     @property
     def producer_id(self) -> int | None:
         """The producer id the broker assigned to the idempotent producer (``None`` before)."""
-        producer = getattr(getattr(self.broker, "_producer", None), "_producer", None)
-        client = getattr(producer, "producer", producer)
-        manager = getattr(client, "_txn_manager", None)
+        try:
+            manager = self._producer()._txn_manager
+        except RuntimeError:
+            return None
         value = getattr(manager, "producer_id", None)
         return value if isinstance(value, int) and value >= 0 else None
 
@@ -179,68 +182,68 @@ def _note_failure(record: InboundRecord) -> None:
     )
 
 
-class _Pipeline:
-    """Consumption with ``commit_interval_ms > 0``: outputs acknowledged in the background.
+class _Batches:
+    """Batch consumption: what one fetch returned is handled in order and committed once.
 
-    Each message is handled and its outputs handed to the producer without waiting for their
-    acknowledgements, so the next message does not wait for a broker round trip. Every
-    ``interval`` seconds (at a message) the outputs of every message so far are awaited, their
-    hooks run in order, and the offset is committed: a committed offset never runs ahead of
-    acknowledged outputs. A short timer also finishes what waits when no message follows
-    (metrics and hooks stay current; the commit comes with the next message or at shutdown,
-    and a message read again is recognised by its ``event_id``). If outputs cannot be
-    published after the producer's retries, the service stops (SIGTERM): it resumes from its
-    last committed offset.
+    Each record is handled and its outputs handed to the producer without waiting (so the
+    producer batches them); then every acknowledgement of the batch is awaited once, the
+    records' hooks run in order, and the batch's offsets are committed once, explicitly (the
+    offset after the last record of each partition). ``interval > 0`` commits at most every
+    ``interval`` seconds: a batch within it leaves its offsets to the next commit or to a
+    timer that commits them ``interval`` seconds later if no batch comes. A committed offset
+    therefore never runs ahead of acknowledged outputs, and the guarantee is the one of a
+    message at a time: at least once, with deduplication by ``event_id`` where an effect must
+    not repeat. If a record cannot be begun (its dead letter could not be published) or
+    outputs are not acknowledged, the consumer seeks back to the batch's first records, which
+    are read again.
     """
 
     def __init__(self, processor: MessageProcessor, interval: float) -> None:
         self._processor = processor
         self._interval = interval
-        self._last_commit = 0.0
-        self._waiting: list[Finish] = []
-        self._finishing: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
+        self._last_commit = -float("inf")
+        self._done: dict[TopicPartition, int] = {}
+        self._timer: asyncio.TimerHandle | None = None
 
     async def consume(self, message: KafkaMessage) -> None:
-        """The subscriber's handler."""
-        record = _inbound(message.raw_message)
+        """The subscriber's handler: one batch of records from one fetch."""
+        raw = message.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        finishes: list[Finish] = []
+        record: InboundRecord | None = None
         try:
-            self._waiting.append(await self._processor.begin(record))
+            for item in records:
+                record = inbound_record(item)
+                finishes.append(await self._processor.begin(record))
+            for finish in finishes:
+                await finish()
         except Exception:
-            _note_failure(record)
+            if record is not None:
+                _note_failure(record)
+            self._processor.abandon()
             await message.nack()
             raise
-        now = time.monotonic()
-        if now - self._last_commit >= self._interval:
-            await self._finish_all()
-            await message.ack()
-            self._last_commit = now
-        elif self._finishing is None or self._finishing.done():
-            self._finishing = asyncio.create_task(self._finish_later())
+        for item in records:
+            self._done[TopicPartition(item.topic, item.partition)] = item.offset + 1
+        consumer: AIOKafkaConsumer = message.consumer
+        if time.monotonic() - self._last_commit >= self._interval:
+            await self._commit(consumer)
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(
+                self._interval, lambda: asyncio.ensure_future(self._commit(consumer))
+            )
 
-    async def _finish_later(self) -> None:
-        await asyncio.sleep(self._interval)
-        await self._finish_all()
-
-    async def _finish_all(self) -> None:
-        async with self._lock:  # one at a time, so hooks run once each and in order
-            waiting, self._waiting = self._waiting, []
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        offsets, self._done = self._done, {}
+        self._last_commit = time.monotonic()
+        if offsets:
             try:
-                for finish in waiting:
-                    await finish()
-            except Exception:
-                logger.opt(exception=True).critical(
-                    "outputs were not acknowledged; stopping so the service resumes from its "
-                    "last committed offset"
-                )
-                os.kill(os.getpid(), signal.SIGTERM)
-                raise
-
-
-def _inbound(raw: ConsumerRecord[Any, Any] | tuple[ConsumerRecord[Any, Any], ...]) -> InboundRecord:
-    if isinstance(raw, tuple):  # batch subscribers are not used by the bus
-        raise TypeError("the bus consumes one message at a time")
-    return inbound_record(raw)
+                await consumer.commit(offsets)
+            except Exception:  # a rebalance or a closed consumer: the records are read again
+                logger.opt(exception=True).warning("offsets not committed; they are read again")
 
 
 def inbound_record(raw: ConsumerRecord[Any, Any]) -> InboundRecord:

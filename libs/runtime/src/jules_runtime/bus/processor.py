@@ -10,6 +10,7 @@ guarded by ``event_id`` (see ``jules_runtime.bus.dedup``).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,14 @@ async def _nothing() -> None:
     return None
 
 
+class _HandlerFailedError(Exception):
+    """The handler failed on every attempt; ``cause`` is the last attempt's exception."""
+
+    def __init__(self, cause: BaseException | None) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class ProcessingObserver(Protocol):
     """Told what the pipeline does, for metrics (``jules_runtime.service.ServiceMetrics``)."""
 
@@ -112,6 +121,7 @@ class MessageProcessor:
         handler_attempts: int = 3,
         retry_wait_s: float = 0.05,
         on_outputs_published: OutputsPublishedHook | None = None,
+        on_outputs_abandoned: Callable[[], None] | None = None,
         observer: ProcessingObserver | None = None,
     ) -> None:
         if handler_attempts < 1:
@@ -124,6 +134,7 @@ class MessageProcessor:
         self._attempts = handler_attempts
         self._retry_wait_s = retry_wait_s
         self._on_outputs_published = on_outputs_published
+        self._on_outputs_abandoned = on_outputs_abandoned
         self._observer = observer
         self.stats = ProcessingStats()
 
@@ -139,8 +150,21 @@ class MessageProcessor:
             Exception: Publishing the outputs (or the dead letter) failed; the offset must
                 not be committed and the message must be read again.
         """
-        finish = await self.begin(record)
-        await finish()
+        try:
+            finish = await self.begin(record)
+            await finish()
+        except Exception:
+            self.abandon()
+            raise
+
+    def abandon(self) -> None:
+        """Run the ``on_outputs_abandoned`` hook: outputs were not acknowledged.
+
+        The messages begun will be read again (the transport seeks back), so the handler may
+        hand the outputs it keeps pending to the redelivery.
+        """
+        if self._on_outputs_abandoned is not None:
+            self._on_outputs_abandoned()
 
     async def begin(self, record: InboundRecord) -> Finish:
         """Handle one message and hand its outputs to the producer, without waiting for acks.
@@ -168,8 +192,8 @@ class MessageProcessor:
         with log_context(correlation_id=event.chain_id, event_id=event.event_id):
             try:
                 outputs = await self._handle(event)
-            except RetryError as exc:
-                cause = exc.last_attempt.exception()
+            except _HandlerFailedError as exc:
+                cause = exc.cause
                 await self._dead_letter(
                     record,
                     DeadLetterReason.HANDLER_ERROR,
@@ -197,14 +221,27 @@ class MessageProcessor:
         return finish
 
     async def _handle(self, event: Event) -> Sequence[Event]:
+        # The first attempt is a plain call: a retry loop per message costs more than most
+        # handlers. Only a failure sets one up, for the attempts that remain.
+        try:
+            return await self._handler(event)
+        except Exception as exc:
+            if self._attempts == 1:
+                raise _HandlerFailedError(exc) from exc
+            self._note_retry(None)
+        await asyncio.sleep(self._retry_wait_s)
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential(multiplier=self._retry_wait_s, max=2.0),
+            stop=stop_after_attempt(self._attempts - 1),
+            wait=wait_exponential(multiplier=2 * self._retry_wait_s, max=2.0),
             before_sleep=self._note_retry,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._handler(event)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._handler(event)
+        except RetryError as exc:
+            cause = exc.last_attempt.exception()
+            raise _HandlerFailedError(cause) from cause
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     def _note_retry(self, state: object) -> None:

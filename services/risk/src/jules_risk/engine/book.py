@@ -176,16 +176,20 @@ class ExposureBook:
 
     def working_orders(self, instrument_id: str | None = None) -> list[WorkingOrder]:
         """Working orders (of one instrument, or all), ordered by client order id."""
-        return [
-            order
-            for coid, order in sorted(self._working.items())
+        selected = [
+            (coid, order)
+            for coid, order in self._working.items()
             if instrument_id is None or order.instrument_id == instrument_id
         ]
+        selected.sort(key=_first)
+        return [order for _, order in selected]
 
     def working_totals(self, instrument_id: str) -> tuple[float, float]:
         """Remaining quantity of working buys and of working sells."""
         buys = sells = 0.0
-        for order in self.working_orders(instrument_id):
+        for order in self._working.values():
+            if order.instrument_id != instrument_id:
+                continue
             if order.side is OrderSide.BUY:
                 buys += order.leaves
             else:
@@ -219,3 +223,7 @@ class ExposureBook:
         """Instruments with a position or a working order, sorted."""
         held = {i for i, quantity in self._positions.items() if quantity != 0}
         return sorted(held | {order.instrument_id for order in self._working.values()})
+
+
+def _first(item: tuple[str, WorkingOrder]) -> str:
+    return item[0]
