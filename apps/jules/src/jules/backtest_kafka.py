@@ -19,7 +19,7 @@ from itertools import groupby
 from pathlib import Path
 
 from aiokafka.errors import KafkaError
-from jules_audit.store import AuditWriter
+from jules_backtest.audit import audit_sink
 from jules_backtest.config import BacktestConfig
 from jules_backtest.data import DataQuality, load_bars
 from jules_backtest.outputs import RunRecorder
@@ -292,11 +292,11 @@ def run_backtest_kafka(
             _start_services(config, options, state)
         if on_ready is not None:
             on_ready(state)
-        with AuditWriter(run_dir / "audit", flush_every_record=False) as audit:
+        with audit_sink(run_dir / "audit", config.audit.level) as audit:
 
             def emit(event: Event) -> None:
                 recorder(event)
-                audit.append(event)
+                audit(event)
 
             bars: Iterator[Bar] = load_bars(config, quality)
             asyncio.run(

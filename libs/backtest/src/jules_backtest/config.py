@@ -24,7 +24,7 @@ from __future__ import annotations
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from jules_contracts import PriceType
@@ -35,6 +35,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 __all__ = [
     "AccountConfig",
+    "AuditLevel",
+    "AuditOptions",
     "BacktestConfig",
     "DataSource",
     "MonteCarloConfig",
@@ -88,6 +90,18 @@ class MonteCarloConfig(_Frozen):
     block: Annotated[int, Field(ge=1)] = 20
 
 
+AuditLevel = Literal["all", "decisions", "off"]
+"""How much of a run the audit log records (``jules_backtest.audit``)."""
+
+
+class AuditOptions(_Frozen):
+    """The run's audit log (``jules_backtest.audit``)."""
+
+    level: AuditLevel = "all"
+    """``all`` every event; ``decisions`` what was decided and done (no market data,
+    features or portfolio snapshots), for sweeps; ``off`` no audit log."""
+
+
 class BacktestConfig(_Frozen):
     """Everything a backtest needs."""
 
@@ -104,6 +118,7 @@ class BacktestConfig(_Frozen):
     account: AccountConfig = AccountConfig()
     seed: int = 0
     monte_carlo: MonteCarloConfig = MonteCarloConfig()
+    audit: AuditOptions = AuditOptions()
     output_dir: Path | None = None
     """Default ``runs/<name>``."""
     close_at_end: bool = True

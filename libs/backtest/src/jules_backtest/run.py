@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jules_audit.store import AuditWriter
 from jules_contracts import Bar, Event
 from jules_features.engine import FeatureEngine, FeatureSchema
 from jules_order_router.engine import OrderRouterEngine
 from jules_risk.engine import RiskEngine
 from jules_signal.engine import ModelCard, OnnxPolicy, OnnxPolicyConfig, Strategy, build_strategy
 
+from jules_backtest.audit import audit_sink
 from jules_backtest.config import BacktestConfig, OnnxStrategyConfig
 from jules_backtest.data import DataQuality, load_bars
 from jules_backtest.metrics import ExecutionCounts, bootstrap_intervals, compute_metrics
@@ -253,11 +253,11 @@ def run_backtest(
     run_dir = prepare_run_dir(config)
     recorder = RunRecorder()
     quality = DataQuality()
-    with AuditWriter(run_dir / "audit", flush_every_record=False) as audit:
+    with audit_sink(run_dir / "audit", config.audit.level) as audit:
 
         def emit(event: Event) -> None:
             recorder(event)
-            audit.append(event)
+            audit(event)
 
         node = build_node(config, strategy, schema, emit)
         bars: Iterator[Bar] = load_bars(config, quality)
