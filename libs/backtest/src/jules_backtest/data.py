@@ -57,6 +57,7 @@ def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[objec
         interval=source.interval,
         price_type=None if source.bar_interval else source.price_type,
         assume_utc=source.assume_utc,
+        window=config.window_ns if source.bar_interval is None else None,
     )
     if source.bar_interval is None:
         return stream
@@ -83,7 +84,9 @@ def load_bars(config: BacktestConfig, quality: DataQuality) -> Iterator[Bar]:
 
     Every source is validated (order, duplicates, values); rejected rows are counted by reason
     in ``quality`` with a few examples. Events other than bars are counted and skipped. With a
-    ``start`` or ``end``, only the bars closing in ``[start, end)`` are yielded.
+    ``start`` or ``end``, only the bars closing in ``[start, end)`` are yielded, and the rows of
+    CSV bar tables more than an hour outside the window are not read at all (nor checked):
+    a window costs what it selects (``jules_market_data.loaders.window``).
     """
     start, end = config.window_ns
     validator = MarketDataValidator()

@@ -147,6 +147,21 @@ def _table(rows: Mapping[str, object]) -> str:
     return f"<table>{body}</table>"
 
 
+MAX_PRICE_PLOTS = 12
+"""Price plots on one page at most: a universe's page shows its most traded instruments."""
+
+
+def _most_traded(prices: Sequence[PriceSeries], trips: Sequence[RoundTrip]) -> list[PriceSeries]:
+    """The price series to plot, in their order: all, or the ``MAX_PRICE_PLOTS`` most traded."""
+    if len(prices) <= MAX_PRICE_PLOTS:
+        return list(prices)
+    counts: dict[str, int] = {}
+    for trip in trips:
+        counts[trip.instrument_id] = counts.get(trip.instrument_id, 0) + 1
+    ranked = sorted(range(len(prices)), key=lambda i: (-counts.get(prices[i].instrument_id, 0), i))
+    return [prices[i] for i in sorted(ranked[:MAX_PRICE_PLOTS])]
+
+
 def render_report(
     *,
     title: str,
@@ -164,7 +179,13 @@ def render_report(
         for name, quantiles in intervals.items()
         for quantile, value in quantiles.items()
     }
-    price_plots = "".join(_price_plot(series, trips) for series in prices)
+    shown = _most_traded(prices, trips)
+    price_plots = "".join(_price_plot(series, trips) for series in shown)
+    if len(shown) < len(prices):
+        price_plots += (
+            f"<p>{len(prices) - len(shown)} more instruments are not plotted: the page shows "
+            f"the {len(shown)} with the most round trips (every trade is in trades.csv).</p>"
+        )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>

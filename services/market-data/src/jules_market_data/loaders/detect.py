@@ -31,6 +31,7 @@ from jules_market_data.loaders.tables import (
     load_trade_table,
     read_table,
 )
+from jules_market_data.loaders.window import Window
 
 __all__ = ["Format", "default_instrument_id", "detect_format", "infer_interval", "load"]
 
@@ -192,6 +193,7 @@ def load(
     price_type: PriceType | str | None = None,
     assume_utc: bool = False,
     label: Literal["start", "end"] | None = None,
+    window: Window | None = None,
 ) -> Iterator[LoadedItem]:
     """Read any supported file into contract events and rejections, in file order.
 
@@ -210,6 +212,9 @@ def load(
             ``*_<n>min_bars_*`` (the CME ``6EH4.XCME`` sample) default to ``end``: their bars
             sit at 22:00 UTC and never at 23:00 UTC, i.e. around the CME daily halt
             (22:00-23:00 UTC) they are stamped at the bar close.
+        window: Bar tables in CSV: the event times ``[start, end)`` the caller keeps; rows
+            far outside it are not read (``jules_market_data.loaders.window``). Other formats
+            are read whole. The caller applies the exact window.
 
     Returns:
         A lazy iterator of events and ``Rejection`` records.
@@ -234,7 +239,7 @@ def load(
             path, instrument_id=instrument, interval=interval, price_type=price_type
         )
     if chosen is Format.BARS:
-        return _load_bar_table(path, instrument, interval, price_type, assume_utc, label)
+        return _load_bar_table(path, instrument, interval, price_type, assume_utc, label, window)
     simple = {
         Format.LEAN_QUOTE_TICKS: load_lean_quote_ticks,
         Format.HFTBACKTEST: load_hftbacktest,
@@ -256,6 +261,7 @@ def _load_bar_table(
     price_type: PriceType | str | None,
     assume_utc: bool,
     label: Literal["start", "end"] | None,
+    window: Window | None = None,
 ) -> Iterator[LoadedItem]:
     bar_interval = interval or infer_interval(path)
     if bar_interval is None:
@@ -269,4 +275,5 @@ def _load_bar_table(
         price_type=price_type or _bar_price_type(path),
         label=label or ("end" if end_stamped else "start"),
         assume_utc=assume_utc or time_utc,
+        window=window,
     )

@@ -23,10 +23,11 @@ A plain bar file is stamped at the bar **start** by default (``label="start"``);
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from jules_contracts import AggressorSide, Bar, PriceType, Quote, Trade, derive_event_id
 
@@ -44,6 +45,7 @@ from jules_market_data.loaders._common import (
     parse_float,
     parse_time,
 )
+from jules_market_data.loaders.window import Skip, Window, rows_outside
 
 __all__ = [
     "TIME_COLUMNS",
@@ -82,8 +84,13 @@ class Table:
         return None
 
 
-def read_table(path: Path) -> Table:
-    """Open a CSV (``.csv``, ``.csv.gz``, ``.txt``) or Parquet table."""
+def read_table(path: Path, skip: Skip | None = None) -> Table:
+    """Open a CSV (``.csv``, ``.csv.gz``, ``.txt``) or Parquet table.
+
+    Args:
+        path: The file.
+        skip: CSV only: the rows passed over unread (``jules_market_data.loaders.window``).
+    """
     check_file(path)
     if path.suffix == ".parquet":
         return _parquet(path)
@@ -91,23 +98,52 @@ def read_table(path: Path) -> Table:
         header = next(csv.reader(handle), [])
     if not header:
         raise LoaderError(f"{path}: empty file, expected a header row")
-    return Table([name.strip() for name in header], _csv_rows(path))
+    return Table([name.strip() for name in header], _csv_rows(path, skip))
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[str, Row]]:
+def _csv_rows(path: Path, skip: Skip | None = None) -> Iterator[tuple[str, Row]]:
     with open_text(path) as handle:
+        if skip is not None and skip.lines is not None:
+            yield from _csv_line_ranges(handle, skip.lines)
+            return
         reader = csv.reader(handle)
         header = [name.strip() for name in next(reader)]
+        index, skipped = -1, frozenset[str]()
+        if skip is not None and skip.texts and skip.column in header:
+            index, skipped = header.index(skip.column), skip.texts
         for cells in reader:
-            if not any(cell.strip() for cell in cells):
+            if index >= 0 and len(cells) == len(header) and cells[index] in skipped:
                 continue
-            row: Row
-            if len(cells) != len(header):
-                detail = f"expected {len(header)} columns, got {len(cells)}: {cells[:6]}"
-                row = RowError(RejectReason.MALFORMED, detail)
-            else:
-                row = dict(zip(header, cells, strict=True))
-            yield str(reader.line_num), row
+            row = _csv_row(header, cells)
+            if row is not None:
+                yield str(reader.line_num), row
+
+
+def _csv_line_ranges(
+    handle: IO[str], ranges: tuple[tuple[int, int], ...]
+) -> Iterator[tuple[str, Row]]:
+    """The rows of the line ranges only (one row per line); other lines are not parsed."""
+    header = [name.strip() for name in next(csv.reader([next(handle)]))]
+    line = 1  # lines consumed so far
+    for first, last in ranges:
+        lines = itertools.islice(handle, first - line - 1, None)  # pass over unparsed
+        for number, cells in enumerate(
+            csv.reader(itertools.islice(lines, last - first + 1)), first
+        ):
+            row = _csv_row(header, cells)
+            if row is not None:
+                yield str(number), row
+        line = last
+
+
+def _csv_row(header: list[str], cells: list[str]) -> Row | None:
+    """A row by column name, its error, or ``None`` for a blank line."""
+    if not any(cell.strip() for cell in cells):
+        return None
+    if len(cells) != len(header):
+        detail = f"expected {len(header)} columns, got {len(cells)}: {cells[:6]}"
+        return RowError(RejectReason.MALFORMED, detail)
+    return dict(zip(header, cells, strict=True))
 
 
 def _parquet(path: Path) -> Table:
@@ -193,6 +229,7 @@ def load_bar_table(
     label: Label = "start",
     assume_utc: bool = False,
     epoch_unit: str | None = None,
+    window: Window | None = None,
 ) -> Iterator[LoadedItem]:
     """Bars of a CSV/Parquet file ``timestamp,open,high,low,close[,volume]``.
 
@@ -204,6 +241,9 @@ def load_bar_table(
         label: Whether the timestamp is the bar ``start`` (default) or its ``end``.
         assume_utc: Read naive timestamps as UTC.
         epoch_unit: Unit of epoch-number timestamps (default: by magnitude).
+        window: CSV only: bar end times ``[start, end)`` the caller keeps; rows far outside
+            it are not read (``jules_market_data.loaders.window``). The caller still applies
+            the exact window to the bars.
     """
     check_instrument_id(instrument_id)
     length = interval_ns(interval)
@@ -213,11 +253,16 @@ def load_bar_table(
     _check_epoch_unit(epoch_unit)
     table = read_table(path)
     time_column = table.column(*TIME_COLUMNS, path=path)
+    shift = 0 if label == "start" else length
+    if window is not None and path.suffix != ".parquet" and time_column is not None:
+        skip = rows_outside(
+            path, time_column, window, offset_ns=length - shift, epoch_unit=epoch_unit
+        )
+        table = read_table(path, skip=skip)
     names = ("open", "high", "low", "close")
     columns = [(name, table.column(name, path=path)) for name in names]
     columns.append(("volume", table.column("volume", required=False)))
     sink = RowSink("bars", path, instrument_id)
-    shift = 0 if label == "start" else length
 
     def bars() -> Iterator[LoadedItem]:
         for position, row in table.rows:
