@@ -9,7 +9,8 @@ backtest mode, the replay and the collector here. Prints the bars per second of 
 run (topic creation and service start-up excluded, from the first bar published to the run
 folder written), the lockstep steps per second, the goal that applies (steps/s on one
 instrument, bar-events/s on several), the embedded run of the same backtest for comparison,
-the peak RSS of every service process, and the machine. Usage::
+the peak RSS of every service process, and the machine. ``--universe 100`` (the default)
+adds the FTX BTC-PERP file under 100 instrument ids with a 10-hour window (60,000 bars). Usage::
 
     .venv/bin/python bench/replay_throughput.py [--config A.yaml ...] [--partitions 1]
 """
@@ -23,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+import yaml
 from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
 from jules.session import SessionState
 from jules_backtest.config import load_config
@@ -69,6 +71,30 @@ class RssSampler:
             if peak is not None:
                 key = f"{service.name}-{index}"
                 self.peaks[key] = max(self.peaks.get(key, 0.0), peak)
+
+
+FTX = "nautilus_trader/tests/test_data/btc-perp-20211231-20220201_1m.csv"
+
+
+def universe_config(instruments: int, folder: Path) -> Path:
+    """The FTX BTC-PERP bars under ``instruments`` ids, a 10-hour window (600 bars each)."""
+    config = {
+        "name": f"universe-{instruments}",
+        "data": [
+            {"path": FTX, "instrument_id": f"BTC{i:03d}-PERP.FTX", "assume_utc": True}
+            for i in range(instruments)
+        ],
+        "strategy": {"kind": "ema_cross", "fast": 9, "slow": 21, "mode": "long_short"},
+        "risk": {"sizing": {"kind": "fixed_fraction", "fraction": 0.005}},
+        "execution": {"fill_model": {"kind": "next_bar_open"}},
+        "account": {"starting_cash": 1_000_000},
+        "monte_carlo": {"samples": 100},
+        "start": "2022-01-10T00:00:00+00:00",
+        "end": "2022-01-10T10:00:00+00:00",
+    }
+    path = folder / f"universe-{instruments}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def one_run(config_path: Path, args: argparse.Namespace) -> None:
@@ -120,14 +146,23 @@ def main() -> None:
     parser.add_argument(
         "--config",
         type=Path,
-        nargs="+",
+        nargs="*",
         default=[ROOT / "examples" / "demo.yaml", ROOT / "bench/configs/one-instrument.yaml"],
+    )
+    parser.add_argument(
+        "--universe",
+        type=int,
+        default=100,
+        help="also replay the FTX bars under this many instrument ids (0: not)",
     )
     parser.add_argument("--partitions", type=int, default=1)
     parser.add_argument("--bootstrap", default=os.environ.get("JULES_KAFKA_BOOTSTRAP"))
     args = parser.parse_args()
     print(f"machine: {describe()}")
-    for config_path in args.config:
+    configs = list(args.config)
+    if args.universe:
+        configs.append(universe_config(args.universe, Path(tempfile.mkdtemp())))
+    for config_path in configs:
         one_run(config_path, args)
 
 
