@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from jules_audit.store import AuditWriter
 from jules_contracts.base import Event
 from jules_contracts.examples import example_events, shifted_example
@@ -77,12 +78,7 @@ def record_of(line: bytes) -> dict[str, Any]:
 
 def reference_canonical(event: Event) -> bytes:
     """Canonical JSON computed independently of the audit package."""
-    return json.dumps(
-        json.loads(event.model_dump_json()),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode()
+    return msgspec.json.encode(json.loads(event.model_dump_json()), order="sorted")
 
 
 def reference_chain(events: list[Event]) -> list[str]:

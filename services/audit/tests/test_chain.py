@@ -14,6 +14,7 @@ from jules_audit.engine import (
     checkpoint_signature,
     sign_checkpoint,
 )
+from jules_audit.engine.chain import canonical_json
 from jules_contracts.base import derive_event_id
 from jules_contracts.examples import example_events
 
@@ -149,3 +150,20 @@ def test_signature_is_hmac_sha256_of_the_unsigned_checkpoint(events):
     assert signed.signature == hmac.new(key, body, hashlib.sha256).hexdigest()
     assert checkpoint_signature(signed, key) == signed.signature  # the old signature is ignored
     assert checkpoint_signature(signed, b"other") != signed.signature
+
+
+def test_numbers_take_their_shortest_exact_form_and_read_back_equal():
+    [event] = [e for e in example_events() if e.event_type == "features.vector"][:1]
+    tiny = event.model_copy(update={"features": {"logret_1": 7.499343810918958e-05}})
+    text = canonical(tiny)
+
+    assert b'"logret_1":0.00007499343810918958' in text
+    assert json.loads(text)["features"]["logret_1"] == 7.499343810918958e-05
+
+
+def test_canonical_json_refuses_nan_and_infinity():
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        canonical_json({"a": [1.0, {"b": float("nan")}]})
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        canonical_json({"a": float("inf")})
+    assert canonical_json({"b": None, "a": 1.5}) == b'{"a":1.5,"b":null}'

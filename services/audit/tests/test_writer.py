@@ -232,3 +232,37 @@ def test_invalid_layout_is_refused_naming_the_field(tmp_path, field, value):
     assert field in str(raised.value)
     assert str(value) in str(raised.value)
     assert not (tmp_path / "log").exists()
+
+
+def test_a_log_written_with_the_earlier_json_encoding_still_verifies_and_grows(
+    tmp_path, monkeypatch
+):
+    from jules_audit.engine import chain
+    from jules_contracts.examples import example_events
+
+    class EarlierEncoder:  # Python's json, as logs were written before msgspec
+        def encode(self, value: object) -> bytes:
+            return json.dumps(
+                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
+
+    examples = example_events()
+    vector = next(e for e in examples if e.event_type == "features.vector")
+    tiny = vector.model_copy(
+        update={"event_id": "tiny-1", "features": {"logret_1": 7.499343810918958e-05}}
+    )
+    events = [tiny, *examples]
+    with monkeypatch.context() as patched:
+        patched.setattr(chain, "_ENCODER", EarlierEncoder())
+        with AuditWriter(tmp_path / "log") as writer:
+            for event in events[:5]:
+                writer.append(event)
+    with AuditWriter(tmp_path / "log") as writer:  # resumed with today's encoding
+        for event in events[5:]:
+            writer.append(event)
+
+    result = verify(tmp_path / "log")
+    assert result.ok, result.summary()
+    assert result.records == len(events)
+    first = _all_lines(tmp_path / "log")[0]
+    assert b'"logret_1":7.499343810918958e-05' in first  # the earlier form, as written

@@ -1,7 +1,10 @@
 """The hash chain of the audit record.
 
 Every event is recorded once, in arrival order, as its canonical JSON (``canonical``): compact,
-keys sorted, UTF-8, the declared fields of ``event.model_dump(mode="json")``. Record ``i``
+keys sorted, UTF-8, the declared fields of ``event.model_dump(mode="json")``, encoded by
+msgspec (numbers in the shortest form that reads back exactly: ``0.00001``, ``1.5e-7``,
+``1e16``). Logs written before msgspec encoded them (Python's ``json``: ``1e-05``) verify all
+the same: a verifier hashes each payload's bytes as they are in the file. Record ``i``
 (numbered from 1) carries the chain value
 
     h_0 = 32 zero bytes
@@ -21,10 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from jules_contracts.base import Event, derive_event_id
 from jules_contracts.system import AuditCheckpoint
 
@@ -48,22 +52,43 @@ GENESIS_HASH = bytes(32)
 
 
 def canonical_json(value: Any) -> bytes:
-    """Encode a JSON value canonically: compact separators, sorted keys, UTF-8, no NaN."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    """Encode a JSON value canonically: compact separators, sorted keys, UTF-8, no NaN.
+
+    Raises:
+        ValueError: The value holds a NaN or an infinity (JSON has no such number).
+    """
+    encoded = _ENCODER.encode(value)
+    if _NOT_FINITE in encoded and _has_non_finite(value):
+        raise ValueError(f"a canonical JSON value holds no NaN or infinity: {value!r}")
+    return encoded
+
+
+_ENCODER = msgspec.json.Encoder(order="sorted")
+_NOT_FINITE = b"null"
+"""msgspec writes NaN and infinities as ``null``; only then is the value searched for them."""
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(item) for item in value)
+    return False
 
 
 def canonical(event: Event) -> bytes:
     """Return the canonical JSON of an event, the bytes the chain hashes.
 
     Args:
-        event: Any contract event.
+        event: Any contract event (validated: contracts refuse NaN and infinities, so the
+            check of ``canonical_json`` is not repeated here).
 
     Returns:
         ``event.model_dump(mode="json")`` as compact JSON with sorted keys, UTF-8 encoded.
     """
-    return canonical_json(event.model_dump(mode="json"))
+    return _ENCODER.encode(event.model_dump(mode="json"))
 
 
 def link_hash(previous: bytes, payload: bytes) -> bytes:
