@@ -5,7 +5,9 @@ Two figures that bound what a service hop can cost on this machine:
 1. **Kafka round trip**: one message produced (``acks=all``, idempotent, no linger) and read
    back by a plain aiokafka consumer on a fresh topic, one at a time, ``--samples`` times:
    p50/p99 of the producer's acknowledgement and of produce→consume. No FastStream, no
-   service: the floor of any hop through this broker.
+   service: the floor of any hop through this broker. Beside it, the CPU microseconds per
+   message of producing and consuming a flood, and the same figures for confluent-kafka
+   (librdkafka) when the bench environment has it (``make bench-peers``).
 2. **Processing in process**: the features service's handler behind the bus pipeline
    (``MessageProcessor``: decode, handle, encode the output, metrics) on ``--messages``
    synthetic bars, with a sender that acknowledges at once: microseconds per message.
@@ -19,17 +21,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from jules.session import start_broker
 from jules_contracts.topics import MD_BARS
 from jules_features.engine import FeatureEngine, FeatureSchema
 from jules_features.handlers import market_data_handler
+from jules_runtime.bus import ensure_topics
 from jules_runtime.bus.processor import MessageProcessor
 from jules_runtime.bus.records import InboundRecord, OutboundMessage, outbound_event
 from jules_runtime.service import ServiceMetrics
+from jules_runtime.settings import KafkaSettings
 from machine import describe  # bench/machine.py (scripts run from bench/)
 from prometheus_client import CollectorRegistry
 from tick_to_order_latency import bar, kafka_round_trip  # the latency benchmark's
@@ -69,6 +77,60 @@ async def processing(messages: int) -> float:
     return (time.perf_counter() - started) / messages * 1e6
 
 
+FLOOD = 20_000
+PEER_PYTHON = Path(__file__).resolve().parents[1] / ".local" / "bench-peers" / "bin" / "python"
+
+
+async def aiokafka_cpu(bootstrap: str) -> tuple[float, float]:
+    """CPU microseconds per message of producing, then consuming, a flood of 300-byte messages
+    with aiokafka (the services' client, with the bus's producer settings)."""
+    topic = f"bench-cpu-{time.time_ns()}"
+    await ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), [topic])
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0
+    )
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await producer.start()
+    await consumer.start()
+    try:
+        cpu = time.process_time()
+        acks = [await producer.send(topic, b"y" * 300, partition=0) for _ in range(FLOOD)]
+        await asyncio.gather(*acks)
+        produce = (time.process_time() - cpu) / FLOOD * 1e6
+        cpu, read = time.process_time(), 0
+        while read < FLOOD:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
+            read += sum(len(records) for records in batch.values())
+        consume = (time.process_time() - cpu) / FLOOD * 1e6
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return produce, consume
+
+
+def confluent(bootstrap: str, samples: int) -> dict[str, float] | None:
+    """The confluent-kafka figures (``bench/peers/confluent_round_trip.py``), when the bench
+    environment has it (``make bench-peers``)."""
+    if not PEER_PYTHON.exists():
+        return None
+    topic = f"bench-confluent-{time.time_ns()}"
+    asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), [topic]))
+    script = Path(__file__).resolve().parent / "peers" / "confluent_round_trip.py"
+    done = subprocess.run(
+        [str(PEER_PYTHON), str(script), bootstrap, topic, str(samples)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        print(f"confluent-kafka: not measured ({done.stderr.strip().splitlines()[-1:]})")
+        return None
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=300)
@@ -77,11 +139,22 @@ def main() -> None:
     args = parser.parse_args()
     bootstrap = args.bootstrap or start_broker()[0]
     acks, trips = asyncio.run(kafka_round_trip(bootstrap, args.samples))
+    produce_cpu, consume_cpu = asyncio.run(aiokafka_cpu(bootstrap))
+    peer = confluent(bootstrap, args.samples)
     per_message = asyncio.run(processing(args.messages))
     print(f"machine: {describe()}")
     for name, values in (("producer ack", acks), ("produce→consume", trips)):
         p50, p99 = np.percentile(values, [50, 99])
         print(f"kafka {name:<16} p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  ({len(values)} messages)")
+    print(f"{'client':<16}{'p50 ms':>8}{'p99 ms':>8}{'produce us/msg':>16}{'consume us/msg':>16}")
+    p50, p99 = np.percentile(trips, [50, 99])
+    print(f"{'aiokafka':<16}{p50:>8.2f}{p99:>8.2f}{produce_cpu:>16.1f}{consume_cpu:>16.1f}")
+    if peer is not None:
+        print(
+            f"{'confluent-kafka':<16}{peer['p50_ms']:>8.2f}{peer['p99_ms']:>8.2f}"
+            f"{peer['produce_us']:>16.1f}{peer['consume_us']:>16.1f}"
+        )
+    print("(round trip: one message produced and read back, 10 ms apart; CPU: a flood of 300 B)")
     print(
         f"features pipeline in process: {per_message:,.0f} us per bar "
         f"({1e6 / per_message:,.0f} bars/s on one core)"
