@@ -42,7 +42,7 @@ class Skip:
 
     Attributes:
         column: The time column's name.
-        texts: Its texts whose rows are outside (used when ``lines`` is ``None``).
+        texts: Its texts whose rows are outside (only when ``lines`` is ``None``).
         lines: The 1-based line ranges ``(first, last)`` to read, in order (the header is
             line 1); ``None`` when the file does not hold exactly one row per line.
     """
@@ -96,8 +96,10 @@ def rows_outside(
         outside = outside | (times < start - MARGIN_NS)
     if end is not None:
         outside = outside | (times >= end + MARGIN_NS)
-    skipped = frozenset(texts.filter(pa.array(outside)).to_pylist())
-    return Skip(column, skipped, _line_ranges(path, ~outside))
+    lines = _line_ranges(path, ~outside)
+    if lines is not None:  # the texts are not needed, and a universe would hold them all
+        return Skip(column, frozenset(), lines)
+    return Skip(column, frozenset(texts.filter(pa.array(outside)).to_pylist()), None)
 
 
 def _line_ranges(path: Path, keep: Any) -> tuple[tuple[int, int], ...] | None:
