@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from jules.session import start_broker
 from jules_contracts.topics import MD_BARS
 from jules_features.engine import FeatureEngine, FeatureSchema
@@ -40,7 +39,7 @@ from jules_runtime.service import ServiceMetrics
 from jules_runtime.settings import KafkaSettings
 from machine import describe  # bench/machine.py (scripts run from bench/)
 from prometheus_client import CollectorRegistry
-from tick_to_order_latency import bar, kafka_round_trip  # the latency benchmark's
+from tick_to_order_latency import bar, bare_clients, kafka_round_trip  # the latency benchmark's
 
 
 class _Acknowledged:
@@ -84,16 +83,7 @@ PEER_PYTHON = Path(__file__).resolve().parents[1] / ".local" / "bench-peers" / "
 async def aiokafka_cpu(bootstrap: str) -> tuple[float, float]:
     """CPU microseconds per message of producing, then consuming, a flood of 300-byte messages
     with aiokafka (the services' client, with the bus's producer settings)."""
-    topic = f"bench-cpu-{time.time_ns()}"
-    await ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), [topic])
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0
-    )
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await producer.start()
-    await consumer.start()
+    topic, producer, consumer = await bare_clients(bootstrap, "bench-cpu")
     try:
         cpu = time.process_time()
         acks = [await producer.send(topic, b"y" * 300, partition=0) for _ in range(FLOOD)]

@@ -36,6 +36,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -189,9 +190,10 @@ async def read_back(kafka: KafkaSettings, scope: str, stop: asyncio.Event) -> li
     return seen
 
 
-async def kafka_round_trip(bootstrap: str, samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """Acknowledgement and produce→consume times (ms) of single messages."""
-    topic = f"bench-rtt-{time.time_ns()}"
+async def bare_clients(bootstrap: str, prefix: str) -> tuple[str, Any, Any]:
+    """A fresh topic, and a started aiokafka producer (the bus's settings, no linger) and
+    plain consumer of it: the clients of the bare-hop measurements."""
+    topic = f"{prefix}-{time.time_ns()}"
     await ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), [topic])
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0
@@ -201,6 +203,12 @@ async def kafka_round_trip(bootstrap: str, samples: int) -> tuple[np.ndarray, np
     )
     await producer.start()
     await consumer.start()
+    return topic, producer, consumer
+
+
+async def kafka_round_trip(bootstrap: str, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Acknowledgement and produce→consume times (ms) of single messages."""
+    topic, producer, consumer = await bare_clients(bootstrap, "bench-rtt")
     acks, trips = [], []
     try:
         await asyncio.sleep(1.0)  # the consumer has its partition
