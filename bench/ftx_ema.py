@@ -31,6 +31,7 @@ from pathlib import Path
 
 from machine import describe  # bench/machine.py (scripts run from bench/)
 from processes import JULES, ROOT, median_seconds
+from universe import universe_config  # bench/universe.py
 
 DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", ROOT.parent / "shared" / "data"))
 BARS = DATA_DIR / "nautilus_trader/tests/test_data/btc-perp-20211231-20220201_1m.csv"
@@ -67,6 +68,16 @@ def run_ours(work: Path, repeat: int, checkout: Path | None) -> dict[str, float]
         "run_bars_per_s": run["bars"] / run["wall_seconds"],
         "peak_mib": peak_mib,
     }
+
+
+def run_universe(work: Path, instruments: int, checkout: Path | None) -> float:
+    """``jules backtest`` of the windowed universe (``bench/universe.py``), whole process, once
+    after an untimed run."""
+    config = universe_config(instruments, work, DATA_DIR)
+    out = work / "universe"
+    command = [*JULES, "backtest", "-c", str(config), "--output-dir", str(out), "--no-progress"]
+    seconds, _ = median_seconds(command, 1, checkout=checkout)
+    return seconds
 
 
 def run_demo(work: Path, checkout: Path | None) -> float:
@@ -121,6 +132,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--checkout", type=Path, help="time jules on this checkout's sources")
+    parser.add_argument(
+        "--universe", type=int, default=100, help="also time the windowed universe (0: not)"
+    )
     args = parser.parse_args()
     print(f"machine: {describe()}")
     print(
@@ -154,6 +168,12 @@ def main() -> None:
                 "(goal <= 0.33)"
             )
         print(f"demo (examples/demo.yaml, whole process): {run_demo(work, args.checkout):.2f} s")
+        if args.universe:
+            seconds = run_universe(work, args.universe, args.checkout)
+            print(
+                f"universe: the FTX file under {args.universe} ids, a 10-hour window "
+                f"({args.universe * 600:,} bars), whole process: {seconds:.2f} s"
+            )
 
 
 if __name__ == "__main__":

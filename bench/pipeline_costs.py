@@ -11,6 +11,9 @@ Two figures that bound what a service hop can cost on this machine:
 2. **Processing in process**: the features service's handler behind the bus pipeline
    (``MessageProcessor``: decode, handle, encode the output, metrics) on ``--messages``
    synthetic bars, with a sender that acknowledges at once: microseconds per message.
+3. **Through the bus**: the same handler behind ``KafkaBus`` on the broker, consuming a backlog
+   of ``--bus-bars`` bars in batches (outputs published and acknowledged, offsets committed):
+   bars per second. And the audit's canonical JSON of a bar, in microseconds.
 
 Usage::
 
@@ -25,14 +28,15 @@ import json
 import os
 import subprocess
 import time
+import timeit
 from pathlib import Path
 
 import numpy as np
 from jules.session import start_broker
-from jules_contracts.topics import MD_BARS
+from jules_contracts.topics import FEATURES, MD_BARS
 from jules_features.engine import FeatureEngine, FeatureSchema
 from jules_features.handlers import market_data_handler
-from jules_runtime.bus import ensure_topics
+from jules_runtime.bus import KafkaBus, ensure_topics
 from jules_runtime.bus.processor import MessageProcessor
 from jules_runtime.bus.records import InboundRecord, OutboundMessage, outbound_event
 from jules_runtime.service import ServiceMetrics
@@ -121,10 +125,47 @@ def confluent(bootstrap: str, samples: int) -> dict[str, float] | None:
     return figures
 
 
+async def bus_throughput(bootstrap: str, bars: int) -> float:
+    """Bars per second the features service's handler consumes through ``KafkaBus`` (batches,
+    outputs published and acknowledged, offsets committed) from a backlog on the broker."""
+    scope = f"bench-bus-{time.time_ns() % 10**9}"
+    kafka = KafkaSettings(bootstrap_servers=bootstrap, linger_ms=0)
+    await ensure_topics(kafka, [t.scoped(scope) for t in (MD_BARS, FEATURES)], partitions=4)
+    async with KafkaBus("market-data", kafka, scope) as feed:
+        messages = [outbound_event(bar(f"SYN{i % 10}.BENCH", i // 10), scope) for i in range(bars)]
+        for start in range(0, bars, 1000):
+            await feed.send(messages[start : start + 1000])
+    bus = KafkaBus("features", kafka, scope)
+    engine = FeatureEngine(FeatureSchema.from_names(["sma_2", "sma_3"]))
+    done = asyncio.Event()
+    times: list[float] = []
+
+    def published(*_: object) -> None:  # from the first acknowledged bar to the last
+        times.append(time.perf_counter())
+        if len(times) == bars:
+            done.set()
+
+    bus.subscribe([MD_BARS], market_data_handler(engine), on_outputs_published=published)
+    async with bus:
+        await done.wait()
+    return (bars - 1) / (times[-1] - times[0])
+
+
+def canonical_us() -> float:
+    """Microseconds to encode a bar for the audit chain (``jules_audit`` canonical JSON)."""
+    from jules_audit.engine import canonical
+    from jules_contracts import Bar
+    from jules_contracts.examples import example_for
+
+    event = example_for(Bar)
+    return timeit.timeit(lambda: canonical(event), number=20_000) / 20_000 * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--bus-bars", type=int, default=20_000)
     parser.add_argument("--bootstrap", default=os.environ.get("JULES_KAFKA_BOOTSTRAP"))
     args = parser.parse_args()
     bootstrap = args.bootstrap or start_broker()[0]
@@ -132,6 +173,7 @@ def main() -> None:
     produce_cpu, consume_cpu = asyncio.run(aiokafka_cpu(bootstrap))
     peer = confluent(bootstrap, args.samples)
     per_message = asyncio.run(processing(args.messages))
+    consumed = asyncio.run(bus_throughput(bootstrap, args.bus_bars))
     print(f"machine: {describe()}")
     for name, values in (("producer ack", acks), ("produce→consume", trips)):
         p50, p99 = np.percentile(values, [50, 99])
@@ -149,6 +191,11 @@ def main() -> None:
         f"features pipeline in process: {per_message:,.0f} us per bar "
         f"({1e6 / per_message:,.0f} bars/s on one core)"
     )
+    print(
+        f"features handler through KafkaBus from a backlog of {args.bus_bars:,} bars: "
+        f"{consumed:,.0f} bars/s (batches; outputs acknowledged, offsets committed)"
+    )
+    print(f"audit canonical JSON of a bar: {canonical_us():.1f} us")
 
 
 if __name__ == "__main__":

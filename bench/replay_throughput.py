@@ -24,12 +24,12 @@ import threading
 import time
 from pathlib import Path
 
-import yaml
 from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
 from jules.session import SessionState
 from jules_backtest.config import load_config
 from jules_backtest.run import run_backtest
 from machine import describe, peak_rss_mib  # bench/machine.py (scripts run from bench/)
+from universe import universe_config  # bench/universe.py
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", ROOT.parent / "shared" / "data"))
@@ -71,30 +71,6 @@ class RssSampler:
             if peak is not None:
                 key = f"{service.name}-{index}"
                 self.peaks[key] = max(self.peaks.get(key, 0.0), peak)
-
-
-FTX = "nautilus_trader/tests/test_data/btc-perp-20211231-20220201_1m.csv"
-
-
-def universe_config(instruments: int, folder: Path) -> Path:
-    """The FTX BTC-PERP bars under ``instruments`` ids, a 10-hour window (600 bars each)."""
-    config = {
-        "name": f"universe-{instruments}",
-        "data": [
-            {"path": FTX, "instrument_id": f"BTC{i:03d}-PERP.FTX", "assume_utc": True}
-            for i in range(instruments)
-        ],
-        "strategy": {"kind": "ema_cross", "fast": 9, "slow": 21, "mode": "long_short"},
-        "risk": {"sizing": {"kind": "fixed_fraction", "fraction": 0.005}},
-        "execution": {"fill_model": {"kind": "next_bar_open"}},
-        "account": {"starting_cash": 1_000_000},
-        "monte_carlo": {"samples": 100},
-        "start": "2022-01-10T00:00:00+00:00",
-        "end": "2022-01-10T10:00:00+00:00",
-    }
-    path = folder / f"universe-{instruments}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def one_run(config_path: Path, args: argparse.Namespace) -> None:
@@ -161,7 +137,7 @@ def main() -> None:
     print(f"machine: {describe()}")
     configs = list(args.config)
     if args.universe:
-        configs.append(universe_config(args.universe, Path(tempfile.mkdtemp())))
+        configs.append(universe_config(args.universe, Path(tempfile.mkdtemp()), DATA_DIR))
     for config_path in configs:
         one_run(config_path, args)
 

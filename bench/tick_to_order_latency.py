@@ -61,7 +61,11 @@ from jules_contracts.topics import (
 from jules_runtime.bus import KafkaBus, ensure_topics
 from jules_runtime.bus.records import SENT_HEADER, outbound_event
 from jules_runtime.settings import KafkaSettings
-from machine import describe, peak_rss_mib  # bench/machine.py (scripts run from bench/)
+from machine import (  # bench/machine.py (scripts run from bench/)
+    cpu_seconds,
+    describe,
+    peak_rss_mib,
+)
 
 SERVICES = ("order-router", "risk", "signal", "features")
 WATCHED = (MD_BARS, FEATURES, SIGNALS, ORDERS_INTENTS, ORDERS_DECISIONS, ORDERS_EVENTS)
@@ -325,7 +329,16 @@ def one_rate(bootstrap: str, rate: float, args: argparse.Namespace) -> None:
     bare = float(np.percentile(trips, 50))
     state = start_services(bootstrap, scope, instruments, Path(tempfile.mkdtemp()), args)
     try:
+        before = {service.name: cpu_seconds(service.pid) for service in state.services}
+        generator = time.process_time()
         published, seen = asyncio.run(run_load(state, instruments, rate, args.seconds))
+        generator = time.process_time() - generator
+        cpu = {
+            service.name: (now - then) / published * 1e6
+            for service in state.services
+            if (then := before[service.name]) is not None
+            and (now := cpu_seconds(service.pid)) is not None
+        }
         drained = asyncio.run(seconds_until_no_lag(bootstrap, scope, SERVICES, 60.0))
         rss = {service.name: peak_rss_mib(service.pid) for service in state.services}
     finally:
@@ -358,6 +371,10 @@ def one_rate(bootstrap: str, rate: float, args: argparse.Namespace) -> None:
         "goal consumer lag back to zero within 60 s after the load: "
         + ("missed (lag left after 60 s)" if drained is None else f"met, in {drained:.1f} s")
     )
+    print("CPU per tick during the load (us; what bounds the rate on this machine):")
+    for name, value in cpu.items():
+        print(f"  {name:<14}{value:>8,.0f}")
+    print(f"  {'load generator':<14}{generator / published * 1e6:>8,.0f}  (publisher and reader)")
     print("peak RSS per service (MiB; goal <= 150):")
     for name, value in rss.items():
         print(f"  {name:<14}{'n/a' if value is None else f'{value:,.0f}':>8}")

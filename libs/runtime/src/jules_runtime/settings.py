@@ -79,7 +79,7 @@ class KafkaSettings(BaseModel):
     max_partition_fetch_bytes: Annotated[int, Field(ge=1024)] = 262_144
     """Bytes one fetch brings per partition. Under a backlog the consumer holds a fetch of
     every assigned partition in memory: 256 KiB (about 600 events) keeps a service's peak RSS
-    down (risk at 2,000 ticks/s: 179 MiB with 1 MiB fetches, 134 MiB with these two)."""
+    down (``bench/tick_to_order_latency.py`` prints it at 2,000 ticks/s)."""
     max_poll_records: Annotated[int, Field(ge=1, le=100_000)] = 200
     """Records in one batch at most (``KafkaBus`` handles, acknowledges and commits a batch at
     once): large enough to spread a batch's fixed cost, small enough for memory."""

@@ -218,6 +218,7 @@ class _Batches:
         self._last_commit = -float("inf")
         self._done: dict[TopicPartition, int] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._late: asyncio.Future[None] | None = None
 
     async def consume(self, message: KafkaMessage) -> None:
         """The subscriber's handler: one batch of records from one fetch."""
@@ -244,8 +245,12 @@ class _Batches:
             await self._commit(consumer)
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(
-                self._interval, lambda: asyncio.ensure_future(self._commit(consumer))
+                self._interval, self._commit_later, consumer
             )
+
+    def _commit_later(self, consumer: AIOKafkaConsumer) -> None:
+        self._timer = None
+        self._late = asyncio.ensure_future(self._commit(consumer))  # kept until it is done
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
         if self._timer is not None:

@@ -27,6 +27,8 @@ from jules_market_data.engine.rejections import (
 )
 
 __all__ = [
+    "EPOCH_MAGNITUDES",
+    "EPOCH_UNIT_NS",
     "SOURCE",
     "LoadedItem",
     "LoaderError",
@@ -49,7 +51,8 @@ _INSTRUMENT = TypeAdapter(InstrumentId)
 _EPOCH_RE = re.compile(r"^\d+(\.\d+)?$")
 # Epoch numbers are read by magnitude: seconds below 1e11 (until the year 5138), milliseconds
 # below 1e14, microseconds below 1e17, nanoseconds above.
-_EPOCH_UNITS = ((10**11, 10**9), (10**14, 10**6), (10**17, 10**3))
+EPOCH_MAGNITUDES = ((10**11, 10**9), (10**14, 10**6), (10**17, 10**3))
+"""Epoch numbers below each limit are in the unit of its scale (s, ms, us); above, ns."""
 EPOCH_UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
@@ -169,7 +172,7 @@ def _epoch_nanos(text: str, column: str, unit: str | None) -> int:
     if unit is not None:
         scale = EPOCH_UNIT_NS[unit]
     else:
-        scale = next((s for limit, s in _EPOCH_UNITS if abs(number) < limit), 1)
+        scale = next((s for limit, s in EPOCH_MAGNITUDES if abs(number) < limit), 1)
     nanos = int(number * scale)
     if not 0 <= nanos < 2**63:
         raise RowError(RejectReason.BAD_TIMESTAMP, f"{column}: {text!r} is outside 1970..2262 UTC")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jules_market_data.loaders._common import EPOCH_UNIT_NS
+from jules_market_data.loaders._common import EPOCH_MAGNITUDES, EPOCH_UNIT_NS
 
 __all__ = ["MARGIN_NS", "Skip", "Window", "rows_outside"]
 
@@ -32,8 +32,6 @@ Window = tuple[int | None, int | None]
 
 MARGIN_NS = 3_600 * 10**9
 """Rows within an hour of the window are read (and checked) whatever their time."""
-
-_EPOCH_SCALES = ((10**11, 10**9), (10**14, 10**6), (10**17, 10**3))
 
 
 @dataclass(frozen=True)
@@ -144,6 +142,6 @@ def _nanos(texts: Any, epoch_unit: str | None) -> Any:
 
     scale = np.ones(len(numbers), dtype=np.int64)
     magnitude = np.abs(numbers)
-    for limit, factor in reversed(_EPOCH_SCALES):
+    for limit, factor in reversed(EPOCH_MAGNITUDES):
         scale[magnitude < limit] = factor
     return numbers * scale
