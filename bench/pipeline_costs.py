@@ -7,13 +7,14 @@ Two figures that bound what a service hop can cost on this machine:
    p50/p99 of the producer's acknowledgement and of produce→consume. No FastStream, no
    service: the floor of any hop through this broker. Beside it, the CPU microseconds per
    message of producing and consuming a flood, and the same figures for confluent-kafka
-   (librdkafka) when the bench environment has it (``make bench-peers``).
+   (librdkafka; ``bench/confluent_round_trip.py``).
 2. **Processing in process**: the features service's handler behind the bus pipeline
    (``MessageProcessor``: decode, handle, encode the output, metrics) on ``--messages``
    synthetic bars, with a sender that acknowledges at once: microseconds per message.
 3. **Through the bus**: the same handler behind ``KafkaBus`` on the broker, consuming a backlog
    of ``--bus-bars`` bars in batches (outputs published and acknowledged, offsets committed):
-   bars per second. And the audit's canonical JSON of a bar, in microseconds.
+   bars per second, with each client (``KafkaSettings.client``). And the audit's canonical
+   JSON of a bar, in microseconds.
 
 Usage::
 
@@ -24,14 +25,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import subprocess
 import time
 import timeit
-from pathlib import Path
 
 import numpy as np
+from confluent_round_trip import round_trips  # bench/confluent_round_trip.py
 from jules.session import start_broker
 from jules_contracts.topics import FEATURES, MD_BARS
 from jules_features.engine import FeatureEngine, FeatureSchema
@@ -81,7 +80,6 @@ async def processing(messages: int) -> float:
 
 
 FLOOD = 20_000
-PEER_PYTHON = Path(__file__).resolve().parents[1] / ".local" / "bench-peers" / "bin" / "python"
 
 
 async def aiokafka_cpu(bootstrap: str) -> tuple[float, float]:
@@ -104,32 +102,20 @@ async def aiokafka_cpu(bootstrap: str) -> tuple[float, float]:
     return produce, consume
 
 
-def confluent(bootstrap: str, samples: int) -> dict[str, float] | None:
-    """The confluent-kafka figures (``bench/peers/confluent_round_trip.py``), when the bench
-    environment has it (``make bench-peers``)."""
-    if not PEER_PYTHON.exists():
-        return None
+def confluent(bootstrap: str, samples: int) -> dict[str, float]:
+    """The confluent-kafka figures (``bench/confluent_round_trip.py``) on a fresh topic."""
     topic = f"bench-confluent-{time.time_ns()}"
     asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), [topic]))
-    script = Path(__file__).resolve().parent / "peers" / "confluent_round_trip.py"
-    done = subprocess.run(
-        [str(PEER_PYTHON), str(script), bootstrap, topic, str(samples)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        print(f"confluent-kafka: not measured ({done.stderr.strip().splitlines()[-1:]})")
-        return None
-    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
+    return round_trips(bootstrap, topic, samples)
 
 
-async def bus_throughput(bootstrap: str, bars: int) -> float:
+async def bus_throughput(bootstrap: str, bars: int, client: str) -> float:
     """Bars per second the features service's handler consumes through ``KafkaBus`` (batches,
     outputs published and acknowledged, offsets committed) from a backlog on the broker."""
     scope = f"bench-bus-{time.time_ns() % 10**9}"
-    kafka = KafkaSettings(bootstrap_servers=bootstrap, linger_ms=0)
+    kafka = KafkaSettings.model_validate(
+        {"bootstrap_servers": bootstrap, "linger_ms": 0, "client": client}
+    )
     await ensure_topics(kafka, [t.scoped(scope) for t in (MD_BARS, FEATURES)], partitions=4)
     async with KafkaBus("market-data", kafka, scope) as feed:
         messages = [outbound_event(bar(f"SYN{i % 10}.BENCH", i // 10), scope) for i in range(bars)]
@@ -173,7 +159,10 @@ def main() -> None:
     produce_cpu, consume_cpu = asyncio.run(aiokafka_cpu(bootstrap))
     peer = confluent(bootstrap, args.samples)
     per_message = asyncio.run(processing(args.messages))
-    consumed = asyncio.run(bus_throughput(bootstrap, args.bus_bars))
+    consumed = {
+        client: asyncio.run(bus_throughput(bootstrap, args.bus_bars, client))
+        for client in ("confluent", "aiokafka")
+    }
     print(f"machine: {describe()}")
     for name, values in (("producer ack", acks), ("produce→consume", trips)):
         p50, p99 = np.percentile(values, [50, 99])
@@ -181,20 +170,21 @@ def main() -> None:
     print(f"{'client':<16}{'p50 ms':>8}{'p99 ms':>8}{'produce us/msg':>16}{'consume us/msg':>16}")
     p50, p99 = np.percentile(trips, [50, 99])
     print(f"{'aiokafka':<16}{p50:>8.2f}{p99:>8.2f}{produce_cpu:>16.1f}{consume_cpu:>16.1f}")
-    if peer is not None:
-        print(
-            f"{'confluent-kafka':<16}{peer['p50_ms']:>8.2f}{peer['p99_ms']:>8.2f}"
-            f"{peer['produce_us']:>16.1f}{peer['consume_us']:>16.1f}"
-        )
+    print(
+        f"{'confluent-kafka':<16}{peer['p50_ms']:>8.2f}{peer['p99_ms']:>8.2f}"
+        f"{peer['produce_us']:>16.1f}{peer['consume_us']:>16.1f}"
+    )
     print("(round trip: one message produced and read back, 10 ms apart; CPU: a flood of 300 B)")
     print(
         f"features pipeline in process: {per_message:,.0f} us per bar "
         f"({1e6 / per_message:,.0f} bars/s on one core)"
     )
-    print(
-        f"features handler through KafkaBus from a backlog of {args.bus_bars:,} bars: "
-        f"{consumed:,.0f} bars/s (batches; outputs acknowledged, offsets committed)"
-    )
+    for client, rate in consumed.items():
+        print(
+            f"features handler through KafkaBus ({client}) from a backlog of "
+            f"{args.bus_bars:,} bars: {rate:,.0f} bars/s "
+            "(batches; outputs acknowledged, offsets committed)"
+        )
     print(f"audit canonical JSON of a bar: {canonical_us():.1f} us")
 
 

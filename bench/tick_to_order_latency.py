@@ -15,13 +15,15 @@ causation ids to its bar gives five hops:
 5. order accepted → read by a consumer (delivery),
 
 and the total, tick to order. Each rate (``--rates``, default 500 and 2,000 bars/s) runs on
-fresh topics and services. Before the load, the bare hop is measured on the same broker (one
-message produced by aiokafka and read back by a plain consumer, ``--bare-samples`` times).
+fresh topics and services, whose Kafka client is ``--client`` (``confluent``, the default, or
+``aiokafka``). Before the load, the bare hop is measured on the same broker with that client
+(one message produced and read back by a plain consumer, ``--bare-samples`` times).
 Prints p50/p99/p99.9/max per hop, the goals (total p50 at most 1.5 times five bare hops, p99 at
 most 25 ms), how long the services' consumer lag took to return to zero after the load (goal:
 within 60 s), the peak RSS of each service process, and the machine. Usage::
 
     .venv/bin/python bench/tick_to_order_latency.py [--rates 500 2000] [--seconds 60]
+        [--client confluent|aiokafka]
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import Any
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from confluent_round_trip import round_trips  # bench/confluent_round_trip.py
 from jules.session import (
     SessionState,
     free_port,
@@ -229,6 +232,16 @@ async def kafka_round_trip(bootstrap: str, samples: int) -> tuple[np.ndarray, np
     return np.array(acks) * 1e3, np.array(trips) * 1e3
 
 
+def bare_hop(bootstrap: str, samples: int, client: str) -> float:
+    """p50 (ms) of one message produced and read back with ``client``, on a fresh topic."""
+    if client == "aiokafka":
+        _, trips = asyncio.run(kafka_round_trip(bootstrap, samples))
+        return float(np.percentile(trips, 50))
+    topic = f"bench-rtt-{time.time_ns()}"
+    asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), [topic]))
+    return round_trips(bootstrap, topic, samples, flood=False)["p50_ms"]
+
+
 def hops(seen: list[Seen]) -> dict[str, list[float]]:
     """Per-hop latencies (ms) of every accepted order, traced back to its bar."""
     by_id = {item.event_id: item for item in seen}
@@ -251,10 +264,12 @@ def hops(seen: list[Seen]) -> dict[str, list[float]]:
 
 
 async def run_load(
-    state: SessionState, instruments: list[str], rate: float, seconds: float
+    state: SessionState, instruments: list[str], rate: float, seconds: float, client: str
 ) -> tuple[int, list[Seen]]:
     """Publish the load and read everything back; return (bars published, events read)."""
-    kafka = KafkaSettings(bootstrap_servers=state.bootstrap, linger_ms=0)
+    kafka = KafkaSettings.model_validate(
+        {"bootstrap_servers": state.bootstrap, "linger_ms": 0, "client": client}
+    )
     stop = asyncio.Event()
     reading = asyncio.create_task(read_back(kafka, state.scope, stop))
     bus = KafkaBus("market-data", kafka, state.scope, client_id="bench-replay")
@@ -305,6 +320,7 @@ def start_services(
         settings = {
             f"{prefix}KAFKA__BOOTSTRAP_SERVERS": bootstrap,
             f"{prefix}KAFKA__LINGER_MS": "0",
+            f"{prefix}KAFKA__CLIENT": args.client,
             f"{prefix}KAFKA__FETCH_MAX_WAIT_MS": "10",
             f"{prefix}KAFKA__COMMIT_INTERVAL_MS": str(args.commit_interval_ms),
             f"{prefix}RUN_SCOPE": scope,
@@ -325,13 +341,12 @@ def one_rate(bootstrap: str, rate: float, args: argparse.Namespace) -> None:
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
     names = [n for t in ALL_TOPICS for n in (t.scoped(scope), t.scoped_dlq(scope))]
     asyncio.run(ensure_topics(kafka, names, partitions=args.partitions))
-    _, trips = asyncio.run(kafka_round_trip(bootstrap, args.bare_samples))
-    bare = float(np.percentile(trips, 50))
+    bare = bare_hop(bootstrap, args.bare_samples, args.client)
     state = start_services(bootstrap, scope, instruments, Path(tempfile.mkdtemp()), args)
     try:
         before = {service.name: cpu_seconds(service.pid) for service in state.services}
         generator = time.process_time()
-        published, seen = asyncio.run(run_load(state, instruments, rate, args.seconds))
+        published, seen = asyncio.run(run_load(state, instruments, rate, args.seconds, args.client))
         generator = time.process_time() - generator
         cpu = {
             service.name: (now - then) / published * 1e6
@@ -349,7 +364,8 @@ def one_rate(bootstrap: str, rate: float, args: argparse.Namespace) -> None:
         f"{args.instruments} instruments, {args.partitions} partitions; "
         f"{len(latencies['total']):,} orders traced"
     )
-    print(f"bare hop (aiokafka produce→consume, same broker, this run): p50 {bare:.2f} ms")
+    print(f"services' Kafka client: {args.client}")
+    print(f"bare hop ({args.client} produce→consume, same broker, this run): p50 {bare:.2f} ms")
     print(f"{'hop':<18}{'p50 ms':>10}{'p99 ms':>10}{'p99.9 ms':>10}{'max ms':>10}")
     for name in (*HOPS, "total"):
         values = np.array(latencies[name])
@@ -392,6 +408,9 @@ def main() -> None:
     parser.add_argument("--bootstrap", default=os.environ.get("JULES_KAFKA_BOOTSTRAP"))
     parser.add_argument(
         "--commit-interval-ms", type=int, default=0, help="the services' offset commits"
+    )
+    parser.add_argument(
+        "--client", choices=["confluent", "aiokafka"], default="confluent", help="Kafka client"
     )
     args = parser.parse_args()
     bootstrap = args.bootstrap or start_broker()[0]

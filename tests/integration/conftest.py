@@ -87,3 +87,10 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaEndpoint]:
 def unique_topic(request: pytest.FixtureRequest) -> str:
     """A topic name no other test uses: ``it-<test name>-<8 hex>``."""
     return topic_name(request.node.name)
+
+
+@pytest.fixture(params=["confluent", "aiokafka"])
+def kafka_client(request: pytest.FixtureRequest) -> str:
+    """Each Kafka client the bus offers (``KafkaSettings.client``): a test taking this
+    fixture runs once with each against the real broker."""
+    return str(request.param)

@@ -2,7 +2,8 @@
 SQLite (deduplicated by event_id), publishes a signal, and can park itself after the signal
 is acknowledged but before the offset is committed, so the test can SIGKILL it there.
 
-Usage: python crash_consumer.py BOOTSTRAP SCOPE STATE_DIR [--park-after-outputs]
+Usage: python crash_consumer.py BOOTSTRAP SCOPE STATE_DIR --client=CLIENT [--park-after-outputs]
+(CLIENT: ``confluent`` or ``aiokafka``).
 
 Writes to STATE_DIR: ``receipts`` (one line per delivery), ``parked`` (when parked),
 ``effects.sqlite`` (the effects and the dedup marks).
@@ -24,7 +25,7 @@ from jules_runtime.logging import configure_logging
 from jules_runtime.settings import KafkaSettings
 
 
-async def main(bootstrap: str, scope: str, state: Path, park: bool) -> None:
+async def main(bootstrap: str, scope: str, state: Path, park: bool, client: str) -> None:
     configure_logging("crash-consumer", "WARNING")
     store = SqliteDedupStore(state / "effects.sqlite")
     store.connection.execute(
@@ -58,8 +59,13 @@ async def main(bootstrap: str, scope: str, state: Path, park: bool) -> None:
 
     bus = KafkaBus(
         "crash-consumer",
-        KafkaSettings(
-            bootstrap_servers=bootstrap, session_timeout_ms=6000, heartbeat_interval_ms=1000
+        KafkaSettings.model_validate(
+            {
+                "bootstrap_servers": bootstrap,
+                "session_timeout_ms": 6000,
+                "heartbeat_interval_ms": 1000,
+                "client": client,
+            }
         ),
         scope,
     )
@@ -73,5 +79,11 @@ async def main(bootstrap: str, scope: str, state: Path, park: bool) -> None:
 
 if __name__ == "__main__":
     asyncio.run(
-        main(sys.argv[1], sys.argv[2], Path(sys.argv[3]), "--park-after-outputs" in sys.argv)
+        main(
+            sys.argv[1],
+            sys.argv[2],
+            Path(sys.argv[3]),
+            "--park-after-outputs" in sys.argv,
+            next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--client=")),
+        )
     )

@@ -27,8 +27,8 @@ DEAD_LETTER_RECORDS = Topic(
 )
 
 
-async def test_every_contract_type_round_trips_through_kafka_with_its_envelope(kafka):
-    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
+async def test_every_contract_type_round_trips_through_kafka_with_its_envelope(kafka_client, kafka):
+    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap, client=kafka_client)
     scope = new_scope()
     await create_scoped_topics(settings, scope)
     await ensure_topics(settings, [DEAD_LETTER_RECORDS.scoped(scope)])
@@ -66,8 +66,8 @@ async def test_every_contract_type_round_trips_through_kafka_with_its_envelope(k
         assert record.header("content-type") == "application/json"
 
 
-async def test_events_are_keyed_by_instrument_so_per_instrument_order_is_kept(kafka):
-    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
+async def test_events_are_keyed_by_instrument_so_per_instrument_order_is_kept(kafka_client, kafka):
+    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap, client=kafka_client)
     scope = new_scope()
     await create_scoped_topics(settings, scope)
     trades = [e for e in example_events() if e.event_type == "md.trade"]

@@ -22,9 +22,9 @@ CONSUMER = Path(__file__).with_name("crash_consumer.py")
 
 
 def start_consumer(
-    bootstrap: str, scope: str, state: Path, *, park: bool
+    bootstrap: str, scope: str, state: Path, *, park: bool, client: str
 ) -> subprocess.Popen[bytes]:
-    args = [sys.executable, str(CONSUMER), bootstrap, scope, str(state)]
+    args = [sys.executable, str(CONSUMER), bootstrap, scope, str(state), f"--client={client}"]
     if park:
         args.append("--park-after-outputs")
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -46,9 +46,9 @@ def count_effects(state: Path) -> list[tuple[str, float]]:
 
 
 async def test_sigkill_between_outputs_and_commit_redelivers_and_dedup_keeps_one_effect(
-    kafka, tmp_path
+    kafka_client, kafka, tmp_path
 ):
-    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
+    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap, client=kafka_client)
     scope = new_scope()
     await create_scoped_topics(settings, scope)
     trade = Trade(
@@ -64,7 +64,7 @@ async def test_sigkill_between_outputs_and_commit_redelivers_and_dedup_keeps_one
 
     # First life: the consumer books the effect, publishes its signal, then parks before
     # committing; we kill it there with SIGKILL.
-    first = start_consumer(kafka.bootstrap, scope, tmp_path, park=True)
+    first = start_consumer(kafka.bootstrap, scope, tmp_path, park=True, client=kafka_client)
     try:
         wait_for_file(tmp_path / "parked", first)
     finally:
@@ -75,7 +75,7 @@ async def test_sigkill_between_outputs_and_commit_redelivers_and_dedup_keeps_one
     [signal_record] = await read_topic(kafka.bootstrap, SIGNALS.scoped(scope), 1)
 
     # Second life: the uncommitted message is read again; the effect is not booked twice.
-    second = start_consumer(kafka.bootstrap, scope, tmp_path, park=False)
+    second = start_consumer(kafka.bootstrap, scope, tmp_path, park=False, client=kafka_client)
     try:
         signals = await read_topic(kafka.bootstrap, SIGNALS.scoped(scope), 2)
     finally:
@@ -100,7 +100,7 @@ async def test_sigkill_between_outputs_and_commit_redelivers_and_dedup_keeps_one
     )
     async with KafkaBus("crash-test-feed", settings, scope) as feed:
         await feed.publish(second_trade)
-    third = start_consumer(kafka.bootstrap, scope, tmp_path, park=False)
+    third = start_consumer(kafka.bootstrap, scope, tmp_path, park=False, client=kafka_client)
     try:
         await read_topic(kafka.bootstrap, SIGNALS.scoped(scope), 3)
     finally:

@@ -67,9 +67,10 @@ def poison_messages() -> dict[str, tuple[bytes, DeadLetterReason, str]]:
 
 
 async def test_poison_messages_are_dead_lettered_with_reason_and_origin_while_valid_ones_flow(
+    kafka_client,
     kafka,
 ):
-    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
+    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap, client=kafka_client)
     scope = new_scope()
     await create_scoped_topics(settings, scope)
     topic = MD_TRADES.scoped(scope)
@@ -138,9 +139,10 @@ async def test_poison_messages_are_dead_lettered_with_reason_and_origin_while_va
 
 
 async def test_a_handler_that_keeps_failing_dead_letters_the_message_and_the_next_one_flows(
+    kafka_client,
     kafka,
 ):
-    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
+    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap, client=kafka_client)
     scope = new_scope()
     await create_scoped_topics(settings, scope)
     attempts: dict[str, int] = {}

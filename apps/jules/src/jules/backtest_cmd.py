@@ -56,6 +56,13 @@ class Mode(StrEnum):
     KAFKA = "kafka"
 
 
+class KafkaClient(StrEnum):
+    """The Kafka client library (``KafkaSettings.client``)."""
+
+    CONFLUENT = "confluent"
+    AIOKAFKA = "aiokafka"
+
+
 def backtest(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Backtest file (YAML or TOML).")
@@ -93,6 +100,10 @@ def backtest(
     keep_topics: Annotated[
         bool, typer.Option(help="kafka mode: keep the run's topics (deleted by default).")
     ] = False,
+    kafka_client: Annotated[
+        KafkaClient,
+        typer.Option(help="kafka mode: the Kafka client of the replay and of the services."),
+    ] = KafkaClient.CONFLUENT,
 ) -> None:
     """Run a backtest: real data through every engine; writes a run folder.
 
@@ -120,6 +131,7 @@ def backtest(
             external=external,
             speed=speed,
             keep_topics=keep_topics,
+            client=kafka_client.value,
         )
 
         def run(config: BacktestConfig, wrap: Wrap | None) -> RunSummary:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
+from typing import Literal
 
 from aiokafka.errors import KafkaError
 from jules_backtest.audit import audit_sink
@@ -93,6 +94,8 @@ class KafkaRunOptions:
         log_dir: The services' logs go to ``<log_dir>/logs``; default: the run folder.
         keep_topics: Keep the run's topics after the run (they are deleted when the services
             were started here; topics of ``external`` services are always kept).
+        client: The Kafka client of the replay and of the services started here
+            (``KafkaSettings.client``).
     """
 
     bootstrap: str | None = None
@@ -104,6 +107,7 @@ class KafkaRunOptions:
     timeout_s: float = 3600.0
     log_dir: Path | None = None
     keep_topics: bool = False
+    client: Literal["confluent", "aiokafka"] = "confluent"
 
 
 class CollectorDriver(StepDriver):
@@ -282,7 +286,9 @@ def run_backtest_kafka(
     scope = options.scope or _default_scope(config)
     run_dir = prepare_run_dir(config)
     bootstrap, started_broker = (options.bootstrap, False) if options.bootstrap else start_broker()
-    kafka = KafkaSettings(bootstrap_servers=bootstrap, linger_ms=0, fetch_max_wait_ms=5)
+    kafka = KafkaSettings(
+        bootstrap_servers=bootstrap, linger_ms=0, fetch_max_wait_ms=5, client=options.client
+    )
     state = SessionState(str(run_dir), scope, bootstrap, started_broker)
     recorder = RunRecorder()
     quality = DataQuality()
@@ -322,6 +328,7 @@ def _start_services(config: BacktestConfig, options: KafkaRunOptions, state: Ses
             prefix = f"JULES_{name.upper().replace('-', '_')}__"
             env = {
                 f"{prefix}KAFKA__BOOTSTRAP_SERVERS": state.bootstrap,
+                f"{prefix}KAFKA__CLIENT": options.client,
                 f"{prefix}RUN_SCOPE": state.scope,
                 f"{prefix}HTTP__PORT": str(port),
                 **{prefix + key: value for key, value in environments[name].items()},

@@ -24,7 +24,6 @@ from typing import Any
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get, make_ping_asgi
-from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from jules_contracts import Event
 from jules_contracts.enums import DeadLetterReason
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -34,7 +33,7 @@ from jules_runtime.bus import KafkaBus
 from jules_runtime.lockstep import LockstepDriver, Replica
 from jules_runtime.lockstep.runner import LockstepRunner
 from jules_runtime.logging import configure_logging, logger
-from jules_runtime.settings import ServiceSettings
+from jules_runtime.settings import KafkaSettings, ServiceSettings
 
 __all__ = ["ServiceMetrics", "ServiceRuntime", "create_service_app", "run_lockstep", "serve"]
 
@@ -142,6 +141,19 @@ class ServiceRuntime:
     """Run when the service stops, before the broker closes."""
 
 
+def _prometheus_middleware(kafka: KafkaSettings, service: str, registry: CollectorRegistry) -> Any:
+    """FastStream's Prometheus middleware of the client's transport."""
+    if kafka.client == "confluent":
+        from faststream.confluent.prometheus import KafkaPrometheusMiddleware
+    else:
+        from faststream.kafka.prometheus import KafkaPrometheusMiddleware  # type: ignore[assignment]
+    return KafkaPrometheusMiddleware(
+        registry=registry,
+        app_name=f"jules-{service}",
+        metrics_prefix=f"jules_{service.replace('-', '_')}_faststream",
+    )
+
+
 def create_service_app(
     settings: ServiceSettings, wire: Callable[[ServiceRuntime], object]
 ) -> AsgiFastStream:
@@ -163,13 +175,7 @@ def create_service_app(
         settings.run_scope,
         client_id=settings.client_id,
         observer=metrics,
-        middlewares=[
-            KafkaPrometheusMiddleware(
-                registry=registry,
-                app_name=f"jules-{service}",
-                metrics_prefix=f"jules_{service.replace('-', '_')}_faststream",
-            )
-        ],
+        middlewares=[_prometheus_middleware(settings.kafka, service, registry)],
     )
     runtime = ServiceRuntime(settings, bus, registry, metrics)
     wire(runtime)
@@ -185,7 +191,12 @@ def create_service_app(
         )
 
     async def started() -> None:
-        logger.info("service started", scope=settings.run_scope, group=settings.consumer_group)
+        logger.info(
+            "service started",
+            scope=settings.run_scope,
+            group=settings.consumer_group,
+            client=settings.kafka.client,
+        )
 
     return AsgiFastStream(
         bus.broker,

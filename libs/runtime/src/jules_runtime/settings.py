@@ -58,6 +58,12 @@ class KafkaSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    client: Literal["confluent", "aiokafka"] = "confluent"
+    """The client library of the services' consumers and producer, through FastStream's
+    transport of the same name: ``confluent`` (confluent-kafka, librdkafka in C) or
+    ``aiokafka`` (pure Python). Both give the same guarantees; confluent-kafka costs a
+    fraction of the CPU per message (``bench/pipeline_costs.py``)."""
+
     bootstrap_servers: Annotated[str, StringConstraints(min_length=3)] = "127.0.0.1:9092"
     client_id: str | None = None
     """Defaults to ``jules-<service>``."""
@@ -112,6 +118,16 @@ class KafkaSettings(BaseModel):
             "retry_backoff_ms": self.retry_backoff_ms,
             "metadata_max_age_ms": self.metadata_max_age_ms,
             "connections_max_idle_ms": self.connections_max_idle_ms,
+        }
+
+    def membership(self, group: str) -> dict[str, Any]:
+        """The consumer-group options of the bus's subscribers (either client)."""
+        return {
+            "group_id": group,
+            "auto_offset_reset": self.auto_offset_reset,
+            "session_timeout_ms": self.session_timeout_ms,
+            "heartbeat_interval_ms": self.heartbeat_interval_ms,
+            "max_poll_interval_ms": self.max_poll_interval_ms,
         }
 
     def fetching(self) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""The Kafka bus: FastStream over aiokafka, with explicit client options and manual commits.
+"""The Kafka bus: FastStream over confluent-kafka or aiokafka, with manual commits.
+
+``kafka.client`` picks the client (``jules_runtime.bus.confluent`` holds what is particular to
+confluent-kafka); every option is set explicitly from ``KafkaSettings``.
 
 Producers use ``acks=all`` with idempotence on. Consumers take what one fetch returned (a
 batch), handle its records in order, hand all their outputs to the producer without awaiting
@@ -13,7 +16,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -25,12 +29,28 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from jules_runtime.bus.base import Bus
+from jules_runtime.bus.confluent import (
+    ConfluentSender,
+    NativeProducer,
+    commit_offsets,
+    confluent_assigned_reader,
+    confluent_broker,
+    confluent_record,
+    confluent_subscriber_options,
+)
 from jules_runtime.bus.processor import Finish, MessageProcessor, ProcessingObserver
 from jules_runtime.bus.records import InboundRecord, OutboundMessage
 from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
-__all__ = ["KafkaBus", "admin_client", "ensure_topics", "inbound_record", "producer_options"]
+__all__ = [
+    "KafkaBus",
+    "admin_client",
+    "assigned_reader",
+    "ensure_topics",
+    "inbound_record",
+    "producer_options",
+]
 
 PRODUCER_ACKS = "all"
 PRODUCER_IDEMPOTENCE = True
@@ -55,14 +75,11 @@ def producer_options(kafka: KafkaSettings, client_id: str) -> dict[str, Any]:
 def consumer_options(kafka: KafkaSettings, group: str) -> dict[str, Any]:
     """Every consumer option the bus gives a FastStream subscriber."""
     return {
-        "group_id": group,
-        "auto_offset_reset": kafka.auto_offset_reset,
+        **kafka.membership(group),
         **kafka.fetching(),
         "max_poll_records": kafka.max_poll_records,
-        "session_timeout_ms": kafka.session_timeout_ms,
-        "heartbeat_interval_ms": kafka.heartbeat_interval_ms,
-        "max_poll_interval_ms": kafka.max_poll_interval_ms,
         "consumer_timeout_ms": kafka.consumer_timeout_ms,
+        "batch_timeout_ms": kafka.fetch_max_wait_ms,
         "ack_policy": AckPolicy.MANUAL,
     }
 
@@ -94,26 +111,39 @@ class KafkaBus(Bus):
         super().__init__(service, scope, handler_attempts=handler_attempts, observer=observer)
         self.kafka = kafka
         self.client_id = client_id or kafka.client_id or f"jules-{service}"
-        self.broker = KafkaBroker(
-            **producer_options(kafka, self.client_id),
-            logger=logging.getLogger(f"jules.{service}.faststream"),
-            log_level=logging.DEBUG,
-            middlewares=tuple(middlewares),
+        broker_options: dict[str, Any] = {
+            "logger": logging.getLogger(f"jules.{service}.faststream"),
+            "log_level": logging.DEBUG,
+            "middlewares": tuple(middlewares),
             # The bus's one handler takes the batch itself: no dependency injection, which
             # would resolve the message in a worker thread for every batch.
-            apply_types=False,
-        )
+            "apply_types": False,
+        }
+        self._client: _Client
+        if kafka.client == "confluent":
+            self.broker: Any = confluent_broker(
+                kafka,
+                self.client_id,
+                acks=PRODUCER_ACKS,
+                idempotence=PRODUCER_IDEMPOTENCE,
+                **broker_options,
+            )
+            self._client = _Client(confluent_record, commit_offsets, confluent_subscriber_options)
+        else:
+            self.broker = KafkaBroker(**producer_options(kafka, self.client_id), **broker_options)
+            self._client = _Client(inbound_record, _commit_aiokafka, consumer_options)
+        self._sender: ConfluentSender | None = None
 
     def _attach(self, processor: MessageProcessor, group: str) -> None:
         subscriber = self.broker.subscriber(
             *processor.topic_names,
             batch=True,
             max_records=self.kafka.max_poll_records,
-            batch_timeout_ms=self.kafka.fetch_max_wait_ms,
             decoder=_undecoded,
-            **consumer_options(self.kafka, group),
+            **self._client.subscriber_options(self.kafka, group),
         )
-        subscriber(_Batches(processor, self.kafka.commit_interval_ms / 1000).consume)
+        batches = _Batches(processor, self._client, self.kafka.commit_interval_ms / 1000)
+        subscriber(batches.consume)
 
     async def send(self, messages: Sequence[OutboundMessage]) -> None:
         """Publish ``messages`` and wait until the broker acknowledged every one."""
@@ -122,10 +152,12 @@ class KafkaBus(Bus):
     async def enqueue(self, messages: Sequence[OutboundMessage]) -> Awaitable[object]:
         """Hand ``messages`` to the producer in order; the result completes on their acks.
 
-        The records go to the broker's aiokafka producer as they are (value, key, partition,
-        headers, and a ``correlation_id`` header when set): FastStream's publish path would
-        encode them again and run its middlewares for each, which costs more than the send.
+        The records go to the client's producer as they are (value, key, partition, headers,
+        and a ``correlation_id`` header when set): FastStream's publish path would encode
+        them again and run its middlewares for each, which costs more than the send.
         """
+        if self.kafka.client == "confluent":
+            return await self._confluent_sender().enqueue(messages)
         producer = self._producer()
         futures = []
         for message in messages:
@@ -143,12 +175,27 @@ class KafkaBus(Bus):
             )
         return asyncio.gather(*futures)
 
-    def _producer(self) -> AIOKafkaProducer:
+    def _native_producer(self) -> object:
+        """The client's own producer inside FastStream's (``None`` before the bus starts)."""
         state = getattr(self.broker, "_producer", None)
         producer = getattr(getattr(state, "_producer", None), "producer", None)
+        if self.kafka.client == "confluent":  # FastStream's wrapper holds librdkafka's
+            producer = getattr(producer, "producer", None)
+        return producer
+
+    def _producer(self) -> AIOKafkaProducer:
+        producer = self._native_producer()
         if not isinstance(producer, AIOKafkaProducer):
             raise RuntimeError(f"the {self.service} bus is not started: no producer to send with")
         return producer
+
+    def _confluent_sender(self) -> ConfluentSender:
+        producer = self._native_producer()
+        if not isinstance(producer, NativeProducer):
+            raise RuntimeError(f"the {self.service} bus is not started: no producer to send with")
+        if self._sender is None or self._sender.producer is not producer:
+            self._sender = ConfluentSender(producer)
+        return self._sender
 
     async def start(self) -> None:
         """Connect the producer and start every subscriber."""
@@ -169,7 +216,12 @@ class KafkaBus(Bus):
 
     @property
     def producer_id(self) -> int | None:
-        """The producer id the broker assigned to the idempotent producer (``None`` before)."""
+        """The producer id the broker assigned to the idempotent producer.
+
+        ``None`` before the bus starts, and with confluent-kafka, which does not tell it.
+        """
+        if self.kafka.client == "confluent":
+            return None
         try:
             manager = self._producer()._txn_manager
         except RuntimeError:
@@ -212,11 +264,12 @@ class _Batches:
     are read again.
     """
 
-    def __init__(self, processor: MessageProcessor, interval: float) -> None:
+    def __init__(self, processor: MessageProcessor, client: _Client, interval: float) -> None:
         self._processor = processor
+        self._client = client
         self._interval = interval
         self._last_commit = -float("inf")
-        self._done: dict[TopicPartition, int] = {}
+        self._done: dict[tuple[str, int], int] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._late: asyncio.Future[None] | None = None
 
@@ -226,9 +279,9 @@ class _Batches:
         records = raw if isinstance(raw, tuple) else (raw,)
         finishes: list[Finish] = []
         record: InboundRecord | None = None
+        inbound = [self._client.record(item) for item in records]
         try:
-            for item in records:
-                record = inbound_record(item)
+            for record in inbound:
                 finishes.append(await self._processor.begin(record))
             for finish in finishes:
                 await finish()
@@ -238,9 +291,9 @@ class _Batches:
             self._processor.abandon()
             await message.nack()
             raise
-        for item in records:
-            self._done[TopicPartition(item.topic, item.partition)] = item.offset + 1
-        consumer: AIOKafkaConsumer = message.consumer
+        for record in inbound:
+            self._done[record.topic, record.partition] = record.offset + 1
+        consumer = message.consumer
         if time.monotonic() - self._last_commit >= self._interval:
             await self._commit(consumer)
         elif self._timer is None:
@@ -248,11 +301,11 @@ class _Batches:
                 self._interval, self._commit_later, consumer
             )
 
-    def _commit_later(self, consumer: AIOKafkaConsumer) -> None:
+    def _commit_later(self, consumer: Any) -> None:
         self._timer = None
         self._late = asyncio.ensure_future(self._commit(consumer))  # kept until it is done
 
-    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+    async def _commit(self, consumer: Any) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -260,9 +313,24 @@ class _Batches:
         self._last_commit = time.monotonic()
         if offsets:
             try:
-                await consumer.commit(offsets)
+                await self._client.commit(consumer, offsets)
             except Exception:  # a rebalance or a closed consumer: the records are read again
                 logger.opt(exception=True).warning("offsets not committed; they are read again")
+
+
+@dataclass(frozen=True)
+class _Client:
+    """What differs between the two clients on the consuming side."""
+
+    record: Callable[[Any], InboundRecord]
+    commit: Callable[[Any, Mapping[tuple[str, int], int]], Awaitable[None]]
+    subscriber_options: Callable[[KafkaSettings, str], dict[str, Any]]
+
+
+async def _commit_aiokafka(
+    consumer: AIOKafkaConsumer, offsets: Mapping[tuple[str, int], int]
+) -> None:
+    await consumer.commit({TopicPartition(*key): offset for key, offset in offsets.items()})
 
 
 def inbound_record(raw: ConsumerRecord[Any, Any]) -> InboundRecord:
@@ -276,6 +344,46 @@ def inbound_record(raw: ConsumerRecord[Any, Any]) -> InboundRecord:
         headers=tuple((name, value or b"") for name, value in raw.headers),
         timestamp_ms=raw.timestamp,
     )
+
+
+def assigned_reader(
+    kafka: KafkaSettings, client_id: str, partitions: Sequence[tuple[str, int]]
+) -> contextlib.AbstractAsyncContextManager[Callable[[float], Awaitable[list[InboundRecord]]]]:
+    """Read ``partitions`` (topic, partition) from their beginning, with no group or commits.
+
+    For lockstep consumption, with the client ``kafka.client`` names.
+    The context yields a function that waits up to its argument in seconds for records and
+    returns those fetched.
+    """
+    if kafka.client == "confluent":
+        return confluent_assigned_reader(kafka, client_id, partitions, kafka.max_poll_records)
+    return _aiokafka_assigned_reader(kafka, client_id, partitions)
+
+
+@contextlib.asynccontextmanager
+async def _aiokafka_assigned_reader(
+    kafka: KafkaSettings, client_id: str, partitions: Sequence[tuple[str, int]]
+) -> AsyncIterator[Callable[[float], Awaitable[list[InboundRecord]]]]:
+    consumer = AIOKafkaConsumer(
+        **kafka.connection(client_id),
+        **kafka.fetching(),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(topic, p) for topic, p in partitions]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+
+        async def read(wait: float) -> list[InboundRecord]:
+            batch = await consumer.getmany(timeout_ms=round(wait * 1000))
+            return [inbound_record(raw) for records in batch.values() for raw in records]
+
+        yield read
+    finally:
+        await consumer.stop()
 
 
 @contextlib.asynccontextmanager

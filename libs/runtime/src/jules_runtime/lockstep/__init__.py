@@ -7,7 +7,7 @@ embedded loop (docs/architecture.md, "Topic replay"). Three modules, the first t
 * ``steps``: the one step definition (``STEP_ORDER``, a ``StepRule`` per service) and
   ``StepDriver``, which runs a rule;
 * ``runner``: ``LockstepRunner``, the Kafka I/O (imported from there; this package does not
-  import aiokafka).
+  import a Kafka client).
 """
 
 from jules_runtime.lockstep.buffer import (

@@ -18,10 +18,9 @@ import os
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from jules_contracts import DecodeError, Topic, decode_event
 
-from jules_runtime.bus.kafka import KafkaBus, admin_client, inbound_record
+from jules_runtime.bus.kafka import KafkaBus, admin_client, assigned_reader
 from jules_runtime.bus.records import (
     SEQUENCE_HEADER,
     InboundRecord,
@@ -97,35 +96,23 @@ class LockstepRunner:
     async def run(self) -> None:
         """Read and step until the driver has finished."""
         names = {topic.scoped(self.scope): topic for topic in self.driver.inputs}
-        consumer = AIOKafkaConsumer(
-            **self.kafka.connection(f"{self.bus.client_id}-lockstep"),
-            **self.kafka.fetching(),
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
+        counts = await partition_counts(
+            self.kafka,
+            [t.scoped(self.scope) for t in (*self.driver.inputs, *self.driver.outputs)],
         )
-        await consumer.start()
-        try:
-            counts = await partition_counts(
-                self.kafka,
-                [t.scoped(self.scope) for t in (*self.driver.inputs, *self.driver.outputs)],
-            )
-            owned = {
-                name: [p for p in range(count) if self.replica.owns(p)]
-                for name, count in counts.items()
-            }
-            buffer = StepBuffer({names[name].name: owned[name] for name in names})
-            out_partitions = {t: owned[t.scoped(self.scope)] for t in self.driver.outputs}
-            partitions = [TopicPartition(name, p) for name in names for p in owned[name]]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
+        owned = {
+            name: [p for p in range(count) if self.replica.owns(p)]
+            for name, count in counts.items()
+        }
+        buffer = StepBuffer({names[name].name: owned[name] for name in names})
+        out_partitions = {t: owned[t.scoped(self.scope)] for t in self.driver.outputs}
+        partitions = [(name, p) for name in names for p in owned[name]]
+        reader = assigned_reader(self.kafka, f"{self.bus.client_id}-lockstep", partitions)
+        async with reader as read:
             logger.info("lockstep started", inputs=",".join(names), partitions=len(partitions))
             while not self.driver.finished:
-                batch = await consumer.getmany(timeout_ms=self.kafka.fetch_max_wait_ms)
-                for tp, records in batch.items():
-                    for raw in records:
-                        record = inbound_record(raw)
-                        await self._take(buffer, names[tp.topic], record)
+                for record in await read(self.kafka.fetch_max_wait_ms / 1000):
+                    await self._take(buffer, names[record.topic], record)
                 for output in self.driver.advance(buffer):
                     await self._publish(output, out_partitions)
             await self._check_acknowledged(all_of_them=True)
@@ -135,8 +122,6 @@ class LockstepRunner:
                 duplicates=buffer.duplicates,
                 late=buffer.late,
             )
-        finally:
-            await consumer.stop()
 
     async def _take(self, buffer: StepBuffer, topic: Topic, record: InboundRecord) -> None:
         try:

@@ -1,11 +1,11 @@
 """The confluent-kafka (librdkafka) client on a topic: single-message round trip and CPU cost.
 
-Run by ``bench/pipeline_costs.py`` in the bench environment (``make bench-peers``), where
-confluent-kafka is installed (the project's services use aiokafka). Prints one JSON object:
-produce→consume p50/p99 in ms of single messages sent 10 ms apart, and the CPU microseconds
-per message of producing then consuming a flood of 300-byte messages. Usage::
+Used by ``bench/pipeline_costs.py`` and ``bench/tick_to_order_latency.py`` (the bare hop of
+the confluent client). Run alone it prints one JSON object: produce→consume p50/p99 in ms of
+single messages sent 10 ms apart, and the CPU microseconds per message of producing then
+consuming a flood of 300-byte messages. Usage::
 
-    .local/bench-peers/bin/python bench/peers/confluent_round_trip.py HOST:PORT TOPIC [SAMPLES]
+    .venv/bin/python bench/confluent_round_trip.py HOST:PORT TOPIC [SAMPLES]
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 FLOOD = 20_000
 
 
-def main(bootstrap: str, topic: str, samples: int) -> None:
+def round_trips(
+    bootstrap: str, topic: str, samples: int, *, flood: bool = True
+) -> dict[str, float]:
+    """Round trip (ms) and, with ``flood``, CPU per message (us) of the confluent client."""
     producer = Producer(
         {
             "bootstrap.servers": bootstrap,
@@ -49,6 +52,10 @@ def main(bootstrap: str, topic: str, samples: int) -> None:
             pass
         trips.append((time.perf_counter() - started) * 1e3)
         time.sleep(0.01)
+    p50, p99 = np.percentile(trips, [50, 99])
+    if not flood:
+        consumer.close()
+        return {"p50_ms": float(p50), "p99_ms": float(p99)}
     cpu = time.process_time()
     for _ in range(FLOOD):
         producer.produce(topic, b"y" * 300, partition=0)
@@ -60,13 +67,14 @@ def main(bootstrap: str, topic: str, samples: int) -> None:
         read += len(consumer.consume(1000, 1.0))
     consume_cpu = (time.process_time() - cpu) / FLOOD * 1e6
     consumer.close()
-    p50, p99 = np.percentile(trips, [50, 99])
-    print(
-        json.dumps(
-            {"p50_ms": p50, "p99_ms": p99, "produce_us": produce_cpu, "consume_us": consume_cpu}
-        )
-    )
+    return {
+        "p50_ms": float(p50),
+        "p99_ms": float(p99),
+        "produce_us": produce_cpu,
+        "consume_us": consume_cpu,
+    }
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 300)
+    figures = round_trips(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 300)
+    print(json.dumps(figures))

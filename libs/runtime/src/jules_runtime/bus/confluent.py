@@ -1,0 +1,257 @@
+"""The confluent-kafka client of the bus (``kafka.client: confluent``), through FastStream.
+
+FastStream's confluent transport runs librdkafka; the bus keeps its own contract on top of it,
+the same as with aiokafka: batches handled in order, outputs handed to the producer without
+waiting, acknowledgements awaited once, explicit offsets committed once.
+
+Two details differ from FastStream's defaults, both for latency:
+
+* a batch is what is ready, not what a timeout collects: librdkafka's ``consume(n, timeout)``
+  waits until ``n`` records arrived or the timeout passed, so a quiet topic would hold every
+  record for the whole poll interval. ``ready_records`` waits for the first record, then takes
+  what else is already fetched without waiting (``EagerConsumer``);
+* records are produced straight to librdkafka with a delivery callback per record
+  (``ConfluentSender``), without FastStream's encoding and middlewares per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message
+from confluent_kafka import Producer as NativeProducer
+from confluent_kafka import TopicPartition as NativePartition
+from faststream import AckPolicy
+from faststream.confluent import KafkaBroker
+from faststream.confluent.configs.broker import ConsumerBuilder
+from faststream.confluent.helpers.client import AsyncConfluentConsumer, check_msg_error
+
+from jules_runtime.bus.records import InboundRecord, OutboundMessage
+from jules_runtime.settings import KafkaSettings
+
+__all__ = [
+    "ConfluentSender",
+    "EagerConsumer",
+    "NativeProducer",
+    "commit_offsets",
+    "confluent_assigned_reader",
+    "confluent_broker",
+    "confluent_record",
+    "confluent_subscriber_options",
+    "ready_records",
+]
+
+PartitionKey = tuple[str, int]
+"""(topic, partition)."""
+
+
+def confluent_broker(
+    kafka: KafkaSettings, client_id: str, *, acks: str, idempotence: bool, **options: Any
+) -> KafkaBroker:
+    """FastStream's confluent ``KafkaBroker`` with the bus's producer and connection options.
+
+    Args:
+        kafka: Client options.
+        client_id: The client id the broker sees.
+        acks: The producer's ``acks``.
+        idempotence: Whether the producer is idempotent.
+        options: Broker options (logger, middlewares, ``apply_types``).
+    """
+    broker = KafkaBroker(
+        kafka.bootstrap_servers,
+        client_id=client_id,
+        request_timeout_ms=kafka.request_timeout_ms,
+        retry_backoff_ms=kafka.retry_backoff_ms,
+        metadata_max_age_ms=kafka.metadata_max_age_ms,
+        connections_max_idle_ms=kafka.connections_max_idle_ms,
+        allow_auto_create_topics=True,
+        acks=acks,  # type: ignore[arg-type]
+        enable_idempotence=idempotence,
+        compression_type=kafka.compression_type,
+        max_request_size=kafka.max_request_size,
+        linger_ms=kafka.linger_ms,
+        graceful_timeout=kafka.graceful_timeout_s,
+        **options,
+    )
+    config = broker.config.broker_config
+    builder = config.builder
+    if not isinstance(builder, ConsumerBuilder):  # FastStream changed how consumers are built
+        raise TypeError(f"unexpected consumer builder of FastStream: {builder!r}")
+    config.builder = _EagerBuilder(
+        config=builder.config, admin=builder.admin, logger=builder.logger
+    )
+    return broker
+
+
+def confluent_subscriber_options(kafka: KafkaSettings, group: str) -> dict[str, Any]:
+    """Every consumer option the bus gives a FastStream confluent subscriber."""
+    fetching = kafka.fetching()
+    del fetching["check_crcs"]  # librdkafka's default, not a subscriber option
+    return {
+        **kafka.membership(group),
+        **fetching,
+        "polling_interval": kafka.consumer_timeout_ms / 1000,
+        "ack_policy": AckPolicy.MANUAL,
+    }
+
+
+def ready_records(consumer: Consumer, timeout: float, limit: int) -> list[Message]:
+    """Wait up to ``timeout`` s for one record, then add what is already fetched.
+
+    At most ``limit`` records; records carrying an error (end of partition) are left out.
+    """
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
+    rest = consumer.consume(num_messages=limit - 1, timeout=0) if limit > 1 else []
+    return [m for m in (first, *rest) if check_msg_error(m) is not None]
+
+
+class EagerConsumer(AsyncConfluentConsumer):
+    """FastStream's consumer, whose batches are the records ready now (``ready_records``)."""
+
+    async def getmany(
+        self,
+        timeout: float = 0.1,  # noqa: ASYNC109 (FastStream's signature)
+        max_records: int | None = 10,
+    ) -> tuple[Any, ...]:
+        """The records ready within ``timeout`` s (at most ``max_records``)."""
+        fetch = functools.partial(ready_records, self.consumer, timeout, max_records or 10)
+        return tuple(await asyncio.get_running_loop().run_in_executor(self._thread_pool, fetch))
+
+
+class _EagerBuilder(ConsumerBuilder):
+    def __call__(self, *topics: Any, **kwargs: Any) -> AsyncConfluentConsumer:
+        return EagerConsumer(
+            *topics, config=self.config, admin_service=self.admin, logger=self.logger, **kwargs
+        )
+
+
+async def commit_offsets(
+    consumer: AsyncConfluentConsumer, offsets: Mapping[PartitionKey, int]
+) -> None:
+    """Commit explicit offsets (the next record to read) and wait for the broker's answer."""
+    partitions = [NativePartition(topic, p, offset) for (topic, p), offset in offsets.items()]
+    commit = functools.partial(consumer.consumer.commit, offsets=partitions, asynchronous=False)
+    await asyncio.get_running_loop().run_in_executor(consumer._thread_pool, commit)
+
+
+def confluent_record(raw: Message) -> InboundRecord:
+    """A confluent-kafka record as the bus's ``InboundRecord``."""
+    _, timestamp = raw.timestamp()
+    return InboundRecord(
+        topic=raw.topic() or "",
+        partition=raw.partition() or 0,
+        offset=raw.offset() or 0,
+        key=raw.key(),
+        value=raw.value() or b"",
+        headers=_headers(raw.headers()),
+        timestamp_ms=timestamp,
+    )
+
+
+def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
+    """A consumed record's headers (librdkafka gives a list of pairs, or ``None``)."""
+    pairs: list[tuple[str, str | bytes | None]] = list(headers or ())
+    return tuple(
+        (name, value.encode() if isinstance(value, str) else value or b"") for name, value in pairs
+    )
+
+
+class ConfluentSender:
+    """Hands records to librdkafka; each one's future completes on its delivery report.
+
+    Delivery reports are served by the poll loop of FastStream's producer (a worker thread)
+    and settled on the event loop.
+    """
+
+    def __init__(self, producer: NativeProducer) -> None:
+        self.producer = producer
+
+    async def enqueue(self, messages: Sequence[OutboundMessage]) -> Awaitable[object]:
+        """Produce ``messages`` in order; the result completes when every one is delivered."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for message in messages:
+            future: asyncio.Future[None] = loop.create_future()
+            headers = [(name, value.encode()) for name, value in message.headers.items()]
+            if message.correlation_id is not None:
+                headers.append(("correlation_id", message.correlation_id.encode()))
+            options: dict[str, Any] = {
+                "key": message.key,
+                "headers": headers,
+                "on_delivery": functools.partial(_delivered, loop, future),
+            }
+            if message.partition is not None:
+                options["partition"] = message.partition
+            while True:
+                try:
+                    self.producer.produce(message.topic, message.value, **options)
+                    break
+                except BufferError:  # librdkafka's queue is full: let deliveries drain it
+                    await asyncio.sleep(0.005)
+            futures.append(future)
+        return asyncio.gather(*futures)
+
+
+def _delivered(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[None],
+    error: KafkaError | None,
+    _message: Message | None,
+) -> None:
+    loop.call_soon_threadsafe(_settle, future, error)
+
+
+def _settle(future: asyncio.Future[None], error: KafkaError | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(KafkaException(error))
+    else:
+        future.set_result(None)
+
+
+@contextlib.asynccontextmanager
+async def confluent_assigned_reader(
+    kafka: KafkaSettings, client_id: str, partitions: Sequence[PartitionKey], limit: int
+) -> AsyncIterator[Callable[[float], Awaitable[list[InboundRecord]]]]:
+    """Read ``partitions`` from their beginning, without a consumer group or commits.
+
+    Yields a function that waits up to its argument in seconds for records and returns
+    those ready (``ready_records``).
+    """
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka.bootstrap_servers,
+            "client.id": client_id,
+            "group.id": client_id,  # never joined: the partitions are assigned, not subscribed
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "isolation.level": kafka.isolation_level,
+            "fetch.min.bytes": kafka.fetch_min_bytes,
+            "fetch.wait.max.ms": kafka.fetch_max_wait_ms,
+            "fetch.max.bytes": kafka.fetch_max_bytes,
+            "max.partition.fetch.bytes": kafka.max_partition_fetch_bytes,
+            "socket.connection.setup.timeout.ms": kafka.request_timeout_ms,
+            "retry.backoff.ms": kafka.retry_backoff_ms,
+        }
+    )
+    consumer.assign([NativePartition(topic, p, OFFSET_BEGINNING) for topic, p in partitions])
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=client_id)
+    loop = asyncio.get_running_loop()
+
+    async def read(wait: float) -> list[InboundRecord]:
+        fetch = functools.partial(ready_records, consumer, wait, limit)
+        return [confluent_record(raw) for raw in await loop.run_in_executor(thread, fetch)]
+
+    try:
+        yield read
+    finally:
+        await loop.run_in_executor(thread, consumer.close)
+        thread.shutdown(wait=False)
