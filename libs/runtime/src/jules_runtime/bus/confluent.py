@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -62,8 +63,13 @@ def confluent_broker(
         idempotence: Whether the producer is idempotent.
         options: Broker options (logger, middlewares, ``apply_types``).
     """
+    producer_only = {
+        # a record not delivered within the request timeout fails (librdkafka: 5 minutes)
+        "message.timeout.ms": kafka.request_timeout_ms,
+    }
     broker = KafkaBroker(
         kafka.bootstrap_servers,
+        config=producer_only,  # type: ignore[arg-type]
         client_id=client_id,
         request_timeout_ms=kafka.request_timeout_ms,
         retry_backoff_ms=kafka.retry_backoff_ms,
@@ -82,9 +88,14 @@ def confluent_broker(
     builder = config.builder
     if not isinstance(builder, ConsumerBuilder):  # FastStream changed how consumers are built
         raise TypeError(f"unexpected consumer builder of FastStream: {builder!r}")
-    config.builder = _EagerBuilder(
-        config=builder.config, admin=builder.admin, logger=builder.logger
-    )
+    consumers = copy.copy(builder.config)
+    consumers.config = {
+        **{k: v for k, v in builder.config.config.items() if k not in producer_only},
+        # what librdkafka fetches ahead and holds (its default: 64 MiB): a few fetches
+        "queued.max.messages.kbytes": max(1, 4 * kafka.max_partition_fetch_bytes // 1024),
+        "queued.min.messages": kafka.max_poll_records,
+    }
+    config.builder = _EagerBuilder(config=consumers, admin=builder.admin, logger=builder.logger)
     return broker
 
 
@@ -240,6 +251,7 @@ async def confluent_assigned_reader(
             "max.partition.fetch.bytes": kafka.max_partition_fetch_bytes,
             "socket.connection.setup.timeout.ms": kafka.request_timeout_ms,
             "retry.backoff.ms": kafka.retry_backoff_ms,
+            "queued.max.messages.kbytes": max(1, 4 * kafka.max_partition_fetch_bytes // 1024),
         }
     )
     consumer.assign([NativePartition(topic, p, OFFSET_BEGINNING) for topic, p in partitions])

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -198,8 +198,21 @@ class KafkaBus(Bus):
         return self._sender
 
     async def start(self) -> None:
-        """Connect the producer and start every subscriber."""
+        """Connect the producer and start every subscriber.
+
+        Raises:
+            KafkaConnectionError: The broker did not answer within ``request_timeout_ms``
+                (librdkafka connects in the background: the bus asks it for metadata first).
+        """
         await self.broker.start()
+        if self.kafka.client == "confluent":
+            timeout = self.kafka.request_timeout_ms / 1000
+            if not await self.broker.ping(timeout=timeout):
+                await self.broker.stop()
+                raise KafkaConnectionError(
+                    f"no Kafka broker answered at {self.kafka.bootstrap_servers} "
+                    f"within {timeout:g} s"
+                )
 
     async def stop(self) -> None:
         """Stop the subscribers (in-flight messages finish and commit) and close."""

@@ -73,6 +73,9 @@ class ExposureBook:
         self._average_prices: dict[str, float] = {}
         self._marks: dict[str, float] = {}
         self._working: dict[str, WorkingOrder] = {}
+        self._working_by_instrument: dict[str, dict[str, WorkingOrder]] = {}
+        """The working orders again, by instrument, in the same (insertion) order: a decision
+        looks at its instrument's orders only, however many others are working."""
         self._seen_ids: set[str] = set()
         self._seen_fills: set[tuple[str, str]] = set()
         self.snapshot_time: int | None = None
@@ -108,9 +111,25 @@ class ExposureBook:
     def add_working(self, order: SubmitOrder, quantity: float) -> None:
         """Count an approved order as working at once."""
         self._seen_ids.add(order.client_order_id)
-        self._working[order.client_order_id] = WorkingOrder(
+        previous = self._working.get(order.client_order_id)
+        if previous is not None and previous.instrument_id != order.instrument_id:
+            self._drop_working(order.client_order_id)
+        working = WorkingOrder(
             order.client_order_id, order.instrument_id, order.side, quantity, order.reduce_only
         )
+        self._working[order.client_order_id] = working
+        self._working_by_instrument.setdefault(order.instrument_id, {})[order.client_order_id] = (
+            working
+        )
+
+    def _drop_working(self, client_order_id: str) -> None:
+        working = self._working.pop(client_order_id, None)
+        if working is None:
+            return
+        orders = self._working_by_instrument[working.instrument_id]
+        del orders[client_order_id]
+        if not orders:
+            del self._working_by_instrument[working.instrument_id]
 
     def mark_seen(self, client_order_id: str) -> None:
         """Remember a client order id (decided orders, denied ones included)."""
@@ -126,11 +145,11 @@ class ExposureBook:
         elif isinstance(event, OrderPartiallyFilled | OrderFilled):
             self._apply_fill(event)
             if isinstance(event, OrderFilled):
-                self._working.pop(event.client_order_id, None)
+                self._drop_working(event.client_order_id)
             elif working is not None:
                 working.leaves = event.leaves_quantity
         else:
-            self._working.pop(event.client_order_id, None)
+            self._drop_working(event.client_order_id)
 
     def _apply_fill(self, fill: OrderPartiallyFilled | OrderFilled) -> None:
         key = (fill.client_order_id, fill.fill_id)
@@ -176,20 +195,18 @@ class ExposureBook:
 
     def working_orders(self, instrument_id: str | None = None) -> list[WorkingOrder]:
         """Working orders (of one instrument, or all), ordered by client order id."""
-        selected = [
-            (coid, order)
-            for coid, order in self._working.items()
-            if instrument_id is None or order.instrument_id == instrument_id
-        ]
-        selected.sort(key=_first)
+        orders = (
+            self._working
+            if instrument_id is None
+            else self._working_by_instrument.get(instrument_id, {})
+        )
+        selected = sorted(orders.items(), key=_first)
         return [order for _, order in selected]
 
     def working_totals(self, instrument_id: str) -> tuple[float, float]:
         """Remaining quantity of working buys and of working sells."""
         buys = sells = 0.0
-        for order in self._working.values():
-            if order.instrument_id != instrument_id:
-                continue
+        for order in self._working_by_instrument.get(instrument_id, {}).values():
             if order.side is OrderSide.BUY:
                 buys += order.leaves
             else:
@@ -222,7 +239,7 @@ class ExposureBook:
     def instruments(self) -> list[str]:
         """Instruments with a position or a working order, sorted."""
         held = {i for i, quantity in self._positions.items() if quantity != 0}
-        return sorted(held | {order.instrument_id for order in self._working.values()})
+        return sorted(held | self._working_by_instrument.keys())
 
 
 def _first(item: tuple[str, WorkingOrder]) -> str:
