@@ -10,9 +10,12 @@ run (topic creation and service start-up excluded, from the first bar published 
 folder written), the lockstep steps per second, the goal that applies (steps/s on one
 instrument, bar-events/s on several), the embedded run of the same backtest for comparison,
 the peak RSS of every service process, and the machine. ``--universe 100`` (the default)
-adds the FTX BTC-PERP file under 100 instrument ids with a 10-hour window (60,000 bars). Usage::
+adds the FTX BTC-PERP file under 100 instrument ids with a 10-hour window (60,000 bars).
+``--client`` picks the Kafka client of the replay and the services (``confluent`` by
+default, or ``aiokafka``). Usage::
 
     .venv/bin/python bench/replay_throughput.py [--config A.yaml ...] [--partitions 1]
+        [--client confluent|aiokafka]
 """
 
 from __future__ import annotations
@@ -80,7 +83,9 @@ def one_run(config_path: Path, args: argparse.Namespace) -> None:
     embedded = run_backtest(embedded_config)
     config = load_config(config_path, data_dir=DATA_DIR, output_dir=folder / "kafka")
     sampler = RssSampler()
-    options = KafkaRunOptions(bootstrap=args.bootstrap, partitions=args.partitions)
+    options = KafkaRunOptions(
+        bootstrap=args.bootstrap, partitions=args.partitions, client=args.client
+    )
     try:
         run = run_backtest_kafka(config, options, on_ready=sampler.on_ready)
     finally:
@@ -101,8 +106,8 @@ def one_run(config_path: Path, args: argparse.Namespace) -> None:
     )
     print(
         f"\nrun: {config_path.name}, {instruments} instruments, {run.bars:,} bars, "
-        f"{steps:,} event times, {args.partitions} partitions; run folder equal to embedded: "
-        f"{same}"
+        f"{steps:,} event times, {args.partitions} partitions, Kafka client {args.client}; "
+        f"run folder equal to embedded: {same}"
     )
     print(
         f"topic replay: {seconds:,.1f} s, {run.bars / seconds:,.0f} bar-events/s, "
@@ -132,6 +137,7 @@ def main() -> None:
         help="also replay the FTX bars under this many instrument ids (0: not)",
     )
     parser.add_argument("--partitions", type=int, default=1)
+    parser.add_argument("--client", choices=["confluent", "aiokafka"], default="confluent")
     parser.add_argument("--bootstrap", default=os.environ.get("JULES_KAFKA_BOOTSTRAP"))
     args = parser.parse_args()
     print(f"machine: {describe()}")

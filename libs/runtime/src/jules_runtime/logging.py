@@ -2,7 +2,9 @@
 
 ``configure_logging`` sets loguru up once per process and routes the standard library's
 logging (aiokafka, FastStream) into it. Inside ``log_context(correlation_id=…, event_id=…)``
-every record carries those ids, so one order can be followed across services.
+every record carries those ids, so one order can be followed across services. The ids live in
+a context variable that a loguru patcher adds to each record: entering a context costs a
+variable set, not loguru's lock (``logger.contextualize``), since every message enters one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,6 +26,15 @@ if TYPE_CHECKING:
 __all__ = ["configure_logging", "format_json", "log_context", "logger"]
 
 _RESERVED = ("service",)
+
+_IDS: ContextVar[dict[str, str]] = ContextVar("jules_log_ids", default={})  # noqa: B039 (read-only)
+"""The ids of the current ``log_context`` (never mutated: each context sets a new dict)."""
+
+
+def _with_ids(record: Record) -> None:
+    ids = _IDS.get()
+    if ids:
+        record["extra"].update(ids)
 
 
 def format_json(record: Record) -> str:
@@ -86,7 +98,7 @@ def configure_logging(
     """
     out = stream or sys.stderr
     logger.remove()
-    logger.configure(extra={"service": service})
+    logger.configure(extra={"service": service}, patcher=_with_ids)
     if json_logs:
         logger.add(_JsonSink(out), level=level, backtrace=False, diagnose=False)
     else:
@@ -107,5 +119,8 @@ def configure_logging(
 def log_context(**ids: str | None) -> Iterator[None]:
     """Attach ids (``correlation_id``, ``event_id`` …) to every record logged inside."""
     clean = {key: value for key, value in ids.items() if value is not None and key not in _RESERVED}
-    with logger.contextualize(**clean):
+    token = _IDS.set({**_IDS.get(), **clean})
+    try:
         yield
+    finally:
+        _IDS.reset(token)

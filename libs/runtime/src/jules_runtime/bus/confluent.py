@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import copy
 import functools
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -175,10 +176,11 @@ def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
 
 
 class ConfluentSender:
-    """Hands records to librdkafka; each one's future completes on its delivery report.
+    """Hands records to librdkafka; the batch's future completes on their delivery reports.
 
-    Delivery reports are served by the poll loop of FastStream's producer (a worker thread)
-    and settled on the event loop.
+    Delivery reports are served by the poll loop of FastStream's producer (a worker thread);
+    they are counted there, and the event loop is woken once per batch: when the last record
+    is delivered, or at the first that fails.
     """
 
     def __init__(self, producer: NativeProducer) -> None:
@@ -186,17 +188,15 @@ class ConfluentSender:
 
     async def enqueue(self, messages: Sequence[OutboundMessage]) -> Awaitable[object]:
         """Produce ``messages`` in order; the result completes when every one is delivered."""
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[None]] = []
+        deliveries = _Deliveries(asyncio.get_running_loop(), len(messages))
         for message in messages:
-            future: asyncio.Future[None] = loop.create_future()
             headers = [(name, value.encode()) for name, value in message.headers.items()]
             if message.correlation_id is not None:
                 headers.append(("correlation_id", message.correlation_id.encode()))
             options: dict[str, Any] = {
                 "key": message.key,
                 "headers": headers,
-                "on_delivery": functools.partial(_delivered, loop, future),
+                "on_delivery": deliveries.delivered,
             }
             if message.partition is not None:
                 options["partition"] = message.partition
@@ -206,17 +206,29 @@ class ConfluentSender:
                     break
                 except BufferError:  # librdkafka's queue is full: let deliveries drain it
                     await asyncio.sleep(0.005)
-            futures.append(future)
-        return asyncio.gather(*futures)
+        return deliveries.future
 
 
-def _delivered(
-    loop: asyncio.AbstractEventLoop,
-    future: asyncio.Future[None],
-    error: KafkaError | None,
-    _message: Message | None,
-) -> None:
-    loop.call_soon_threadsafe(_settle, future, error)
+class _Deliveries:
+    """The delivery reports of one batch, counted in the thread that serves them."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, count: int) -> None:
+        self._loop = loop
+        self._left = count
+        self._lock = threading.Lock()
+        self.future: asyncio.Future[None] = loop.create_future()
+        if count == 0:
+            self.future.set_result(None)
+
+    def delivered(self, error: KafkaError | None, _message: Message | None) -> None:
+        """The delivery callback of each record of the batch (called by librdkafka)."""
+        with self._lock:
+            if self._left <= 0:
+                return  # already settled by an earlier failure
+            self._left = 0 if error is not None else self._left - 1
+            settled = self._left == 0
+        if settled:
+            self._loop.call_soon_threadsafe(_settle, self.future, error)
 
 
 def _settle(future: asyncio.Future[None], error: KafkaError | None) -> None:
