@@ -156,3 +156,16 @@ async def test_a_failed_delivery_fails_the_acknowledgements() -> None:
 
     with pytest.raises(KafkaException):
         await asyncio.wait_for(acks, 5)
+
+
+def test_consumers_fetch_ahead_a_few_fetches_and_fetch_again_at_once() -> None:
+    bus = KafkaBus("risk", KAFKA)
+    consumers = bus.broker.config.broker_config.builder.config.consumer_config
+    producer = bus.broker.config.broker_config.connection_config.producer_config
+
+    assert consumers["queued.max.messages.kbytes"] == 4 * KAFKA.max_partition_fetch_bytes // 1024
+    assert consumers["queued.min.messages"] == KAFKA.max_poll_records
+    assert consumers["fetch.queue.backoff.ms"] <= 10  # librdkafka's default: 1,000
+    assert "message.timeout.ms" not in consumers  # a producer option
+    assert producer["message.timeout.ms"] == KAFKA.request_timeout_ms
+    assert "queued.min.messages" not in producer

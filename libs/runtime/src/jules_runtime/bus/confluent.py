@@ -92,12 +92,24 @@ def confluent_broker(
     consumers = copy.copy(builder.config)
     consumers.config = {
         **{k: v for k, v in builder.config.config.items() if k not in producer_only},
-        # what librdkafka fetches ahead and holds (its default: 64 MiB): a few fetches
-        "queued.max.messages.kbytes": max(1, 4 * kafka.max_partition_fetch_bytes // 1024),
-        "queued.min.messages": kafka.max_poll_records,
+        **_prefetch(kafka),
     }
     config.builder = _EagerBuilder(config=consumers, admin=builder.admin, logger=builder.logger)
     return broker
+
+
+def _prefetch(kafka: KafkaSettings) -> dict[str, int]:
+    """What librdkafka fetches ahead of the consumer and holds (its default: up to 64 MiB).
+
+    A few fetches' worth; once the queue holds that much, librdkafka waits
+    ``fetch.queue.backoff.ms`` before fetching again (its default, a second, would stall a
+    consumer that empties its queue in a few milliseconds).
+    """
+    return {
+        "queued.max.messages.kbytes": max(1, 4 * kafka.max_partition_fetch_bytes // 1024),
+        "queued.min.messages": kafka.max_poll_records,
+        "fetch.queue.backoff.ms": max(1, min(kafka.fetch_max_wait_ms, 10)),
+    }
 
 
 def confluent_subscriber_options(kafka: KafkaSettings, group: str) -> dict[str, Any]:
@@ -263,7 +275,7 @@ async def confluent_assigned_reader(
             "max.partition.fetch.bytes": kafka.max_partition_fetch_bytes,
             "socket.connection.setup.timeout.ms": kafka.request_timeout_ms,
             "retry.backoff.ms": kafka.retry_backoff_ms,
-            "queued.max.messages.kbytes": max(1, 4 * kafka.max_partition_fetch_bytes // 1024),
+            **_prefetch(kafka),
         }
     )
     consumer.assign([NativePartition(topic, p, OFFSET_BEGINNING) for topic, p in partitions])
