@@ -120,9 +120,9 @@ bench: $(SETUP_STAMP) bench-peers ## backtest speed and memory, side by side wit
 
 bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-order latency, service RSS, hop costs
 	$(RUN) python bench/replay_throughput.py
-	$(RUN) python bench/replay_throughput.py --client aiokafka --universe 0
+	$(RUN) python bench/replay_throughput.py --client confluent --universe 0
 	$(RUN) python bench/tick_to_order_latency.py
-	$(RUN) python bench/tick_to_order_latency.py --client aiokafka
+	$(RUN) python bench/tick_to_order_latency.py --client confluent
 	$(RUN) python bench/pipeline_costs.py
 
 bench-models: $(SETUP_STAMP) ## ONNX decision latency of the demo model; env steps/s while training; training time

@@ -161,7 +161,7 @@ def main() -> None:
     per_message = asyncio.run(processing(args.messages))
     consumed = {
         client: asyncio.run(bus_throughput(bootstrap, args.bus_bars, client))
-        for client in ("confluent", "aiokafka")
+        for client in ("aiokafka", "confluent")
     }
     print(f"machine: {describe()}")
     for name, values in (("producer ack", acks), ("produce→consume", trips)):

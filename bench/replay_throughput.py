@@ -11,11 +11,11 @@ folder written), the lockstep steps per second, the goal that applies (steps/s o
 instrument, bar-events/s on several), the embedded run of the same backtest for comparison,
 the peak RSS of every service process, and the machine. ``--universe 100`` (the default)
 adds the FTX BTC-PERP file under 100 instrument ids with a 10-hour window (60,000 bars).
-``--client`` picks the Kafka client of the replay and the services (``confluent`` by
-default, or ``aiokafka``). Usage::
+``--client`` picks the Kafka client of the replay and the services (``aiokafka`` by
+default, or ``confluent``). Usage::
 
     .venv/bin/python bench/replay_throughput.py [--config A.yaml ...] [--partitions 1]
-        [--client confluent|aiokafka]
+        [--client aiokafka|confluent]
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def main() -> None:
         help="also replay the FTX bars under this many instrument ids (0: not)",
     )
     parser.add_argument("--partitions", type=int, default=1)
-    parser.add_argument("--client", choices=["confluent", "aiokafka"], default="confluent")
+    parser.add_argument("--client", choices=["aiokafka", "confluent"], default="aiokafka")
     parser.add_argument("--bootstrap", default=os.environ.get("JULES_KAFKA_BOOTSTRAP"))
     args = parser.parse_args()
     print(f"machine: {describe()}")

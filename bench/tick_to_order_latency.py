@@ -15,15 +15,15 @@ causation ids to its bar gives five hops:
 5. order accepted → read by a consumer (delivery),
 
 and the total, tick to order. Each rate (``--rates``, default 500 and 2,000 bars/s) runs on
-fresh topics and services, whose Kafka client is ``--client`` (``confluent``, the default, or
-``aiokafka``). Before the load, the bare hop is measured on the same broker with that client
+fresh topics and services, whose Kafka client is ``--client`` (``aiokafka``, the default, or
+``confluent``). Before the load, the bare hop is measured on the same broker with that client
 (one message produced and read back by a plain consumer, ``--bare-samples`` times).
 Prints p50/p99/p99.9/max per hop, the goals (total p50 at most 1.5 times five bare hops, p99 at
 most 25 ms), how long the services' consumer lag took to return to zero after the load (goal:
 within 60 s), the peak RSS of each service process, and the machine. Usage::
 
     .venv/bin/python bench/tick_to_order_latency.py [--rates 500 2000] [--seconds 60]
-        [--client confluent|aiokafka]
+        [--client aiokafka|confluent]
 """
 
 from __future__ import annotations
@@ -410,7 +410,7 @@ def main() -> None:
         "--commit-interval-ms", type=int, default=0, help="the services' offset commits"
     )
     parser.add_argument(
-        "--client", choices=["confluent", "aiokafka"], default="confluent", help="Kafka client"
+        "--client", choices=["aiokafka", "confluent"], default="aiokafka", help="Kafka client"
     )
     args = parser.parse_args()
     bootstrap = args.bootstrap or start_broker()[0]

@@ -89,7 +89,7 @@ def unique_topic(request: pytest.FixtureRequest) -> str:
     return topic_name(request.node.name)
 
 
-@pytest.fixture(params=["confluent", "aiokafka"])
+@pytest.fixture(params=["aiokafka", "confluent"])
 def kafka_client(request: pytest.FixtureRequest) -> str:
     """Each Kafka client the bus offers (``KafkaSettings.client``): a test taking this
     fixture runs once with each against the real broker."""

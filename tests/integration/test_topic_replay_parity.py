@@ -131,18 +131,18 @@ def test_a_backtest_through_kafka_equals_the_embedded_run(
     assert logs == {"features-0.log", "signal-0.log", "risk-0.log", "order-router-0.log"}
 
 
-def test_a_backtest_through_kafka_with_aiokafka_equals_the_embedded_run(
+def test_a_backtest_through_kafka_with_confluent_kafka_equals_the_embedded_run(
     kafka: KafkaEndpoint, embedded: RunSummary, tmp_path: Path
 ) -> None:
-    """The other client (``--kafka-client aiokafka``): the replay and every service on it."""
-    options = KafkaRunOptions(bootstrap=kafka.bootstrap, partitions=2, client="aiokafka")
+    """The other client (``--kafka-client confluent``): the replay and every service on it."""
+    options = KafkaRunOptions(bootstrap=kafka.bootstrap, partitions=2, client="confluent")
 
     run = run_backtest_kafka(_config(tmp_path / "run"), options)
 
     _assert_same_run(embedded, run)
     for service in ("features-0", "signal-0", "risk-0", "order-router-0"):
         [started] = _log_records(run.run_dir / "logs" / f"{service}.log", "service started")
-        assert started["client"] == "aiokafka"
+        assert started["client"] == "confluent"
 
 
 def test_two_replicas_of_features_and_of_risk_give_the_same_run(

@@ -24,6 +24,7 @@ from jules_runtime.bus.records import OutboundMessage
 from jules_runtime.settings import KafkaSettings
 
 KAFKA = KafkaSettings(
+    client="confluent",
     bootstrap_servers="kafka-0:9093,kafka-1:9093",
     linger_ms=3,
     request_timeout_ms=12_000,
@@ -32,9 +33,9 @@ KAFKA = KafkaSettings(
 )
 
 
-def test_confluent_is_the_default_client() -> None:
-    assert KafkaSettings().client == "confluent"
-    assert KafkaSettings(client="aiokafka").client == "aiokafka"
+def test_aiokafka_is_the_default_client_and_confluent_the_other() -> None:
+    assert KafkaSettings().client == "aiokafka"
+    assert KafkaSettings(client="confluent").client == "confluent"
     with pytest.raises(ValueError, match="client"):
         KafkaSettings(client="kafka-python")  # type: ignore[arg-type]
 

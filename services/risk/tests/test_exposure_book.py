@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from jules_contracts.enums import OrderSide
+from jules_contracts.orders import SubmitOrder
 from jules_risk.engine.book import ExposureBook, WorkingOrder
 
 from .helpers import canceled, filled, intent
@@ -27,7 +28,7 @@ def _scan(orders: list[WorkingOrder], instrument: str) -> tuple[float, float]:
 def test_queries_by_instrument_equal_a_scan_of_every_working_order() -> None:
     rng = random.Random(7)
     book = ExposureBook()
-    live = []  # (order, filled so far) in the order they were added
+    live: list[tuple[SubmitOrder, float]] = []  # (order, filled so far), in order added
     for t in range(1, 600):
         if live and rng.random() < 0.45:
             index = rng.randrange(len(live))

@@ -59,8 +59,8 @@ class Mode(StrEnum):
 class KafkaClient(StrEnum):
     """The Kafka client library (``KafkaSettings.client``)."""
 
-    CONFLUENT = "confluent"
     AIOKAFKA = "aiokafka"
+    CONFLUENT = "confluent"
 
 
 def backtest(
@@ -103,7 +103,7 @@ def backtest(
     kafka_client: Annotated[
         KafkaClient,
         typer.Option(help="kafka mode: the Kafka client of the replay and of the services."),
-    ] = KafkaClient.CONFLUENT,
+    ] = KafkaClient.AIOKAFKA,
 ) -> None:
     """Run a backtest: real data through every engine; writes a run folder.
 

@@ -107,7 +107,7 @@ class KafkaRunOptions:
     timeout_s: float = 3600.0
     log_dir: Path | None = None
     keep_topics: bool = False
-    client: Literal["confluent", "aiokafka"] = "confluent"
+    client: Literal["aiokafka", "confluent"] = "aiokafka"
 
 
 class CollectorDriver(StepDriver):

@@ -58,11 +58,13 @@ class KafkaSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    client: Literal["confluent", "aiokafka"] = "confluent"
+    client: Literal["aiokafka", "confluent"] = "aiokafka"
     """The client library of the services' consumers and producer, through FastStream's
-    transport of the same name: ``confluent`` (confluent-kafka, librdkafka in C) or
-    ``aiokafka`` (pure Python). Both give the same guarantees; confluent-kafka costs a
-    fraction of the CPU per message (``bench/pipeline_costs.py``)."""
+    transport of the same name: ``aiokafka`` (pure Python) or ``confluent`` (confluent-kafka,
+    librdkafka in C). Both give the same guarantees. confluent-kafka has the shorter bare round
+    trip and costs less CPU per message in the client (``bench/pipeline_costs.py``), but the
+    services' pipeline is faster on aiokafka (``bench/tick_to_order_latency.py``,
+    ``bench/replay_throughput.py``, docs/performance.md), hence the default."""
 
     bootstrap_servers: Annotated[str, StringConstraints(min_length=3)] = "127.0.0.1:9092"
     client_id: str | None = None
