@@ -17,15 +17,43 @@ retried on the next bar; values stay undefined until it opens.
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 import numpy as np
-import talib
-from talib import abstract, stream
 
 __all__ = ["Output", "TalibStream"]
+
+_WRAPPED_LIBRARIES = ("pandas", "polars")
+"""Libraries whose series TA-Lib wraps its functions for, when they are installed."""
+
+
+def _import_talib() -> ModuleType:
+    """Import TA-Lib without its pandas and polars wrappers.
+
+    The engine passes numpy arrays only; left alone, ``import talib`` imports pandas (a third
+    of a second, and tens of MiB in every process that computes features) to offer its
+    wrappers. Unless one of those libraries is already imported, it is hidden from TA-Lib's
+    import (TA-Lib skips the wrappers of a library it cannot import) and then forgotten, so a
+    later import of it works as usual.
+    """
+    hidden = [name for name in _WRAPPED_LIBRARIES if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # "not installed" to importers
+    try:
+        return importlib.import_module("talib")
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+
+
+talib = _import_talib()
+abstract = importlib.import_module("talib.abstract")
+stream = importlib.import_module("talib.stream")
 
 # Not in TA-Lib's type stubs, though public: the function metadata (lookback, outputs) and the
 # error a handle raises when its history is too short to open.
