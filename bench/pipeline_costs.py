@@ -28,6 +28,7 @@ import asyncio
 import os
 import time
 import timeit
+from typing import get_args
 
 import numpy as np
 from confluent_round_trip import round_trips  # bench/confluent_round_trip.py
@@ -39,7 +40,7 @@ from jules_runtime.bus import KafkaBus, ensure_topics
 from jules_runtime.bus.processor import MessageProcessor
 from jules_runtime.bus.records import InboundRecord, OutboundMessage, outbound_event
 from jules_runtime.service import ServiceMetrics
-from jules_runtime.settings import KafkaSettings
+from jules_runtime.settings import KafkaClientName, KafkaSettings
 from machine import describe  # bench/machine.py (scripts run from bench/)
 from prometheus_client import CollectorRegistry
 from tick_to_order_latency import bar, bare_clients, kafka_round_trip  # the latency benchmark's
@@ -161,7 +162,7 @@ def main() -> None:
     per_message = asyncio.run(processing(args.messages))
     consumed = {
         client: asyncio.run(bus_throughput(bootstrap, args.bus_bars, client))
-        for client in ("aiokafka", "confluent")
+        for client in get_args(KafkaClientName)
     }
     print(f"machine: {describe()}")
     for name, values in (("producer ack", acks), ("produce→consume", trips)):

@@ -26,11 +26,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import get_args
 
 from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
 from jules.session import SessionState
 from jules_backtest.config import load_config
 from jules_backtest.run import run_backtest
+from jules_runtime.settings import KafkaClientName
 from machine import describe, peak_rss_mib  # bench/machine.py (scripts run from bench/)
 from universe import universe_config  # bench/universe.py
 
@@ -137,7 +139,7 @@ def main() -> None:
         help="also replay the FTX bars under this many instrument ids (0: not)",
     )
     parser.add_argument("--partitions", type=int, default=1)
-    parser.add_argument("--client", choices=["aiokafka", "confluent"], default="aiokafka")
+    parser.add_argument("--client", choices=get_args(KafkaClientName), default="aiokafka")
     parser.add_argument("--bootstrap", default=os.environ.get("JULES_KAFKA_BOOTSTRAP"))
     args = parser.parse_args()
     print(f"machine: {describe()}")

@@ -38,7 +38,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -63,7 +63,7 @@ from jules_contracts.topics import (
 )
 from jules_runtime.bus import KafkaBus, ensure_topics
 from jules_runtime.bus.records import SENT_HEADER, outbound_event
-from jules_runtime.settings import KafkaSettings
+from jules_runtime.settings import KafkaClientName, KafkaSettings
 from machine import (  # bench/machine.py (scripts run from bench/)
     cpu_seconds,
     describe,
@@ -410,7 +410,7 @@ def main() -> None:
         "--commit-interval-ms", type=int, default=0, help="the services' offset commits"
     )
     parser.add_argument(
-        "--client", choices=["aiokafka", "confluent"], default="aiokafka", help="Kafka client"
+        "--client", choices=get_args(KafkaClientName), default="aiokafka", help="Kafka client"
     )
     args = parser.parse_args()
     bootstrap = args.bootstrap or start_broker()[0]

@@ -17,8 +17,10 @@ import atexit
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args
 
 import pytest
+from jules_runtime.settings import KafkaClientName
 
 from .kafka_helpers import (
     KafkaEndpoint,
@@ -89,7 +91,7 @@ def unique_topic(request: pytest.FixtureRequest) -> str:
     return topic_name(request.node.name)
 
 
-@pytest.fixture(params=["aiokafka", "confluent"])
+@pytest.fixture(params=get_args(KafkaClientName))
 def kafka_client(request: pytest.FixtureRequest) -> str:
     """Each Kafka client the bus offers (``KafkaSettings.client``): a test taking this
     fixture runs once with each against the real broker."""

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
-from typing import Literal
 
 from aiokafka.errors import KafkaError
 from jules_backtest.audit import audit_sink
@@ -45,7 +44,7 @@ from jules_runtime.lockstep import (
 )
 from jules_runtime.lockstep.runner import LockstepRunner, partition_counts, watermark_message
 from jules_runtime.logging import logger
-from jules_runtime.settings import KafkaSettings
+from jules_runtime.settings import KafkaClientName, KafkaSettings
 
 from jules.backtest_services import BACKTEST_SERVICES
 from jules.session import (
@@ -107,7 +106,7 @@ class KafkaRunOptions:
     timeout_s: float = 3600.0
     log_dir: Path | None = None
     keep_topics: bool = False
-    client: Literal["aiokafka", "confluent"] = "aiokafka"
+    client: KafkaClientName = "aiokafka"
 
 
 class CollectorDriver(StepDriver):

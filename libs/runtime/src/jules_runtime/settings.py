@@ -36,6 +36,7 @@ from jules_runtime.errors import ConfigError
 
 __all__ = [
     "HttpSettings",
+    "KafkaClientName",
     "KafkaSettings",
     "LockstepSettings",
     "LogSettings",
@@ -49,6 +50,9 @@ S = TypeVar("S", bound="ServiceSettings")
 
 _Millis = Annotated[int, Field(ge=0, le=3_600_000)]
 
+KafkaClientName = Literal["aiokafka", "confluent"]
+"""The Kafka clients the bus runs on (``KafkaSettings.client``)."""
+
 
 class KafkaSettings(BaseModel):
     """Kafka client options. Every option the clients use is set from here, explicitly.
@@ -58,7 +62,7 @@ class KafkaSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    client: Literal["aiokafka", "confluent"] = "aiokafka"
+    client: KafkaClientName = "aiokafka"
     """The client library of the services' consumers and producer, through FastStream's
     transport of the same name: ``aiokafka`` (pure Python) or ``confluent`` (confluent-kafka,
     librdkafka in C). Both give the same guarantees. confluent-kafka has the shorter bare round

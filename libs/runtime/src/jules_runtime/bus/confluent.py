@@ -69,13 +69,8 @@ def confluent_broker(
         "message.timeout.ms": kafka.request_timeout_ms,
     }
     broker = KafkaBroker(
-        kafka.bootstrap_servers,
+        **kafka.connection(client_id),
         config=producer_only,  # type: ignore[arg-type]
-        client_id=client_id,
-        request_timeout_ms=kafka.request_timeout_ms,
-        retry_backoff_ms=kafka.retry_backoff_ms,
-        metadata_max_age_ms=kafka.metadata_max_age_ms,
-        connections_max_idle_ms=kafka.connections_max_idle_ms,
         allow_auto_create_topics=True,
         acks=acks,  # type: ignore[arg-type]
         enable_idempotence=idempotence,

@@ -1,4 +1,4 @@
-"""The Kafka bus: FastStream over confluent-kafka or aiokafka, with manual commits.
+"""The Kafka bus: FastStream over aiokafka or confluent-kafka, with manual commits.
 
 ``kafka.client`` picks the client (``jules_runtime.bus.confluent`` holds what is particular to
 confluent-kafka); every option is set explicitly from ``KafkaSettings``.
@@ -292,8 +292,9 @@ class _Batches:
         records = raw if isinstance(raw, tuple) else (raw,)
         finishes: list[Finish] = []
         record: InboundRecord | None = None
-        inbound = [self._client.record(item) for item in records]
+        inbound: list[InboundRecord] = []
         try:
+            inbound.extend(self._client.record(item) for item in records)
             for record in inbound:
                 finishes.append(await self._processor.begin(record))
             for finish in finishes:
