@@ -10,10 +10,10 @@ state::
     jules-risk kill --status [--url http://127.0.0.1:8104] [--instrument BTCUSDT.BINANCE]
 
 An operator's command has no cause, so its event id is random (``new_event_id``) and its
-event time is the wall-clock time when it is sent. The engine's clock is the latest event time
-it has seen, so a command sent at wall-clock time into a replay of older data moves that
-clock forward (later orders of the replay look stale); ``--event-time`` stamps the command
-with an event time of the replay instead.
+event time is the wall-clock time when it is sent (``--event-time`` gives another). Control
+commands do not move the engine's market clock, so a command sent into a replay of older data
+takes effect at once and makes no later order of the replay look stale; its event time is kept
+on it and on the alerts it causes.
 """
 
 from __future__ import annotations

@@ -2,8 +2,12 @@
 
 Synchronous and deterministic: every method takes an event, updates the engine's state and
 returns the events it causes, with ids derived from their cause (``Event.derive``). Time is
-event time: the engine's clock is the latest ``event_time`` it has been given, and ages
-(reference price, market data, throttle window) are measured against it.
+event time: the engine's clock is market time, the latest ``event_time`` of the market events,
+signals, intents and portfolio snapshots it has been given; ages (reference price, market
+data, throttle window) and the daily-loss halt's day are measured against it. Control commands
+and order events do not move the clock: an operator's command carries the wall-clock time it
+was sent (far past the market during a replay), and so does an order canceled on such a
+command. A command is applied when it arrives, and its outputs keep its own event time.
 
 Inputs and what they mean to the engine:
 
@@ -84,7 +88,7 @@ class RiskEngine:
 
     @property
     def now(self) -> int:
-        """The engine's clock: the latest event time it has been given."""
+        """The engine's clock: the latest market time it has been given (see the module)."""
         return self._now
 
     @property
@@ -223,10 +227,12 @@ class RiskEngine:
     def on_order_event(self, event: OrderEvent) -> list[Event]:
         """Track an order lifecycle event (working orders, fills, used ids).
 
+        The event does not move the clock: a fill's time is its market event's, which the
+        engine is given too, and a cancel on request has the cancel command's time.
+
         Returns:
             Nothing (an empty list): the book changes, no event follows.
         """
-        self._advance(event.event_time)
         self._book.apply_order_event(event)
         return []
 
@@ -249,12 +255,14 @@ class RiskEngine:
         * ``ChangeConfig``: one ``limits.*``, ``sizing.*`` or ``stops.*`` setting, validated
           as at start-up; a refused change leaves the configuration as it was.
 
+        The command is applied at once and does not move the clock (its event time is when an
+        operator sent it, not market time); its outputs carry its event time.
+
         Returns:
             A ``RiskAlert`` saying what happened (plus ``CancelOrder`` commands on a halt).
         """
         if command.target not in (SOURCE, "*") or isinstance(command, SwapModel):
             return []
-        self._advance(command.event_time)
         if isinstance(command, EngageKillSwitch):
             return self._engage(command)
         if isinstance(command, ReleaseKillSwitch):
