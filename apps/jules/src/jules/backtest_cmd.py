@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -69,7 +70,18 @@ def backtest(
     ] = None,
     set_: Overrides = None,
     data_dir: DataDir = None,
-    output_dir: Annotated[Path | None, typer.Option(help="Run folder.")] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(help="Run folder: new, empty, or an earlier run's (replaced)."),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Write into a non-empty folder that holds no run: the run's files replace "
+            "those of the same name, anything else is left in place.",
+        ),
+    ] = False,
     seed: Annotated[int | None, typer.Option(help="Seed of the Monte Carlo bootstrap.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     mode: Annotated[
@@ -107,12 +119,17 @@ def backtest(
 ) -> None:
     """Run a backtest: real data through every engine; writes a run folder.
 
+    A re-run into an earlier run's folder replaces that run's files; any other file there is
+    left in place. A non-empty folder that holds no run is refused (exit 2, nothing touched)
+    unless ``--overwrite``.
+
     ``--mode kafka`` replays the data into the run's topics and runs the services as
     processes in backtest mode (or uses running ones with ``--external``); the run folder is
     the same as embedded mode's.
     """
     # The engines, and in kafka mode the bus, are imported by the mode that runs (``jules
     # --help`` and embedded runs import neither Kafka client).
+    from jules_runtime.output_paths import OutputRefusedError
     from jules_signal.engine import ModelLoadError
 
     console = Console(width=max(Console().width, 120))
@@ -135,13 +152,13 @@ def backtest(
         )
 
         def run(config: BacktestConfig, wrap: Wrap | None) -> RunSummary:
-            return run_backtest_kafka(config, options, progress=wrap)
+            return run_backtest_kafka(config, options, progress=wrap, overwrite=overwrite)
 
     else:
         from jules_backtest.run import run_backtest
 
         def run(config: BacktestConfig, wrap: Wrap | None) -> RunSummary:
-            return run_backtest(config, progress=wrap)
+            return run_backtest(config, progress=wrap, overwrite=overwrite)
 
     try:
         if progress:
@@ -165,6 +182,9 @@ def backtest(
             summary = run(settings, None)
     except ModelLoadError as exc:
         console.print(f"[red]model refused[/red] ({exc.reason.value}): {exc}")
+        raise typer.Exit(2) from exc
+    except OutputRefusedError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from exc
     except (FileNotFoundError, RuntimeError, TimeoutError) as exc:
         console.print(f"[red]{exc}[/red]")

@@ -260,6 +260,7 @@ def run_backtest_kafka(
     *,
     progress: Callable[[Iterator[Bar]], Iterator[Bar]] | None = None,
     on_ready: Callable[[SessionState], None] | None = None,
+    overwrite: bool = False,
 ) -> RunSummary:
     """Run a backtest through Kafka and the services; write the same run folder as embedded.
 
@@ -268,10 +269,14 @@ def run_backtest_kafka(
         options: Broker, scope, partitions, replicas, and whether the services already run.
         progress: Wraps the replayed bar stream (a progress bar).
         on_ready: Called with the run's processes once they are ready, before the replay.
+        overwrite: Write into a non-empty folder that holds no run
+            (``jules_backtest.run.prepare_run_dir``).
 
     Raises:
         RuntimeError: A service did not start, or the run did not finish in time.
         ValueError: More replicas of features or signal than partitions.
+        jules_runtime.output_paths.OutputRefusedError: The run folder is refused (before the
+            broker or any service starts); nothing was changed.
     """
     for name in PARTITIONED_SERVICES:
         if options.replicas.get(name, 1) > options.partitions:
@@ -283,7 +288,7 @@ def run_backtest_kafka(
     clock = time.perf_counter()
     _, schema = build_strategy_and_schema(config)  # a refused model stops here
     scope = options.scope or _default_scope(config)
-    run_dir = prepare_run_dir(config)
+    run_dir = prepare_run_dir(config, overwrite=overwrite, started=started, mode="kafka")
     bootstrap, started_broker = (options.bootstrap, False) if options.bootstrap else start_broker()
     kafka = KafkaSettings(
         bootstrap_servers=bootstrap, linger_ms=0, fetch_max_wait_ms=5, client=options.client

@@ -49,7 +49,12 @@ def compute(
     ],
     output_path: Annotated[
         Path,
-        typer.Option("--output", "-o", dir_okay=False, help="Where to write the result CSV."),
+        typer.Option(
+            "--output",
+            "-o",
+            dir_okay=False,
+            help="Where to write the result CSV (an existing file only with --overwrite).",
+        ),
     ],
     features: Annotated[
         str | None,
@@ -76,10 +81,14 @@ def compute(
             help="Session start in minutes after 00:00 UTC (VWAP reset, time of day).",
         ),
     ] = 0,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+    ] = False,
 ) -> None:
     """Add feature columns to a bar CSV: the input columns plus one column per feature.
 
-    A value is empty while the feature is undefined (warm-up).
+    A value is empty while the feature is undefined (warm-up). An existing output file is
+    refused (exit 2, nothing touched) unless ``--overwrite``.
     """
     from jules_features.bar_csv import BarCsvError, compute_features_csv
     from jules_features.engine import (
@@ -88,6 +97,7 @@ def compute(
         FeatureError,
         FeatureSchema,
     )
+    from jules_runtime.output_paths import OutputRefusedError
     from pydantic import ValidationError
 
     try:
@@ -104,8 +114,9 @@ def compute(
             instrument_id=instrument_id,
             interval=interval,
             config=config,
+            overwrite=overwrite,
         )
-    except (FeatureError, BarCsvError) as exc:
+    except (FeatureError, BarCsvError, OutputRefusedError) as exc:
         _fail(str(exc))
     except ValidationError as exc:
         problem = exc.errors()[0]

@@ -7,6 +7,11 @@ replays recorded data into the session's topics as a live feed. ``session_status
 each service's process, health, readiness, consumer lag and last event time.
 ``stop_session`` stops the services with SIGTERM (graceful), then the broker if the session
 started it.
+
+The session folder follows the rule of every command that writes
+(``jules_runtime.output_paths``): a new or empty folder, or an earlier session's (a stopped
+one: its logs and audit log are kept and added to) is used; any other non-empty folder is
+refused unless ``overwrite``, and nothing in it is deleted.
 """
 
 from __future__ import annotations
@@ -27,15 +32,18 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from jules_runtime.output_paths import OutputFolder, OutputRefusedError, shown
 from jules_runtime.settings import KafkaSettings
 
 __all__ = [
     "SERVICES",
+    "SESSION_FOLDER",
     "ServiceState",
     "ServiceStatus",
     "SessionState",
     "alive",
     "free_port",
+    "prepare_session_dir",
     "session_status",
     "start_broker",
     "start_service",
@@ -51,6 +59,14 @@ SERVICES = ("audit", "order-router", "risk", "signal", "features", "market-data"
 _KAFKA_SCRIPT = Path("deploy") / "local" / "kafka" / "kafka-local.sh"
 _STATE_FILE = "session.json"
 _POINTER = Path(".local") / "session"
+
+SESSION_FOLDER = OutputFolder(
+    kind="session",
+    marker=_STATE_FILE,
+    marker_keys=frozenset({"run_dir", "scope", "bootstrap", "services"}),
+    entries=frozenset({_STATE_FILE, "logs", "audit"}),
+)
+"""A session folder: ``session.json`` (its marker), the services' ``logs/`` and ``audit/``."""
 
 
 @dataclass
@@ -222,11 +238,43 @@ def wait_ready(services: list[ServiceState], timeout_s: float = 120) -> None:
         time.sleep(0.2)
 
 
+def prepare_session_dir(run_dir: Path, *, overwrite: bool = False) -> Path:
+    """Check and create a session folder (module docstring); nothing in it is deleted.
+
+    Args:
+        run_dir: The session folder.
+        overwrite: Use a non-empty folder that holds no session (its files are left in place).
+
+    Returns:
+        ``run_dir``.
+
+    Raises:
+        OutputRefusedError: The folder holds a session whose services still run, or is not
+            empty and holds no session (without ``overwrite``); nothing was changed.
+    """
+    if SESSION_FOLDER.recognises(run_dir):
+        try:
+            earlier = SessionState.load(run_dir)
+        except (OSError, TypeError, ValueError):  # not a state this version wrote
+            earlier = None
+        running = [s.name for s in earlier.services if alive(s.pid)] if earlier else []
+        if earlier and running:
+            raise OutputRefusedError(
+                run_dir,
+                f"refusing to start a session in {shown(run_dir)}: its session "
+                f"{earlier.scope} still runs ({', '.join(running)}); stop it first with "
+                f"`jules down --run-dir {run_dir}`",
+            )
+    return SESSION_FOLDER.prepare(run_dir, overwrite=overwrite, replace=False)
+
+
 def start_session(
     run_dir: Path,
     scope: str,
     environments: Mapping[str, Mapping[str, str]],
     bootstrap: str | None = None,
+    *,
+    overwrite: bool = False,
 ) -> SessionState:
     """Start the broker and the services; ``environments`` gives each service's settings.
 
@@ -237,13 +285,19 @@ def start_session(
         scope: The run scope of the session's topics and consumer groups.
         environments: Each service's own settings (variables without their prefix).
         bootstrap: An existing broker to use; ``None`` starts (or reuses) the local one.
+        overwrite: Use a non-empty folder that holds no session (``prepare_session_dir``).
+
+    Raises:
+        OutputRefusedError: The session folder is refused (before the broker starts).
+        RuntimeError: The broker or a service did not start.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
+    prepare_session_dir(run_dir, overwrite=overwrite)
     started_broker = False
     if bootstrap is None:
         bootstrap, started_broker = start_broker()
     state = SessionState(str(run_dir), scope, bootstrap, started_broker)
     try:
+        state.save()  # the folder is recognisably a session's from now on
         for name in SERVICES:
             prefix = f"JULES_{name.upper().replace('-', '_')}__"
             port = free_port()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -20,7 +21,17 @@ def up(
     config: Annotated[
         Path, typer.Option("--config", "-c", help="Session file (the backtest format).")
     ] = Path("examples") / "demo.yaml",
-    run_dir: Annotated[Path | None, typer.Option(help="Session folder (logs, audit).")] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(help="Session folder (logs, audit): new, empty, or a stopped session's."),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Use a non-empty folder that holds no session (its files are left in place).",
+        ),
+    ] = False,
     speed: Annotated[
         float | None,
         typer.Option(help="Replay speed, times real time (0: as fast as possible)."),
@@ -30,8 +41,13 @@ def up(
         typer.Option(help="Use this Kafka broker instead of starting the local one."),
     ] = None,
 ) -> None:
-    """Start the local broker and all six services; replay recorded data as a live feed."""
+    """Start the local broker and all six services; replay recorded data as a live feed.
+
+    A non-empty folder that holds no session is refused (exit 2, nothing touched) unless
+    ``--overwrite``; a stopped session's folder is used again (its logs and audit log grow).
+    """
     from jules_backtest.config import load_config
+    from jules_runtime.output_paths import OutputRefusedError
     from pydantic import ValidationError
 
     from jules.session import start_session
@@ -49,7 +65,10 @@ def up(
         from jules.session_env import service_environments
 
         environments = service_environments(settings, folder, speed or None)
-        state = start_session(folder, scope, environments, bootstrap)
+        state = start_session(folder, scope, environments, bootstrap, overwrite=overwrite)
+    except OutputRefusedError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from exc
     except RuntimeError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

@@ -7,9 +7,10 @@ was exported: the last fold of its experiment record (``experiment["folds"][-1][
 recent data). The earlier folds' test windows precede that model's training data, so they are
 not out of sample for it and are not backtested. The data, risk, execution and account
 sections come from the training configuration stored under ``experiment["config"]``. The run
-folder is written under ``<version>/gate/fold-<i>/``. The features warm up inside the window
-(no bar before the window is read), so the backtest sees nothing of the training or
-validation data.
+folder is written under ``<version>/gate/fold-<i>/``; a gate run again replaces its earlier
+run's files there and nothing else (the backtest's rule, ``jules_backtest.run.RUN_FOLDER``).
+The features warm up inside the window (no bar before the window is read), so the backtest
+sees nothing of the training or validation data.
 
 The fold passes when, on its test window:
 
@@ -24,7 +25,6 @@ what ``ModelRegistry.promote`` checks.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -267,10 +267,7 @@ def run_gate(
         raise GateError(
             f"{label}: its experiment record has no valid training config: {error}"
         ) from error
-    gate_dir = model.path / GATE_DIR
-    if gate_dir.exists():
-        shutil.rmtree(gate_dir)
-    run_dir = gate_dir / f"fold-{index}"
+    run_dir = model.path / GATE_DIR / f"fold-{index}"
     try:
         backtest = config.backtest_config(
             model=model.onnx_path, start=start, end=end, output_dir=run_dir

@@ -2,8 +2,12 @@
 
 The run folder holds ``orders.csv``, ``fills.csv``, ``trades.csv``, ``equity.csv``,
 ``metrics.json`` (with the Monte Carlo intervals), ``data_quality.json``, ``config.json``
-(the resolved configuration), ``report.html`` and the audit log (``audit/``). The same input
-and seed give byte-identical files; only ``run.json`` records when and how long the run took.
+(the resolved configuration), ``report.html`` and the audit log (``audit/``); a Kafka-mode run
+adds the services' ``logs/``. The same input and seed give byte-identical files; only
+``run.json`` records when and how long the run took. ``run.json`` is written first (its
+``finished_at`` empty until the run ends), so even an interrupted run's folder is recognised:
+a new run replaces an earlier run's files there and leaves anything else in place, and any
+other non-empty folder is refused unless ``overwrite`` (``jules_runtime.output_paths``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import csv
 import json
 import platform
-import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ from jules_contracts import Bar, Event
 from jules_features.engine import FeatureEngine, FeatureSchema
 from jules_order_router.engine import OrderRouterEngine
 from jules_risk.engine import RiskEngine
+from jules_runtime.output_paths import OutputFolder
 from jules_signal.engine import ModelCard, OnnxPolicy, OnnxPolicyConfig, Strategy, build_strategy
 
 from jules_backtest.audit import audit_sink
@@ -35,6 +39,7 @@ from jules_backtest.report import render_report
 from jules_backtest.trades import RoundTrip, round_trips
 
 __all__ = [
+    "RUN_FOLDER",
     "RunSummary",
     "build_node",
     "build_strategy_and_schema",
@@ -42,6 +47,31 @@ __all__ = [
     "prepare_run_dir",
     "run_backtest",
 ]
+
+
+_MARKER = "run.json"
+
+RUN_FOLDER = OutputFolder(
+    kind="backtest run",
+    marker=_MARKER,
+    marker_keys=frozenset({"started_at", "mode"}),
+    entries=frozenset(
+        {
+            _MARKER,
+            "orders.csv",
+            "fills.csv",
+            "trades.csv",
+            "equity.csv",
+            "metrics.json",
+            "data_quality.json",
+            "config.json",
+            "report.html",
+            "audit",
+            "logs",
+        }
+    ),
+)
+"""A backtest's run folder: what a run writes there, and its marker (``run.json``)."""
 
 
 @dataclass(frozen=True)
@@ -203,12 +233,38 @@ def _dump_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
-def prepare_run_dir(config: BacktestConfig) -> Path:
-    """Empty the run folder (an older run in it is replaced)."""
-    run_dir = config.run_dir
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+def prepare_run_dir(
+    config: BacktestConfig,
+    *,
+    overwrite: bool = False,
+    started: datetime | None = None,
+    mode: str = "embedded",
+) -> Path:
+    """Make the run folder ready and mark it as a run's (``run.json`` with no finish time).
+
+    An earlier run's files there are replaced and anything else is left in place; a missing or
+    empty folder is created; any other non-empty folder is refused (see ``RUN_FOLDER``).
+
+    Args:
+        config: The run's configuration (``run_dir``).
+        overwrite: Write into a non-empty folder that holds no run: the run's files replace
+            those of the same name, anything else is left in place.
+        started: When the run started (default: now).
+        mode: ``embedded`` or ``kafka``.
+
+    Raises:
+        jules_runtime.output_paths.OutputRefusedError: The folder is refused; nothing was
+            changed.
+    """
+    run_dir = RUN_FOLDER.prepare(config.run_dir, overwrite=overwrite)
+    _dump_json(
+        run_dir / _MARKER,
+        {
+            "started_at": (started or datetime.now(UTC)).isoformat(),
+            "finished_at": None,
+            "mode": mode,
+        },
+    )
     return run_dir
 
 
@@ -240,17 +296,23 @@ def run_backtest(
     config: BacktestConfig,
     *,
     progress: Callable[[Iterator[Bar]], Iterator[Bar]] | None = None,
+    overwrite: bool = False,
 ) -> RunSummary:
-    """Run a backtest in embedded mode and write its run folder (replacing an older one).
+    """Run a backtest in embedded mode and write its run folder (replacing an earlier run's).
 
     Args:
         config: The validated configuration.
         progress: Wraps the bar stream (a progress bar); ``None`` for none.
+        overwrite: Write into a non-empty folder that holds no run (``prepare_run_dir``).
+
+    Raises:
+        jules_runtime.output_paths.OutputRefusedError: The run folder is refused; nothing was
+            changed.
     """
     started = datetime.now(UTC)
     clock = time.perf_counter()
     strategy, schema = build_strategy_and_schema(config)  # a refused model stops here
-    run_dir = prepare_run_dir(config)
+    run_dir = prepare_run_dir(config, overwrite=overwrite, started=started)
     recorder = RunRecorder()
     quality = DataQuality()
     with audit_sink(run_dir / "audit", config.audit.level) as audit:
@@ -326,7 +388,7 @@ def finish_run(
     seconds = time.perf_counter() - clock
     bar_count = sum(len(series.times) for series in recorder.prices.values())
     _dump_json(
-        run_dir / "run.json",
+        run_dir / _MARKER,
         {
             "started_at": started.isoformat(),
             "finished_at": datetime.now(UTC).isoformat(),

@@ -2,7 +2,8 @@
 
 Exit status: 0 when the log is intact (``verify``) or exported (``export``); 1 when it fails
 verification, with the first bad record named (file, line, seq, reason code) on stderr; 2 for
-unusable arguments (a missing directory, an empty key file).
+unusable arguments (a missing directory, an empty key file, an output file that exists
+without ``--overwrite``).
 """
 
 from __future__ import annotations
@@ -98,30 +99,43 @@ def export_command(
     ] = ExportFormat.CSV,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", dir_okay=False, help="Output file (default: stdout)."),
+        typer.Option(
+            "--output",
+            "-o",
+            dir_okay=False,
+            help="Output file (default: stdout); an existing file only with --overwrite.",
+        ),
     ] = None,
     key_file: KeyFile = None,
     allow_tail: AllowTail = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+    ] = False,
 ) -> None:
     """Export the order records of a verified audit log (MiFID II RTS 24 style CSV).
 
     One row per order event (decision, risk decision, venue lifecycle) in log order, with
-    microsecond UTC timestamps. A log that fails verification is not exported (exit 1).
+    microsecond UTC timestamps. A log that fails verification is not exported (exit 1). An
+    existing output file is refused (exit 2, nothing touched) unless ``--overwrite``.
     """
-    from jules_audit.store import AuditLogError, export_csv  # only when the command runs
+    # The store and the output rule only when the command runs (a fast CLI).
+    from jules_runtime.output_paths import OutputRefusedError, output_file
+
+    from jules_audit.store import AuditLogError, export_csv
 
     key = _key(key_file)
     try:
         if output is None:
             rows = export_csv(directory, sys.stdout, key=key, allow_tail=allow_tail)
         else:
-            partial = output.with_name(output.name + ".partial")
-            try:
-                with partial.open("w", encoding="utf-8", newline="") as handle:
-                    rows = export_csv(directory, handle, key=key, allow_tail=allow_tail)
-                partial.replace(output)
-            finally:
-                partial.unlink(missing_ok=True)
+            with (
+                output_file(output, overwrite=overwrite) as partial,
+                partial.open("w", encoding="utf-8", newline="") as handle,
+            ):
+                rows = export_csv(directory, handle, key=key, allow_tail=allow_tail)
+    except OutputRefusedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
     except AuditLogError as exc:
         typer.echo(f"not exported: {exc.result.summary()}", err=True)
         raise typer.Exit(EXIT_BROKEN) from exc

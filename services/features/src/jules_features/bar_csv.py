@@ -11,15 +11,14 @@ allowed; overlaps are not).
 
 Output: the input columns unchanged plus one column per feature, in schema order; a value is
 written with Python's shortest round-trip ``repr`` and left empty while undefined. The output
-file is written next to its destination and moved into place only when complete.
+file is written next to its destination and moved into place only when complete; an existing
+file is replaced only when asked (``overwrite``).
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from jules_contracts import Bar, JulesError, derive_event_id, parse_utc_nanos
 from jules_contracts.base import InstrumentId
+from jules_runtime.output_paths import check_output_file, output_file
 from pydantic import TypeAdapter, ValidationError
 
 from jules_features.engine import (
@@ -314,16 +314,18 @@ def compute_features_csv(
     instrument_id: str,
     interval: str | None = None,
     config: FeatureEngineConfig | None = None,
+    overwrite: bool = False,
 ) -> ComputeSummary:
     """Compute bar features over a bar CSV and write the input plus feature columns.
 
     Args:
         input_path: The bar CSV.
-        output_path: Where to write the result (replaced only once complete).
+        output_path: Where to write the result (moved into place only once complete).
         schema: The features to add; all must be computed from bars.
         instrument_id: The instrument the bars are of (``SYMBOL.VENUE``).
         interval: The bar interval (``1m``); inferred from the bar spacing if omitted.
         config: Engine configuration (session start).
+        overwrite: Replace ``output_path`` if it exists.
 
     Returns:
         What was written.
@@ -331,8 +333,11 @@ def compute_features_csv(
     Raises:
         BarCsvError: The file or request is invalid (the message names the line, column or
             feature).
+        jules_runtime.output_paths.OutputRefusedError: ``output_path`` exists (without
+            ``overwrite``) or is a folder; nothing was read or written.
         OSError: The input cannot be read or the output written.
     """
+    check_output_file(output_path, overwrite=overwrite)
     not_bars = [spec.name for spec in schema if spec.source is not FeatureSource.BAR]
     if not_bars:
         raise BarCsvError(
@@ -358,33 +363,27 @@ def compute_features_csv(
     interval_ns = parse_interval(interval) if interval else bars.infer_interval()
     label = format_interval(interval_ns)
     engine = FeatureEngine(schema, config)
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, then moved into place
-        "w", newline="", encoding="utf-8", dir=output_path.parent, suffix=".tmp", delete=False
-    )
     rows = 0
-    try:
-        with handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow([*bars.header, *schema.names])
-            previous: int | None = None
-            for row in bars.rows():
-                if previous is not None and row.start - previous < interval_ns:
-                    raise BarCsvError(
-                        BarCsvReason.BAD_INTERVAL,
-                        f"bar starts {(row.start - previous) / 1e9:g} s after the previous "
-                        f"one, less than the interval {label}: bars would overlap",
-                        line=row.line,
-                        column="timestamp",
-                    )
-                previous = row.start
-                vector = engine.on_bar(bars.bar(row, instrument_id, label, interval_ns))
-                writer.writerow(
-                    [*row.cells, *("" if v is None else repr(v) for v in vector.features.values())]
+    with (
+        output_file(output_path, overwrite=overwrite) as temporary,
+        temporary.open("w", newline="", encoding="utf-8") as handle,
+    ):
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([*bars.header, *schema.names])
+        previous: int | None = None
+        for row in bars.rows():
+            if previous is not None and row.start - previous < interval_ns:
+                raise BarCsvError(
+                    BarCsvReason.BAD_INTERVAL,
+                    f"bar starts {(row.start - previous) / 1e9:g} s after the previous "
+                    f"one, less than the interval {label}: bars would overlap",
+                    line=row.line,
+                    column="timestamp",
                 )
-                rows += 1
-        os.replace(handle.name, output_path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+            previous = row.start
+            vector = engine.on_bar(bars.bar(row, instrument_id, label, interval_ns))
+            writer.writerow(
+                [*row.cells, *("" if v is None else repr(v) for v in vector.features.values())]
+            )
+            rows += 1
     return ComputeSummary(rows, label, schema.names, schema.schema_id)

@@ -19,6 +19,7 @@ from jules_contracts import ALL_TOPICS, Topic
 from jules_runtime.bus import KafkaBus
 from jules_runtime.cli import EXIT_CONFIG_ERROR, service_cli
 from jules_runtime.errors import ConfigError
+from jules_runtime.output_paths import OutputRefusedError, check_output_file
 from jules_runtime.settings import load_settings
 from pydantic import ValidationError
 
@@ -171,7 +172,12 @@ def record_command(
     ],
     output: Annotated[
         Path,
-        typer.Option("--output", "-o", dir_okay=False, help="The Parquet file to write."),
+        typer.Option(
+            "--output",
+            "-o",
+            dir_okay=False,
+            help="The Parquet file to write (an existing file only with --overwrite).",
+        ),
     ],
     scope: Scope = None,
     max_events: Annotated[
@@ -188,18 +194,27 @@ def record_command(
             help="Stop after this many seconds without new data.",
         ),
     ] = 5.0,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
+    ] = False,
 ) -> None:
     """Record a topic from its beginning into a Parquet file, one row per event.
 
     Reads with a plain consumer (no consumer group: no service's offsets move), and writes
     each event's JSON fields flattened into columns. Stops at --max-events or after
-    --timeout seconds without new data.
+    --timeout seconds without new data. An existing output file is refused before anything is
+    read (exit 2) unless --overwrite.
     """
     spec = _TOPICS.get(topic)
     if spec is None:
         raise typer.BadParameter(
             f"unknown topic {topic!r}; one of {', '.join(_TOPICS)}", param_hint="--topic"
         )
+    try:
+        check_output_file(output, overwrite=overwrite)
+    except OutputRefusedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_CONFIG_ERROR) from exc
     settings = _settings(scope)
     try:
         report = asyncio.run(
@@ -220,6 +235,10 @@ def record_command(
             typer.echo(line, err=True)
         typer.echo(f"no event on {report.topic} within {timeout:g} s: nothing written", err=True)
         raise typer.Exit(EXIT_FAILED)
-    write_parquet(report.events, output, topic=report.topic)
+    try:
+        write_parquet(report.events, output, topic=report.topic, overwrite=overwrite)
+    except OSError as exc:  # the file appeared meanwhile, or cannot be written
+        typer.echo(f"record failed: {exc}", err=True)
+        raise typer.Exit(EXIT_FAILED) from exc
     for line in report.lines(output):
         typer.echo(line)

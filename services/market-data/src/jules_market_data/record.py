@@ -4,8 +4,9 @@
 commits: recording never moves a service's offsets), decodes every message into its event,
 and stops after ``max_events`` events or once no new message came for ``idle_timeout_s``.
 ``write_parquet`` writes one row per event with its JSON fields flattened (nested objects
-become ``parent.child`` columns; lists, such as book levels, stay Parquet lists). Messages
-that are not valid events of the topic are counted by reason and reported, not written.
+become ``parent.child`` columns; lists, such as book levels, stay Parquet lists); an
+existing file is replaced only when asked (``overwrite``). Messages that are not valid events
+of the topic are counted by reason and reported, not written.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pyarrow.parquet as pq
 from aiokafka import AIOKafkaConsumer
 from jules_contracts import DecodeError, Event, Topic, decode_event
 from jules_contracts.base import format_utc_nanos
+from jules_runtime.output_paths import output_file
 from jules_runtime.settings import KafkaSettings
 
 __all__ = ["RecordReport", "flatten", "record_topic", "write_parquet"]
@@ -69,14 +71,26 @@ def flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def write_parquet(events: Sequence[Event], output: Path, *, topic: str | None = None) -> int:
+def write_parquet(
+    events: Sequence[Event], output: Path, *, topic: str | None = None, overwrite: bool = False
+) -> int:
     """Write one row per event, its JSON fields flattened, to ``output`` (atomically).
 
     Columns are the union of the events' fields in order of first appearance; a field an
     event lacks is null. The file's metadata names the topic.
 
+    Args:
+        events: The events, one row each.
+        output: The Parquet file.
+        topic: The topic named in the file's metadata.
+        overwrite: Replace ``output`` if it exists.
+
     Returns:
         The number of rows written.
+
+    Raises:
+        jules_runtime.output_paths.OutputRefusedError: ``output`` exists (without
+            ``overwrite``) or is a folder; nothing was written.
     """
     rows = [flatten(event.model_dump(mode="json")) for event in events]
     columns: dict[str, None] = {}
@@ -85,13 +99,8 @@ def write_parquet(events: Sequence[Event], output: Path, *, topic: str | None = 
     table = pa.table({name: pa.array([row.get(name) for row in rows]) for name in columns})
     if topic is not None:
         table = table.replace_schema_metadata({"jules.topic": topic})
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    try:
+    with output_file(output, overwrite=overwrite) as partial:
         pq.write_table(table, partial)
-        partial.replace(output)
-    finally:
-        partial.unlink(missing_ok=True)
     return len(rows)
 
 
