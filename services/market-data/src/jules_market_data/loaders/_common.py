@@ -49,6 +49,7 @@ E = TypeVar("E", bound=Event)
 
 _INSTRUMENT = TypeAdapter(InstrumentId)
 _EPOCH_RE = re.compile(r"^\d+(\.\d+)?$")
+_NAIVE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?$")
 # Epoch numbers are read by magnitude: seconds below 1e11 (until the year 5138), milliseconds
 # below 1e14, microseconds below 1e17, nanoseconds above.
 EPOCH_MAGNITUDES = ((10**11, 10**9), (10**14, 10**6), (10**17, 10**3))
@@ -149,6 +150,11 @@ def parse_time(
     text = str(value).strip()
     if isinstance(value, int | float | Decimal) or _EPOCH_RE.match(text):
         return _epoch_nanos(text, column, epoch_unit)
+    if assume_utc and _NAIVE_RE.match(text):  # the usual case of such files, without a detour
+        try:
+            return parse_utc_nanos(text + "Z")
+        except ValueError:
+            pass  # refused below, the message naming the text as given
     try:
         return parse_utc_nanos(text)
     except ValueError as exc:
@@ -157,7 +163,7 @@ def parse_time(
                 return parse_utc_nanos(text + "Z")
             except ValueError:
                 pass
-        naive = re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?$", text)
+        naive = _NAIVE_RE.match(text)
         hint = " (no UTC offset: pass assume_utc=True if the file is in UTC)" if naive else ""
         raise RowError(RejectReason.BAD_TIMESTAMP, f"{column}: {text!r}: {exc}{hint}") from None
 

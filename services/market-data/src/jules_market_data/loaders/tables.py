@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -45,8 +45,7 @@ from jules_market_data.loaders._common import (
     parse_float,
     parse_time,
 )
-from jules_market_data.loaders.columnar import Columns, read_columns
-from jules_market_data.loaders.window import MARGIN_NS, Skip, Window, rows_outside
+from jules_market_data.loaders.window import Skip, Window, rows_outside
 
 __all__ = [
     "TIME_COLUMNS",
@@ -231,12 +230,8 @@ def load_bar_table(
     assume_utc: bool = False,
     epoch_unit: str | None = None,
     window: Window | None = None,
-    columnar: bool = True,
 ) -> Iterator[LoadedItem]:
     """Bars of a CSV/Parquet file ``timestamp,open,high,low,close[,volume]``.
-
-    A CSV file is read in one pass (``jules_market_data.loaders.columnar``) when it can be;
-    ``columnar=False`` reads it row by row, the reference the one-pass reader equals.
 
     Args:
         path: The file.
@@ -249,7 +244,6 @@ def load_bar_table(
         window: CSV only: bar end times ``[start, end)`` the caller keeps; rows far outside
             it are not read (``jules_market_data.loaders.window``). The caller still applies
             the exact window to the bars.
-        columnar: Read a CSV file in one pass when it can be (the default).
     """
     check_instrument_id(instrument_id)
     length = interval_ns(interval)
@@ -258,83 +252,37 @@ def load_bar_table(
         raise LoaderError(f"label {label!r}: use 'start' or 'end'")
     _check_epoch_unit(epoch_unit)
     table = read_table(path)
-    time_column = str(table.column(*TIME_COLUMNS, path=path))
+    time_column = table.column(*TIME_COLUMNS, path=path)
     shift = 0 if label == "start" else length
+    if window is not None and path.suffix != ".parquet" and time_column is not None:
+        skip = rows_outside(
+            path, time_column, window, offset_ns=length - shift, epoch_unit=epoch_unit
+        )
+        table = read_table(path, skip=skip)
     names = ("open", "high", "low", "close")
     columns = [(name, table.column(name, path=path)) for name in names]
     columns.append(("volume", table.column("volume", required=False)))
     sink = RowSink("bars", path, instrument_id)
 
-    def build(position: str, start: int, values: dict[str, Any]) -> LoadedItem:
-        fields: dict[str, Any] = {
-            "event_id": derive_event_id("md.bar", instrument_id, interval, kind.value, start),
-            "event_time": start + length,
-            "start_time": start,
-            "interval": interval,
-            "price_type": kind,
-        }
-        return sink.build(Bar, position, fields | values)
+    def bars() -> Iterator[LoadedItem]:
+        for position, row in table.rows:
+            try:
+                row = _readable(row)
+                start = _time(row, str(time_column), assume_utc, epoch_unit) - shift
+                values = _floats(row, columns)
+            except RowError as error:
+                yield sink.from_error(position, error)
+                continue
+            fields: dict[str, Any] = {
+                "event_id": derive_event_id("md.bar", instrument_id, interval, kind.value, start),
+                "event_time": start + length,
+                "start_time": start,
+                "interval": interval,
+                "price_type": kind,
+            }
+            yield sink.build(Bar, position, fields | values)
 
-    def from_row(position: str, row: Row) -> LoadedItem:
-        try:
-            row = _readable(row)
-            start = _time(row, time_column, assume_utc, epoch_unit) - shift
-            values = _floats(row, columns)
-        except RowError as error:
-            return sink.from_error(position, error)
-        return build(position, start, values)
-
-    parsed = None
-    if columnar and path.suffix != ".parquet":
-        parsed = read_columns(
-            path,
-            table.columns,
-            time_column,
-            [column for _, column in columns if column is not None],
-            assume_utc=assume_utc,
-            epoch_unit=epoch_unit,
-            read=_read_range(window, length - shift),
-        )
-    if parsed is not None:
-        return _columnar_bars(parsed, table.columns, columns, shift, build, from_row)
-    if window is not None and path.suffix != ".parquet":
-        skip = rows_outside(
-            path, time_column, window, offset_ns=length - shift, epoch_unit=epoch_unit
-        )
-        table = read_table(path, skip=skip)
-    return (from_row(position, row) for position, row in table.rows)
-
-
-def _read_range(window: Window | None, offset_ns: int) -> tuple[int, int] | None:
-    """Row times within ``MARGIN_NS`` of the window (``loaders.window``), if there is one."""
-    start, end = window or (None, None)
-    if start is None and end is None:
-        return None
-    low = -(2**63) if start is None else start - MARGIN_NS - offset_ns
-    high = 2**63 if end is None else end + MARGIN_NS - offset_ns
-    return low, high
-
-
-def _columnar_bars(
-    parsed: Columns,
-    header: list[str],
-    columns: Sequence[tuple[str, str | None]],
-    shift: int,
-    build: Callable[[str, int, dict[str, Any]], LoadedItem],
-    from_row: Callable[[str, Row], LoadedItem],
-) -> Iterator[LoadedItem]:
-    """The bars of a table read in one pass; rows with a cell not parsed there go row by row."""
-    present = [(field, column) for field, column in columns if column is not None]
-    numbers = [parsed.numbers[column] for _, column in present]
-    fields = [field for field, _ in present]
-    for index, (line, time) in enumerate(zip(parsed.lines, parsed.times, strict=True)):
-        values = {field: column[index] for field, column in zip(fields, numbers, strict=True)}
-        if time is not None and None not in values.values():
-            yield build(str(line), time - shift, values)
-        elif not parsed.blank[index]:
-            row = _csv_row(header, parsed.cells(index))
-            if row is not None:
-                yield from_row(str(line), row)
+    return bars()
 
 
 def load_quote_table(
