@@ -441,11 +441,11 @@ def test_event_on_its_own_topic_is_accepted(cls: type[Event]) -> None:
     assert decoded == example_for(cls)
 
 
-def test_future_schema_version_is_invalid_naming_the_field() -> None:
+def test_future_schema_version_is_unsupported_naming_the_field() -> None:
     payload = example_for(Trade).model_dump(mode="json") | {"schema_version": 2}
 
     with pytest.raises(DecodeError) as decoded:
         decode_event(json.dumps(payload))
 
-    assert decoded.value.reason is DeadLetterReason.INVALID
+    assert decoded.value.reason is DeadLetterReason.UNSUPPORTED_VERSION
     assert decoded.value.detail.startswith("schema_version: ")

@@ -146,8 +146,9 @@ def decode_event(data: bytes | str, allowed: Collection[type[Event]] | None = No
 
     Raises:
         DecodeError: With reason ``UNDECODABLE`` (not a JSON object), ``UNKNOWN_EVENT_TYPE``
-            (no or unknown ``event_type``), ``INVALID`` (fails validation; the detail names
-            the field and value) or ``WRONG_TOPIC`` (an event ``allowed`` does not include).
+            (no or unknown ``event_type``), ``UNSUPPORTED_VERSION`` (a ``schema_version``
+            this code does not read), ``INVALID`` (fails validation; the detail names the
+            field and value) or ``WRONG_TOPIC`` (an event ``allowed`` does not include).
     """
     try:
         event: Event = _ADAPTER.validate_json(data)
@@ -176,6 +177,11 @@ def _classify(exc: ValidationError) -> DecodeError:
             f"unknown event_type {tag!r}" if tag is not None else "the message has no event_type"
         )
         return DecodeError(DeadLetterReason.UNKNOWN_EVENT_TYPE, detail)
+    if any(error["loc"][-1:] == ("schema_version",) for error in errors):
+        got = next(e.get("input") for e in errors if e["loc"][-1:] == ("schema_version",))
+        return DecodeError(
+            DeadLetterReason.UNSUPPORTED_VERSION, f"schema_version: {got!r} is not supported"
+        )
     parts = []
     for error in errors:
         # loc[0] is the union member (the event_type); the rest is the path of the field.

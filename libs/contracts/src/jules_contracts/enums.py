@@ -158,6 +158,9 @@ class AlertCode(StrEnum):
     FEATURE_SCHEMA_MISMATCH = "FEATURE_SCHEMA_MISMATCH"
     MODEL_OUTPUT_INVALID = "MODEL_OUTPUT_INVALID"
     MODEL_REJECTED = "MODEL_REJECTED"
+    # features: bars refused (and dead-lettered) by the feature engine
+    BAR_OUT_OF_ORDER = "BAR_OUT_OF_ORDER"
+    BAR_TOO_FAR_AHEAD = "BAR_TOO_FAR_AHEAD"
 
 
 class ModelStage(StrEnum):
@@ -179,5 +182,13 @@ class DeadLetterReason(StrEnum):
     """JSON without a known ``event_type``."""
     WRONG_TOPIC = "WRONG_TOPIC"
     """A valid event of a type that does not belong on the topic it came from."""
+    UNSUPPORTED_VERSION = "UNSUPPORTED_VERSION"
+    """An event of a known type, but of a ``schema_version`` this consumer does not read."""
+    WRONG_KEY = "WRONG_KEY"
+    """A valid event whose message key is not the key its topic derives from it."""
+    OUT_OF_ORDER = "OUT_OF_ORDER"
+    """A valid event that does not come after the previous one of its stream."""
+    TOO_FAR_AHEAD = "TOO_FAR_AHEAD"
+    """A valid event dated too far after the previous one of its stream."""
     HANDLER_ERROR = "HANDLER_ERROR"
     """Valid, but the service failed deterministically while processing it."""

@@ -86,6 +86,16 @@ class Topic:
         """The dead-letter topic of this topic (unscoped)."""
         return self.name + DLQ_SUFFIX
 
+    @property
+    def checks_key(self) -> bool:
+        """Whether a consumer refuses a message whose key is not ``key_for(event)``.
+
+        True for topics keyed by instrument: a key that is not the event's instrument puts
+        the event on another partition than its instrument's, out of its order. Consumers
+        dead-letter such a message (``WRONG_KEY``).
+        """
+        return self.key_field == "instrument_id"
+
     def key_for(self, event: Event) -> str:
         """Return the message key of ``event`` on this topic."""
         value = getattr(event, self.key_field, None)

@@ -74,6 +74,12 @@ class ServiceMetrics:
             ["topic", "reason"],
             registry=registry,
         )
+        self.redeliveries_skipped = Counter(
+            f"{prefix}_redeliveries_skipped",
+            "Messages skipped: their event_id was already processed, by topic.",
+            ["topic"],
+            registry=registry,
+        )
         self.last_event_time = Gauge(
             f"{prefix}_last_event_time_seconds",
             "Event time of the last message processed (Unix seconds).",
@@ -123,6 +129,10 @@ class ServiceMetrics:
     def message_dead_lettered(self, topic: str, reason: DeadLetterReason) -> None:
         """Count a dead letter."""
         self.dead_letters.labels(topic=topic, reason=reason.value).inc()
+
+    def message_duplicate(self, topic: str) -> None:
+        """Count a message skipped as a redelivery of an event already processed."""
+        self.redeliveries_skipped.labels(topic=topic).inc()
 
 
 @dataclass

@@ -36,7 +36,9 @@ def create_app(settings: FeaturesSettings) -> AsgiFastStream:
         )
 
     def wire(runtime: ServiceRuntime) -> None:
-        engine = FeatureEngine(settings.feature_schema, settings.engine)
-        runtime.bus.subscribe(INPUT_TOPICS, market_data_handler(engine))
+        engine = FeatureEngine(settings.feature_schema, settings.live_engine_config)
+        runtime.bus.subscribe(
+            INPUT_TOPICS, market_data_handler(engine), dedup_window=settings.dedup_window
+        )
 
     return create_service_app(settings, wire)

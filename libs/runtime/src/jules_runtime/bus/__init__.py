@@ -9,7 +9,12 @@ from jules_runtime.bus.base import Bus
 from jules_runtime.bus.dedup import DedupStore, MemoryDedupStore, SqliteDedupStore
 from jules_runtime.bus.kafka import KafkaBus, ensure_topics
 from jules_runtime.bus.memory import InMemoryBus
-from jules_runtime.bus.processor import Handler, MessageProcessor, ProcessingStats
+from jules_runtime.bus.processor import (
+    EventRejectedError,
+    Handler,
+    MessageProcessor,
+    ProcessingStats,
+)
 from jules_runtime.bus.reader import committed_offsets, read_topic
 from jules_runtime.bus.records import InboundRecord, OutboundMessage, read_dead_letter
 from jules_runtime.bus.redelivery import Redelivery
@@ -17,6 +22,7 @@ from jules_runtime.bus.redelivery import Redelivery
 __all__ = [
     "Bus",
     "DedupStore",
+    "EventRejectedError",
     "Handler",
     "InMemoryBus",
     "InboundRecord",

@@ -55,6 +55,7 @@ class Bus(ABC, Sender):
         group: str | None = None,
         on_outputs_published: OutputsPublishedHook | None = None,
         on_outputs_abandoned: Callable[[], None] | None = None,
+        dedup_window: int | None = None,
     ) -> MessageProcessor:
         """Consume ``topics`` with ``handler`` (call before ``start``).
 
@@ -66,6 +67,9 @@ class Bus(ABC, Sender):
             on_outputs_published: Hook run after the outputs are acknowledged, before commit.
             on_outputs_abandoned: Hook run when outputs handed to the transport were not
                 acknowledged and their messages will be read again.
+            dedup_window: Remember the ids of this many recent events, so that one delivered
+                again is not handled again (``None``: no deduplication here; the handler
+                deduplicates if it must).
 
         Returns:
             The processor, whose ``stats`` count what happened.
@@ -80,6 +84,7 @@ class Bus(ABC, Sender):
             on_outputs_published=on_outputs_published,
             on_outputs_abandoned=on_outputs_abandoned,
             observer=self.observer,
+            dedup_window=dedup_window,
         )
         self.processors.append(processor)
         self._attach(processor, group or self.default_group)

@@ -1,8 +1,11 @@
 """The processing pipeline every consumer runs, whatever the transport.
 
-For each message: decode and validate it (or dead-letter it with the reason and carry on),
-call the handler (retrying a failing handler a bounded number of times, then dead-letter the
-message), publish the handler's outputs and wait until the broker has acknowledged them.
+For each message: decode and validate it, and check its key against its topic's (or
+dead-letter it with the reason and carry on); skip an ``event_id`` already processed (when
+the subscriber asked for it); call the handler (retrying a failing handler a bounded number
+of times, then dead-letter the message; a handler raising ``EventRejectedError``
+dead-letters it at once with its own reason), publish the handler's outputs and wait until
+the broker has acknowledged them.
 Only then may the transport commit the message's offset, so a crash at any point makes the
 message be read again rather than lost (at-least-once); effects that must not repeat are
 guarded by ``event_id`` (see ``jules_runtime.bus.dedup``).
@@ -16,9 +19,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from jules_contracts import DecodeError, Event, Topic, decode_event
+from jules_contracts import DecodeError, Event, JulesError, Topic, decode_event
 from jules_contracts.enums import DeadLetterReason
-from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from jules_runtime.bus.records import (
     InboundRecord,
@@ -26,9 +35,11 @@ from jules_runtime.bus.records import (
     dead_letter_message,
     outbound_event,
 )
+from jules_runtime.bus.redelivery import Redelivery
 from jules_runtime.logging import log_context, logger
 
 __all__ = [
+    "EventRejectedError",
     "Finish",
     "Handler",
     "MessageProcessor",
@@ -65,6 +76,27 @@ async def _nothing() -> None:
     return None
 
 
+class EventRejectedError(JulesError):
+    """Raised by a handler for a valid event it refuses: the message is dead-lettered at once.
+
+    No retry: the refusal is deterministic. The handler's state must be unchanged by the
+    event (it is as if the event never came).
+
+    Attributes:
+        reason: The dead-letter reason code.
+        detail: What was wrong, for the ``x-dlq-error`` header.
+        outputs: Events to publish with the dead letter (an alert).
+    """
+
+    def __init__(
+        self, reason: DeadLetterReason, detail: str, outputs: Sequence[Event] = ()
+    ) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.outputs = tuple(outputs)
+
+
 class _HandlerFailedError(Exception):
     """The handler failed on every attempt; ``cause`` is the last attempt's exception."""
 
@@ -94,6 +126,10 @@ class ProcessingObserver(Protocol):
         """A message went to the dead-letter topic."""
         ...
 
+    def message_duplicate(self, topic: str) -> None:
+        """A message carried an ``event_id`` already processed and was skipped."""
+        ...
+
 
 @dataclass
 class ProcessingStats:
@@ -103,12 +139,20 @@ class ProcessingStats:
     processed: int = 0
     published: int = 0
     dead_lettered: int = 0
+    duplicates: int = 0
     handler_retries: int = 0
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
 
 
 class MessageProcessor:
-    """Decode → handle → publish → (the transport commits). Shared by every transport."""
+    """Decode → handle → publish → (the transport commits). Shared by every transport.
+
+    With ``dedup_window`` the processor remembers the ids of that many recent events: one
+    delivered again while it is in flight or after its outputs were acknowledged is skipped
+    (the handler never sees it twice, its outputs are not published again), and one read
+    again because its outputs were not acknowledged (``abandon``) gets the outputs of its
+    first handling, without calling the handler again.
+    """
 
     def __init__(
         self,
@@ -123,6 +167,7 @@ class MessageProcessor:
         on_outputs_published: OutputsPublishedHook | None = None,
         on_outputs_abandoned: Callable[[], None] | None = None,
         observer: ProcessingObserver | None = None,
+        dedup_window: int | None = None,
     ) -> None:
         if handler_attempts < 1:
             raise ValueError(f"handler_attempts must be at least 1, not {handler_attempts}")
@@ -136,6 +181,8 @@ class MessageProcessor:
         self._on_outputs_published = on_outputs_published
         self._on_outputs_abandoned = on_outputs_abandoned
         self._observer = observer
+        self._redelivery = None if dedup_window is None else Redelivery(dedup_window)
+        self._in_flight: set[str] = set()
         self.stats = ProcessingStats()
 
     @property
@@ -163,6 +210,7 @@ class MessageProcessor:
         The messages begun will be read again (the transport seeks back), so the handler may
         hand the outputs it keeps pending to the redelivery.
         """
+        self._in_flight.clear()  # read again, they get the outputs of their first handling
         if self._on_outputs_abandoned is not None:
             self._on_outputs_abandoned()
 
@@ -189,9 +237,29 @@ class MessageProcessor:
         except DecodeError as exc:
             await self._dead_letter(record, exc.reason, exc.detail)
             return _nothing
+        except Exception as exc:  # a decoder failure of any kind (RecursionError ...)
+            detail = f"{type(exc).__name__}: {exc}"
+            await self._dead_letter(record, DeadLetterReason.UNDECODABLE, detail)
+            return _nothing
+        wrong_key = _wrong_key(topic, record, event)
+        if wrong_key is not None:
+            await self._dead_letter(record, DeadLetterReason.WRONG_KEY, wrong_key)
+            return _nothing
+        redelivery = self._redelivery
+        if redelivery is not None and (
+            event.event_id in self._in_flight or redelivery.is_acknowledged(event.event_id)
+        ):
+            self.stats.duplicates += 1
+            if self._observer is not None:
+                self._observer.message_duplicate(record.topic)
+            logger.info("duplicate skipped", event_id=event.event_id, topic=record.topic)
+            return _nothing
         with log_context(correlation_id=event.chain_id, event_id=event.event_id):
             try:
-                outputs = await self._handle(event)
+                outputs = await self._outputs(event)
+            except EventRejectedError as exc:
+                await self._dead_letter(record, exc.reason, exc.detail, exc.outputs)
+                return _nothing
             except _HandlerFailedError as exc:
                 cause = exc.cause
                 await self._dead_letter(
@@ -204,6 +272,8 @@ class MessageProcessor:
             acks = await self._sender.enqueue(
                 [outbound_event(output, self.scope, origin_ns=origin) for output in outputs]
             )
+            if redelivery is not None:
+                self._in_flight.add(event.event_id)
 
         async def finish() -> None:
             await acks
@@ -215,16 +285,31 @@ class MessageProcessor:
                 )
                 if origin is not None and outputs:
                     self._observer.outputs_since_origin((time.time_ns() - origin) / 1e9, outputs)
+            if redelivery is not None:
+                redelivery.acknowledge(event.event_id)
+                self._in_flight.discard(event.event_id)
             if self._on_outputs_published is not None:
                 self._on_outputs_published(record, event, outputs)
 
         return finish
+
+    async def _outputs(self, event: Event) -> Sequence[Event]:
+        if self._redelivery is None:
+            return await self._handle(event)
+        pending = self._redelivery.recall(event.event_id)
+        if pending is not None:
+            return pending
+        outputs = await self._handle(event)
+        self._redelivery.keep(event.event_id, outputs)
+        return outputs
 
     async def _handle(self, event: Event) -> Sequence[Event]:
         # The first attempt is a plain call: a retry loop per message costs more than most
         # handlers. Only a failure sets one up, for the attempts that remain.
         try:
             return await self._handler(event)
+        except EventRejectedError:
+            raise
         except Exception as exc:
             if self._attempts == 1:
                 raise _HandlerFailedError(exc) from exc
@@ -233,6 +318,7 @@ class MessageProcessor:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts - 1),
             wait=wait_exponential(multiplier=2 * self._retry_wait_s, max=2.0),
+            retry=retry_if_not_exception_type(EventRejectedError),
             before_sleep=self._note_retry,
         )
         try:
@@ -249,11 +335,19 @@ class MessageProcessor:
         logger.warning("handler failed, retrying", attempt=getattr(state, "attempt_number", None))
 
     async def _dead_letter(
-        self, record: InboundRecord, reason: DeadLetterReason, detail: str
+        self,
+        record: InboundRecord,
+        reason: DeadLetterReason,
+        detail: str,
+        outputs: Sequence[Event] = (),
     ) -> None:
         message = dead_letter_message(record, reason, detail, self.service)
-        await self._sender.send([message])
+        origin = record.origin_ns()
+        await self._sender.send(
+            [message, *(outbound_event(output, self.scope, origin_ns=origin) for output in outputs)]
+        )
         self.stats.dead_lettered += 1
+        self.stats.published += len(outputs)
         self.stats.dead_letter_reasons[reason.value] = (
             self.stats.dead_letter_reasons.get(reason.value, 0) + 1
         )
@@ -268,3 +362,14 @@ class MessageProcessor:
             origin_offset=record.offset,
             dlq=message.topic,
         )
+
+
+def _wrong_key(topic: Topic, record: InboundRecord, event: Event) -> str | None:
+    """Why ``record``'s key is not the one its topic gives ``event``; ``None`` if it is."""
+    if not topic.checks_key:
+        return None
+    expected = topic.key_for(event)
+    if (record.key or b"") == expected.encode():
+        return None
+    got = None if record.key is None else record.key.decode("utf-8", "backslashreplace")
+    return f"the message key is {got!r}, its {topic.key_field} {expected!r}"

@@ -46,15 +46,28 @@ class Redelivery:
         ``handle`` runs only if the input was neither handled (and not yet acknowledged) nor
         acknowledged before.
         """
+        outputs = self.recall(event_id)
+        if outputs is None:
+            outputs = list(handle())
+            self.keep(event_id, outputs)
+        return outputs
+
+    def recall(self, event_id: str) -> list[Event] | None:
+        """The outputs of an input handled before, without handling it.
+
+        ``[]`` if it was acknowledged, its pending outputs if not yet, ``None`` if it was never
+        handled (or is forgotten).
+        """
         if self._acknowledged.seen(event_id):
             return []
-        outputs = self._pending.get(event_id)
-        if outputs is None:
-            outputs = tuple(handle())
-            self._pending[event_id] = outputs
-            if len(self._pending) > self.capacity:
-                self._pending.popitem(last=False)
-        return list(outputs)
+        pending = self._pending.get(event_id)
+        return None if pending is None else list(pending)
+
+    def keep(self, event_id: str, outputs: Sequence[Event]) -> None:
+        """Remember the outputs of the input ``event_id`` until it is acknowledged."""
+        self._pending[event_id] = tuple(outputs)
+        if len(self._pending) > self.capacity:
+            self._pending.popitem(last=False)
 
     def acknowledge(self, event_id: str) -> None:
         """The input's outputs are on their topics: a later delivery gives nothing."""

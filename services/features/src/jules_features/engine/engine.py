@@ -35,6 +35,8 @@ class _Instrument:
     book: BookState = field(default_factory=BookState)
     interval: str | None = None
     last: FeatureVector | None = None
+    refused_ahead: int | None = None
+    """Close of the previous bar if it was refused as too far ahead."""
 
 
 class FeatureEngine:
@@ -78,11 +80,14 @@ class FeatureEngine:
         """Take the next bar of an instrument and return its feature vector.
 
         A bar delivered again (the same ``event_id`` as the instrument's previous bar) returns
-        the same vector again without changing any state.
+        the same vector again without changing any state. A refused bar changes no feature
+        and not the instrument's clock: the next valid bar is taken as if it never came.
 
         Raises:
             FeatureError: ``BAR_OUT_OF_ORDER`` if the bar does not close after the previous one
-                of its instrument; ``INTERVAL_MISMATCH`` if its interval differs from theirs.
+                of its instrument; ``BAR_TOO_FAR_AHEAD`` if it closes more than
+                ``max_bar_lead_intervals`` intervals after it (see ``FeatureEngineConfig``);
+                ``INTERVAL_MISMATCH`` if its interval differs from theirs.
         """
         state = self._instrument(bar.instrument_id)
         last = state.last
@@ -106,6 +111,7 @@ class FeatureEngine:
         )
         state.interval = bar.interval
         state.last = vector
+        state.refused_ahead = None
         return vector
 
     def on_quote(self, quote: Quote) -> None:
@@ -123,8 +129,7 @@ class FeatureEngine:
             self._instruments[instrument_id] = state
         return state
 
-    @staticmethod
-    def _check_next(bar: Bar, state: _Instrument, last: FeatureVector) -> None:
+    def _check_next(self, bar: Bar, state: _Instrument, last: FeatureVector) -> None:
         if bar.interval != state.interval:
             raise FeatureError(
                 FeatureErrorReason.INTERVAL_MISMATCH,
@@ -139,3 +144,19 @@ class FeatureEngine:
                 f"not after the previous bar's close at {last.event_time} ns",
                 subject=bar.instrument_id,
             )
+        intervals = self._config.max_bar_lead_intervals
+        if intervals is None:
+            return
+        limit = intervals * (bar.event_time - bar.start_time)
+        if bar.event_time - last.event_time <= limit:
+            return
+        ahead = state.refused_ahead
+        if ahead is not None and ahead < bar.event_time <= ahead + limit:
+            return  # the second bar after a gap, in step with the first: the stream jumped
+        state.refused_ahead = bar.event_time
+        raise FeatureError(
+            FeatureErrorReason.BAR_TOO_FAR_AHEAD,
+            f"bar {bar.event_id} of {bar.instrument_id} closes at {bar.event_time} ns, more "
+            f"than {intervals} intervals after the previous bar's close at {last.event_time} ns",
+            subject=bar.instrument_id,
+        )

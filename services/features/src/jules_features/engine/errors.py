@@ -22,6 +22,8 @@ class FeatureErrorReason(StrEnum):
     """A schema lists no feature."""
     BAR_OUT_OF_ORDER = "BAR_OUT_OF_ORDER"
     """A bar does not close after the previous bar of its instrument."""
+    BAR_TOO_FAR_AHEAD = "BAR_TOO_FAR_AHEAD"
+    """A bar closes more than ``max_bar_lead_intervals`` after the previous one."""
     INTERVAL_MISMATCH = "INTERVAL_MISMATCH"
     """A bar's interval differs from the earlier bars of its instrument."""
 
