@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -116,6 +117,14 @@ def backtest(
         KafkaClient,
         typer.Option(help="kafka mode: the Kafka client of the replay and of the services."),
     ] = KafkaClient.AIOKAFKA,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="kafka mode: fail the run after this many seconds (default: no limit); the "
+            "error says which lockstep step waited for which service.",
+        ),
+    ] = None,
 ) -> None:
     """Run a backtest: real data through every engine; writes a run folder.
 
@@ -125,7 +134,9 @@ def backtest(
 
     ``--mode kafka`` replays the data into the run's topics and runs the services as
     processes in backtest mode (or uses running ones with ``--external``); the run folder is
-    the same as embedded mode's.
+    the same as embedded mode's. A service that ends during the run fails it at once (exit
+    1, naming the service, its exit code and the end of its log). SIGTERM or Ctrl-C stops the
+    services and deletes the run's topics before exiting (status 143 or 130).
     """
     # The engines, and in kafka mode the bus, are imported by the mode that runs (``jules
     # --help`` and embedded runs import neither Kafka client).
@@ -149,6 +160,7 @@ def backtest(
             speed=speed,
             keep_topics=keep_topics,
             client=kafka_client.value,
+            timeout_s=timeout,
         )
 
         def run(config: BacktestConfig, wrap: Wrap | None) -> RunSummary:
@@ -160,39 +172,68 @@ def backtest(
         def run(config: BacktestConfig, wrap: Wrap | None) -> RunSummary:
             return run_backtest(config, progress=wrap, overwrite=overwrite)
 
-    try:
-        if progress:
-            with Progress(
-                TextColumn("[bold]backtest[/bold] {task.fields[name]}"),
-                BarColumn(),
-                TextColumn("{task.completed:,} bars"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("bars", total=None, name=settings.name)
-
-                def tick(bars: Iterator[Bar]) -> Iterator[Bar]:
-                    for item in bars:
-                        bar.advance(task)
-                        yield item
-
-                summary = run(settings, tick)
-        else:
-            summary = run(settings, None)
-    except ModelLoadError as exc:
-        console.print(f"[red]model refused[/red] ({exc.reason.value}): {exc}")
-        raise typer.Exit(2) from exc
-    except OutputRefusedError as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(2) from exc
-    except (FileNotFoundError, RuntimeError, TimeoutError) as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    except ValueError as exc:  # options that do not fit together
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+    with _interruptible(mode, console):
+        try:
+            summary = _run_with_progress(console, settings, run, progress)
+        except ModelLoadError as exc:
+            console.print(f"[red]model refused[/red] ({exc.reason.value}): {exc}")
+            raise typer.Exit(2) from exc
+        except OutputRefusedError as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]")
+            raise typer.Exit(2) from exc
+        except (FileNotFoundError, RuntimeError, TimeoutError) as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+        except ValueError as exc:  # options that do not fit together
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
     _print_summary(console, summary)
+
+
+def _run_with_progress(
+    console: Console,
+    settings: BacktestConfig,
+    run: Callable[[BacktestConfig, Wrap | None], RunSummary],
+    progress: bool,
+) -> RunSummary:
+    """``run(settings)``, with a progress bar of the bars read when ``progress``."""
+    if not progress:
+        return run(settings, None)
+    with Progress(
+        TextColumn("[bold]backtest[/bold] {task.fields[name]}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} bars"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("bars", total=None, name=settings.name)
+
+        def tick(bars: Iterator[Bar]) -> Iterator[Bar]:
+            for item in bars:
+                bar.advance(task)
+                yield item
+
+        return run(settings, tick)
+
+
+@contextmanager
+def _interruptible(mode: Mode, console: Console) -> Iterator[None]:
+    """In kafka mode, SIGTERM and Ctrl-C stop the run and its services, then exit 143 / 130.
+
+    Embedded runs keep the default handling of signals.
+    """
+    if mode is not Mode.KAFKA:
+        yield
+        return
+    from jules.processes import Interrupted, signals_raise
+
+    try:
+        with signals_raise():
+            yield
+    except Interrupted as exc:
+        console.print(f"[red]{exc}: the run was stopped[/red]")
+        raise typer.Exit(exc.exit_code) from exc
 
 
 def _replicas(values: list[str]) -> dict[str, int]:

@@ -6,11 +6,18 @@ and the order-router; or uses services already running on that scope), replays t
 ``md.bars.v1`` with the replay's watermarks (``publish_bars``), collects every event of the run
 in the order of the embedded loop (``CollectorDriver``) and writes the same run folder as
 embedded mode. See docs/architecture.md, "Topic replay".
+
+The run watches the services it started: one that ends fails the run within a second, naming
+the service, its exit code and the end of its log; ``timeout_s`` bounds the whole run and its
+failure says which lockstep step waited for which part (and service). Whatever way the run
+ends (an error, ``jules.processes.Interrupted``, Ctrl-C), the services are stopped (SIGTERM,
+then SIGKILL after a grace period) and the run's topics deleted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -47,14 +54,13 @@ from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaClientName, KafkaSettings
 
 from jules.backtest_services import BACKTEST_SERVICES
+from jules.processes import ChildProcess, spawn, stop_processes
 from jules.session import (
+    ServiceState,
     SessionState,
-    alive,
     free_port,
     start_broker,
-    start_service,
     stop_broker,
-    stop_session,
     wait_ready,
 )
 from jules.session_env import service_environments
@@ -89,7 +95,8 @@ class KafkaRunOptions:
             ``order-router``); 1 by default.
         external: The services already run on ``scope`` (none are started).
         speed: Replay pace in event-time seconds per wall second; ``None``: full speed.
-        timeout_s: Longest wait for the run to finish.
+        timeout_s: Longest the run may take, from the start of the services to the last
+            event collected; ``None``: no limit.
         log_dir: The services' logs go to ``<log_dir>/logs``; default: the run folder.
         keep_topics: Keep the run's topics after the run (they are deleted when the services
             were started here; topics of ``external`` services are always kept).
@@ -103,7 +110,7 @@ class KafkaRunOptions:
     replicas: Mapping[str, int] = field(default_factory=dict)
     external: bool = False
     speed: float | None = None
-    timeout_s: float = 3600.0
+    timeout_s: float | None = None
     log_dir: Path | None = None
     keep_topics: bool = False
     client: KafkaClientName = "aiokafka"
@@ -125,6 +132,7 @@ class CollectorDriver(StepDriver):
         self.emit = emit
         self.steps = 0
         self.last_time: int | None = None
+        self._buffer: StepBuffer | None = None
 
     def step(self, time: int, taken: Taken) -> list[Event]:
         """Emit the step's parts in ``STEP_ORDER``."""
@@ -140,13 +148,56 @@ class CollectorDriver(StepDriver):
 
     def advance(self, buffer: StepBuffer) -> list[StepOutput]:
         """Emit every step that is complete on every topic."""
+        self._buffer = buffer
         super().advance(buffer)
         return []
+
+    def waiting_for(self) -> str:
+        """What the next step waits for.
+
+        Its number and event time, and the parts not read yet with the service that makes
+        each (``MAKERS``).
+        """
+        step = f"lockstep step {self.steps + 1}"
+        buffer = self._buffer
+        if buffer is None:
+            return f"{step}: nothing read yet (the run's topics)"
+        time = buffer.next_watermark(self.rule.now[0].topics[0].name)
+        if time is None:  # the next bars, or the end of the run
+            parts = [p for p in self.rule.final_on or self.rule.now if not p.is_final(buffer)]
+            if BARS_PART in parts:
+                parts = [BARS_PART]
+                step += f" (after {_shown_time(self.last_time)})"
+            else:
+                step = f"the end of the run (after step {self.steps})"
+        else:
+            parts = [p for p in self.rule.now if not p.reached(buffer, time)]
+            step += f" (event time {_shown_time(time)})"
+        waiting = ", ".join(f"{p.name} from {MAKERS[p.name]}" for p in parts) or "nothing"
+        return f"{step} waited for {waiting}"
 
     def _emit_parts(self, taken: Taken) -> None:
         for part in STEP_ORDER:
             for event in taken.now[part.name]:
                 self.emit(event)
+
+
+MAKERS = {
+    "bars": "the replay",
+    "venue": "order-router",
+    "vectors": "features",
+    "signals": "signal",
+    "risk": "risk",
+}
+"""The maker of each part of a step (``STEP_ORDER``)."""
+
+BARS_PART = STEP_ORDER[0]
+
+
+def _shown_time(nanos: int | None) -> str:
+    if nanos is None:
+        return "the start"
+    return datetime.fromtimestamp(nanos / 1e9, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def publish_bars(
@@ -273,7 +324,10 @@ def run_backtest_kafka(
             (``jules_backtest.run.prepare_run_dir``).
 
     Raises:
-        RuntimeError: A service did not start, or the run did not finish in time.
+        RuntimeError: A service did not start, or one it started ended during the run (the
+            message names it, with its exit code and the end of its log).
+        TimeoutError: The run took longer than ``options.timeout_s`` (the message says what
+            the run waited for).
         ValueError: More replicas of features or signal than partitions.
         jules_runtime.output_paths.OutputRefusedError: The run folder is refused (before the
             broker or any service starts); nothing was changed.
@@ -296,10 +350,12 @@ def run_backtest_kafka(
     state = SessionState(str(run_dir), scope, bootstrap, started_broker)
     recorder = RunRecorder()
     quality = DataQuality()
+    children: list[ChildProcess] = []
+    deadline = None if options.timeout_s is None else time.monotonic() + options.timeout_s
     try:
         asyncio.run(create_run_topics(kafka, scope, options.partitions))
         if not options.external:
-            _start_services(config, options, state)
+            _start_services(config, options, state, children, deadline)
         if on_ready is not None:
             on_ready(state)
         with audit_sink(run_dir / "audit", config.audit.level) as audit:
@@ -309,13 +365,11 @@ def run_backtest_kafka(
                 audit(event)
 
             bars: Iterator[Bar] = load_bars(config, quality)
-            asyncio.run(
-                _replay_and_collect(
-                    kafka, scope, options, progress(bars) if progress else bars, emit, state
-                )
-            )
+            run = _Run(kafka, scope, options, children, deadline)
+            asyncio.run(run.replay_and_collect(progress(bars) if progress else bars, emit))
     finally:
-        stop_session(state, keep_broker=True)
+        if children:
+            logger.info("the run's services stopped: " + "; ".join(stop_processes(children)))
         if not (options.keep_topics or options.external):
             _delete_topics(kafka, scope)
         if state.started_broker:
@@ -323,9 +377,17 @@ def run_backtest_kafka(
     return finish_run(config, schema, recorder, quality, started=started, clock=clock, mode="kafka")
 
 
-def _start_services(config: BacktestConfig, options: KafkaRunOptions, state: SessionState) -> None:
+def _start_services(
+    config: BacktestConfig,
+    options: KafkaRunOptions,
+    state: SessionState,
+    children: list[ChildProcess],
+    deadline: float | None,
+) -> None:
+    """Start the services, adding each to ``children`` (and ``state``) as it starts."""
     environments = backtest_service_environments(config)
-    log_dir = options.log_dir or Path(state.run_dir)
+    log_dir = (options.log_dir or Path(state.run_dir)) / "logs"
+    bin_dir = Path(sys.executable).parent
     for name in BACKTEST_SERVICES:
         for replica in range(options.replicas.get(name, 1)):
             port = free_port()
@@ -340,46 +402,64 @@ def _start_services(config: BacktestConfig, options: KafkaRunOptions, state: Ses
             if name in PARTITIONED_SERVICES:
                 env[f"{prefix}LOCKSTEP__REPLICA_INDEX"] = str(replica)
                 env[f"{prefix}LOCKSTEP__REPLICAS"] = str(options.replicas.get(name, 1))
-            service = start_service(name, env, log_dir, port, log_name=f"{name}-{replica}")
-            state.services.append(service)
-    wait_ready(state.services)
-
-
-async def _replay_and_collect(
-    kafka: KafkaSettings,
-    scope: str,
-    options: KafkaRunOptions,
-    bars: Iterable[Bar],
-    emit: Callable[[Event], None],
-    state: SessionState,
-) -> None:
-    bus = KafkaBus("backtest", kafka, scope, client_id="jules-backtest")
-    await bus.start()
+            log = log_dir / f"{name}-{replica}.log"
+            child = spawn(name, [str(bin_dir / f"jules-{name}"), "run"], env, log, port)
+            children.append(child)
+            state.services.append(ServiceState(name, child.pid, port, str(log)))
+    ready_s = 120.0 if deadline is None else max(0.0, deadline - time.monotonic())
     try:
+        wait_ready(children, timeout_s=ready_s)
+    except RuntimeError as error:
+        if deadline is not None and time.monotonic() >= deadline:
+            message = f"the run did not finish within {options.timeout_s:g}s: {error}"
+            raise TimeoutError(message) from error
+        raise
+
+
+@dataclass
+class _Run:
+    """The replay and the collection of a run, watching the services it started."""
+
+    kafka: KafkaSettings
+    scope: str
+    options: KafkaRunOptions
+    children: list[ChildProcess]
+    deadline: float | None
+
+    async def replay_and_collect(self, bars: Iterable[Bar], emit: Callable[[Event], None]) -> None:
+        """Publish ``bars`` and collect the run's events into ``emit`` until the run ends."""
+        bus = KafkaBus("backtest", self.kafka, self.scope, client_id="jules-backtest")
+        await bus.start()
         collector = CollectorDriver(emit)
-        runner = LockstepRunner(collector, bus, kafka, scope, "backtest")
+        runner = LockstepRunner(collector, bus, self.kafka, self.scope, "backtest")
         collecting = asyncio.create_task(runner.run())
-        topic = MD_BARS.scoped(scope)
-        partitions = (await partition_counts(kafka, [topic]))[topic]  # existing topics' count
-        await publish_bars(bus, bars, partitions=partitions, speed=options.speed)
-        deadline = time.monotonic() + options.timeout_s
-        while not collecting.done():
-            if time.monotonic() > deadline:
-                collecting.cancel()
-                raise RuntimeError(
-                    f"the run did not finish within {options.timeout_s:.0f}s: "
-                    f"{collector.steps} steps collected; see the services' logs"
-                )
-            if not options.external:
-                _check_alive(state)
-            await asyncio.wait({collecting}, timeout=1.0)
-        await collecting
-    finally:
-        await bus.stop()
+        publishing = asyncio.create_task(self._publish(bus, bars))
+        try:
+            while not collecting.done():
+                if publishing.done():
+                    publishing.result()  # its error, if any
+                self._check(collector)
+                await asyncio.wait({collecting}, timeout=0.5)
+            await collecting
+            await publishing
+        finally:
+            for task in (collecting, publishing):
+                task.cancel()
+            await asyncio.gather(collecting, publishing, return_exceptions=True)
+            await bus.stop()
 
+    async def _publish(self, bus: KafkaBus, bars: Iterable[Bar]) -> None:
+        topic = MD_BARS.scoped(self.scope)
+        partitions = (await partition_counts(self.kafka, [topic]))[topic]  # the topic's count
+        await publish_bars(bus, bars, partitions=partitions, speed=self.options.speed)
 
-def _check_alive(state: SessionState) -> None:
-    for service in state.services:
-        if not alive(service.pid):
-            tail = Path(service.log).read_text()[-2000:]
-            raise RuntimeError(f"{service.name} stopped during the run:\n{tail}")
+    def _check(self, collector: CollectorDriver) -> None:
+        """Fail the run when a service ended or the time is up."""
+        for child in self.children:
+            if child.exit_code() is not None:
+                raise RuntimeError(child.failure(f"during the run ({collector.waiting_for()})"))
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TimeoutError(
+                f"the run did not finish within {self.options.timeout_s:g}s: "
+                f"{collector.waiting_for()}; {collector.steps} steps collected"
+            )

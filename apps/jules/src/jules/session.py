@@ -1,12 +1,13 @@
 """A paper-trading session on one machine: the broker and the six services as processes.
 
 ``start_session`` starts (or reuses) the local Kafka broker, starts every service with
-``jules-<service> run`` (its settings as environment variables, its log in the session folder),
-waits until each is ready, and writes ``session.json`` there; the market-data service then
-replays recorded data into the session's topics as a live feed. ``session_status`` reports
-each service's process, health, readiness, consumer lag and last event time.
-``stop_session`` stops the services with SIGTERM (graceful), then the broker if the session
-started it.
+``jules-<service> run`` (its settings as environment variables, its log in the session folder)
+under a supervisor process that restarts it when it dies (``jules.supervisor``), waits until
+each is ready, and writes ``session.json`` there; the market-data service then replays recorded
+data into the session's topics as a live feed. ``session_status`` reports each service's
+process, restarts, last exit code, health, readiness, consumer lag and last event time.
+``stop_session`` stops the services with SIGTERM (graceful; the supervisors pass it on and do
+not restart them), then the broker if the session started it.
 
 The session folder follows the rule of every command that writes
 (``jules_runtime.output_paths``): a new or empty folder, or an earlier session's (a stopped
@@ -26,7 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from jules_runtime.output_paths import OutputFolder, OutputRefusedError, shown
 from jules_runtime.settings import KafkaSettings
+
+from jules.processes import ChildProcess, describe_exit, log_tail, spawn
+from jules.supervisor import SupervisorState
 
 __all__ = [
     "SERVICES",
@@ -50,6 +54,7 @@ __all__ = [
     "start_session",
     "stop_broker",
     "stop_session",
+    "supervisor_state",
     "wait_ready",
 ]
 
@@ -71,12 +76,21 @@ SESSION_FOLDER = OutputFolder(
 
 @dataclass
 class ServiceState:
-    """One running service of a session."""
+    """One running service of a session: ``pid`` is its supervisor's (``jules.supervisor``)."""
 
     name: str
     pid: int
     port: int
     log: str
+
+
+def supervisor_state(service: ServiceState) -> SupervisorState | None:
+    """What the service's supervisor last recorded (``None``: no supervisor state)."""
+    return SupervisorState.load(_supervisor_file(Path(service.log)))
+
+
+def _supervisor_file(log: Path) -> Path:
+    return log.with_suffix(".supervisor.json")
 
 
 @dataclass
@@ -125,6 +139,8 @@ class ServiceStatus:
     lag: int | None
     last_event_time: float | None
     port: int
+    restarts: int = 0
+    last_exit_code: int | None = None
 
 
 def _http_status(url: str) -> int:
@@ -151,7 +167,11 @@ def _metric(port: int, name: str) -> float | None:
 
 
 def alive(pid: int) -> bool:
-    """Whether process ``pid`` exists."""
+    """Whether process ``pid`` runs.
+
+    A child of this process that ended is reaped first: a zombie does not count.
+    """
+    _reap(pid)
     try:
         os.kill(pid, 0)
     except OSError:
@@ -198,32 +218,27 @@ def stop_broker() -> None:
     _kafka("stop")
 
 
-def start_service(
-    name: str, env: Mapping[str, str], run_dir: Path, port: int, *, log_name: str | None = None
-) -> ServiceState:
-    """Start ``jules-<name> run`` with ``env`` (its settings), logging to the run folder.
+def start_service(name: str, env: Mapping[str, str], run_dir: Path, port: int) -> ServiceState:
+    """Start ``jules-<name> run`` with ``env`` (its settings) under its supervisor.
 
-    The log is ``<run_dir>/logs/<log_name or name>.log``.
+    The log is ``<run_dir>/logs/<name>.log`` (the service's and its supervisor's lines), the
+    supervisor's state ``<run_dir>/logs/<name>.supervisor.json``.
     """
-    log = run_dir / "logs" / f"{log_name or name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log = run_dir / "logs" / f"{name}.log"
+    state_file = _supervisor_file(log)
+    state_file.unlink(missing_ok=True)  # an earlier session's
     command = Path(sys.executable).parent / f"jules-{name}"
-    with log.open("ab") as handle:
-        process = subprocess.Popen(  # noqa: S603 (our own command)
-            [str(command), "run"],
-            env={**os.environ, **env},
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return ServiceState(name, process.pid, port, str(log))
+    supervisor = [sys.executable, "-m", "jules.supervisor", str(state_file), "--"]
+    child = spawn(name, [*supervisor, str(command), "run"], env, log, port)
+    return ServiceState(name, child.pid, port, str(log))
 
 
-def wait_ready(services: list[ServiceState], timeout_s: float = 120) -> None:
-    """Wait until every service answers 204 on ``/ready``.
+def wait_ready(services: Sequence[ServiceState | ChildProcess], timeout_s: float = 120) -> None:
+    """Wait until every service (of a session, or a child process) answers 204 on ``/ready``.
 
     Raises:
-        RuntimeError: A service exited or did not become ready (its log's tail is included).
+        RuntimeError: A service exited or did not become ready in ``timeout_s`` (its exit code
+            and its log's tail are included).
     """
     deadline = time.monotonic() + timeout_s
     pending = list(services)
@@ -232,10 +247,27 @@ def wait_ready(services: list[ServiceState], timeout_s: float = 120) -> None:
         if _http_status(f"http://127.0.0.1:{service.port}/ready") == 204:
             pending.pop(0)
             continue
-        if not alive(service.pid) or time.monotonic() > deadline:
-            tail = Path(service.log).read_text()[-2000:]
-            raise RuntimeError(f"{service.name} did not become ready:\n{tail}")
-        time.sleep(0.2)
+        ended = _ended(service)
+        if ended is not None:
+            how = f"exited ({ended})"
+        elif time.monotonic() > deadline:
+            how = f"was not ready within {timeout_s:.0f}s"
+        else:
+            time.sleep(0.2)
+            continue
+        tail = log_tail(Path(service.log))
+        raise RuntimeError(f"{service.name} did not become ready: it {how}:\n{tail}")
+
+
+def _ended(service: ServiceState | ChildProcess) -> str | None:
+    """How the service ended (``None``: it runs, or its supervisor is restarting it)."""
+    if isinstance(service, ChildProcess):
+        code = service.exit_code()
+        return None if code is None else describe_exit(code)
+    supervised = supervisor_state(service)
+    if supervised is not None and supervised.last_exit_code is not None:
+        return describe_exit(supervised.last_exit_code)
+    return None if alive(service.pid) else "its supervisor ended"
 
 
 def prepare_session_dir(run_dir: Path, *, overwrite: bool = False) -> Path:
@@ -338,7 +370,8 @@ def stop_session(
             _reap(service.pid)
             time.sleep(0.1)
         if alive(service.pid):
-            os.kill(service.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # the supervisor and its service
+                os.killpg(service.pid, signal.SIGKILL)
             report.append(f"{service.name}: killed after {timeout_s:.0f}s")
         else:
             report.append(f"{service.name}: stopped")
@@ -394,15 +427,21 @@ def session_status(state: SessionState) -> list[ServiceStatus]:
             if service.name == "market-data"
             else f"{prefix}_last_event_time_seconds"
         )
+        supervised = supervisor_state(service)
+        running = alive(service.pid)
+        if supervised is not None:  # the service itself, not only its supervisor
+            running = running and supervised.pid is not None and alive(supervised.pid)
         statuses.append(
             ServiceStatus(
                 name=service.name,
-                running=alive(service.pid),
+                running=running,
                 healthy=_http_status(base + "/health") == 204,
                 ready=_http_status(base + "/ready") == 204,
                 lag=lags.get(service.name),
                 last_event_time=_metric(service.port, metric),
                 port=service.port,
+                restarts=supervised.restarts if supervised else 0,
+                last_exit_code=supervised.last_exit_code if supervised else None,
             )
         )
     return statuses

@@ -43,6 +43,9 @@ def up(
 ) -> None:
     """Start the local broker and all six services; replay recorded data as a live feed.
 
+    Each service runs under a supervisor process that restarts it when it dies (it resumes
+    from its committed offsets); ``jules status`` shows its restarts and last exit code.
+
     A non-empty folder that holds no session is refused (exit 2, nothing touched) unless
     ``--overwrite``; a stopped session's folder is used again (its logs and audit log grow).
     """
@@ -93,7 +96,10 @@ def _load_state(console: Console, run_dir: Path | None) -> SessionState:
 
 
 def status(run_dir: SessionDir = None) -> None:
-    """Show each service of the session: process, health, readiness, lag, last event time."""
+    """Show each service: process, restarts, last exit code, health, readiness, lag, event time.
+
+    Exits with status 1 unless every service runs, healthy and ready.
+    """
     console = Console()
     state = _load_state(console, run_dir)
     healthy = _print_status(console, state)
@@ -112,10 +118,12 @@ def down(run_dir: SessionDir = None) -> None:
 
 
 def _print_status(console: Console, state: SessionState) -> bool:
+    from jules.processes import describe_exit
     from jules.session import session_status
 
     table = Table(title=f"session {state.scope} ({state.run_dir})")
-    for column in ("service", "process", "health", "ready", "lag", "last event time", "port"):
+    columns = ("service", "process", "restarts", "last exit", "health", "ready", "lag")
+    for column in (*columns, "last event time", "port"):
         table.add_column(column)
     all_good = True
     for item in session_status(state):
@@ -128,6 +136,8 @@ def _print_status(console: Console, state: SessionState) -> bool:
         table.add_row(
             item.name,
             "running" if item.running else "[red]stopped[/red]",
+            str(item.restarts) if not item.restarts else f"[yellow]{item.restarts}[/yellow]",
+            "-" if item.last_exit_code is None else describe_exit(item.last_exit_code),
             "ok" if item.healthy else "[red]down[/red]",
             "ok" if item.ready else "[red]not ready[/red]",
             "-" if item.lag is None else str(item.lag),
