@@ -4,10 +4,13 @@
 
 * ``wire(runtime)`` subscribes the service's handlers on ``runtime.bus`` (and may add
   start-up and shutdown hooks); nothing connects before the app starts;
-* ``GET /health`` answers 204 while the process runs, ``GET /ready`` 204 once the broker
-  answers (500 otherwise), ``GET /metrics`` the Prometheus metrics: FastStream's Kafka
-  middleware plus ``jules_<service>_events_in_total``, ``…_events_out_total``,
-  ``…_dead_letters_total`` and ``…_processing_seconds``;
+* ``GET /health`` answers 204 while the process runs and reaches the broker, and 200 with
+  ``{"status": "degraded", …}`` while the broker is unreachable (the process is alive and
+  resumes by itself: not a reason to restart it); ``GET /ready`` 204 once the broker answers
+  (500 otherwise); ``GET /metrics`` the Prometheus metrics: FastStream's Kafka middleware plus
+  ``jules_<service>_events_in_total``, ``…_events_out_total``, ``…_dead_letters_total``,
+  ``…_processing_seconds`` and the broker link's ``…_kafka_reachable``,
+  ``…_kafka_outages_total`` and ``…_kafka_log_records_suppressed_total``;
 * SIGTERM (uvicorn) stops consuming, lets in-flight messages finish and commit, and closes.
 
 ``serve(app, settings)`` runs it with uvicorn; the service's ``run`` command calls it.
@@ -16,8 +19,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import signal
+import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,15 +32,26 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get, make_ping_asgi
 from jules_contracts import Event
 from jules_contracts.enums import DeadLetterReason
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
+from jules_runtime.broker_link import LINK, BrokerLink
 from jules_runtime.bus import KafkaBus
 from jules_runtime.lockstep import LockstepDriver, Replica
 from jules_runtime.lockstep.runner import LockstepRunner
 from jules_runtime.logging import configure_logging, logger
 from jules_runtime.settings import KafkaSettings, ServiceSettings
 
-__all__ = ["ServiceMetrics", "ServiceRuntime", "create_service_app", "run_lockstep", "serve"]
+__all__ = [
+    "BrokerLinkMetrics",
+    "ServiceMetrics",
+    "ServiceRuntime",
+    "create_service_app",
+    "health_response",
+    "run_lockstep",
+    "serve",
+]
 
 _LATENCY_BUCKETS = (
     0.00005,
@@ -135,6 +151,53 @@ class ServiceMetrics:
         self.redeliveries_skipped.labels(topic=topic).inc()
 
 
+class BrokerLinkMetrics(Collector):
+    """The broker link's state as metrics of the service.
+
+    ``jules_<service>_kafka_reachable`` (1 or 0), ``…_kafka_outages_total`` and
+    ``…_kafka_log_records_suppressed_total`` (the clients' log records dropped during outages).
+    """
+
+    def __init__(self, service: str, link: BrokerLink = LINK) -> None:
+        self._prefix = f"jules_{service.replace('-', '_')}_kafka"
+        self._link = link
+
+    def collect(self) -> list[Metric]:
+        """The current values."""
+        state = self._link.snapshot()
+        return [
+            GaugeMetricFamily(
+                f"{self._prefix}_reachable",
+                "1 while the Kafka broker answers, 0 during an outage.",
+                value=1 if state.reachable else 0,
+            ),
+            CounterMetricFamily(
+                f"{self._prefix}_outages",
+                "Outages of the Kafka broker seen by this process.",
+                value=state.outages,
+            ),
+            CounterMetricFamily(
+                f"{self._prefix}_log_records_suppressed",
+                "Kafka client log records dropped while the broker was unreachable.",
+                value=state.suppressed,
+            ),
+        ]
+
+
+def health_response(link: BrokerLink = LINK) -> AsgiResponse:
+    """``/health``: 204 when the broker is reachable; 200 ``degraded`` (JSON) when it is not."""
+    state = link.snapshot()
+    if state.down_since is None:
+        return AsgiResponse(b"", 204)
+    body = {
+        "status": "degraded",
+        "kafka": "unreachable",
+        "down_for_s": round(time.monotonic() - state.down_since, 3),
+    }
+    headers = {"content-type": "application/json"}
+    return AsgiResponse(json.dumps(body).encode(), 200, headers=headers)
+
+
 @dataclass
 class ServiceRuntime:
     """What a service's ``wire`` function gets: settings, bus, metrics and lifecycle hooks."""
@@ -179,6 +242,7 @@ def create_service_app(
     service = settings.service_name
     registry = CollectorRegistry()
     metrics = ServiceMetrics(service, registry)
+    registry.register(BrokerLinkMetrics(service))
     bus = KafkaBus(
         service,
         settings.kafka,
@@ -192,7 +256,7 @@ def create_service_app(
 
     @get
     async def health(scope: Any) -> AsgiResponse:
-        return AsgiResponse(b"", 204)
+        return health_response()
 
     @get
     async def metrics_endpoint(scope: Any) -> AsgiResponse:
@@ -217,8 +281,8 @@ def create_service_app(
         ],
         logger=logging.getLogger(f"jules.{service}.app"),
         on_startup=list(runtime.on_startup),
-        after_startup=[started, *runtime.after_startup],
-        on_shutdown=list(runtime.on_shutdown),
+        after_startup=[bus.started, started, *runtime.after_startup],
+        on_shutdown=[*runtime.on_shutdown, bus.stop_watching],
     )
 
 

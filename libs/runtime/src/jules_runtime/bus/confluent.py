@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import copy
 import functools
+import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,8 @@ from faststream.confluent import KafkaBroker
 from faststream.confluent.configs.broker import ConsumerBuilder
 from faststream.confluent.helpers.client import AsyncConfluentConsumer, check_msg_error
 
+from jules_runtime.broker_link import quiet_client_loggers
+from jules_runtime.bus.reconnect import DELIVERY_TIMEOUT_S
 from jules_runtime.bus.records import InboundRecord, OutboundMessage
 from jules_runtime.settings import KafkaSettings
 
@@ -52,6 +55,11 @@ PartitionKey = tuple[str, int]
 """(topic, partition)."""
 
 
+RECONNECT_BACKOFF = {"reconnect.backoff.ms": 100, "reconnect.backoff.max.ms": 1000}
+"""librdkafka's pauses between attempts to reach a broker: at most a second (its default, ten
+seconds, would leave a client idle up to ten seconds after the broker is back)."""
+
+
 def confluent_broker(
     kafka: KafkaSettings, client_id: str, *, acks: str, idempotence: bool, **options: Any
 ) -> KafkaBroker:
@@ -64,13 +72,14 @@ def confluent_broker(
         idempotence: Whether the producer is idempotent.
         options: Broker options (logger, middlewares, ``apply_types``).
     """
-    producer_only = {
-        # a record not delivered within the request timeout fails (librdkafka: 5 minutes)
-        "message.timeout.ms": kafka.request_timeout_ms,
+    producer_only: dict[str, int] = {
+        # a record not delivered within the delivery timeout fails (librdkafka: 5 minutes);
+        # an outage shorter than that pauses the sends instead
+        "message.timeout.ms": max(kafka.request_timeout_ms, round(DELIVERY_TIMEOUT_S * 1000)),
     }
     broker = KafkaBroker(
         **kafka.connection(client_id),
-        config=producer_only,  # type: ignore[arg-type]
+        config={**producer_only, **RECONNECT_BACKOFF},  # type: ignore[arg-type]
         allow_auto_create_topics=True,
         acks=acks,  # type: ignore[arg-type]
         enable_idempotence=idempotence,
@@ -247,6 +256,15 @@ def _settle(future: asyncio.Future[None], error: KafkaError | None) -> None:
         future.set_result(None)
 
 
+def _reader_logger(client_id: str) -> logging.Logger:
+    """Where librdkafka's lines of a reader go (else it prints them): warnings and up."""
+    name = f"jules.kafka.{client_id}"
+    quiet_client_loggers(extra=[name])
+    reader_logger = logging.getLogger(name)
+    reader_logger.setLevel(logging.WARNING)
+    return reader_logger
+
+
 @contextlib.asynccontextmanager
 async def confluent_assigned_reader(
     kafka: KafkaSettings, client_id: str, partitions: Sequence[PartitionKey], limit: int
@@ -270,8 +288,10 @@ async def confluent_assigned_reader(
             "max.partition.fetch.bytes": kafka.max_partition_fetch_bytes,
             "socket.connection.setup.timeout.ms": kafka.request_timeout_ms,
             "retry.backoff.ms": kafka.retry_backoff_ms,
+            **RECONNECT_BACKOFF,
             **_prefetch(kafka),
-        }
+        },
+        logger=_reader_logger(client_id),
     )
     consumer.assign([NativePartition(topic, p, OFFSET_BEGINNING) for topic, p in partitions])
     thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=client_id)

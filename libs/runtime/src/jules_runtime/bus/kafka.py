@@ -8,12 +8,17 @@ batch), handle its records in order, hand all their outputs to the producer with
 each, await the acknowledgements once, then commit once: an offset is committed only after
 the outputs (or dead letters) of every record up to it are acknowledged. If publishing fails
 the consumer seeks back, so the records are processed again instead of being skipped.
+
+A broker outage of up to ``DELIVERY_TIMEOUT_S`` pauses the bus instead of failing it
+(``jules_runtime.bus.reconnect``): sends wait for the broker, the clients reconnect and go on
+where they were, and ``BrokerLink`` logs the outage once and tells the service's health.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -28,6 +33,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
+from jules_runtime.broker_link import quiet_client_loggers
 from jules_runtime.bus.base import Bus
 from jules_runtime.bus.confluent import (
     ConfluentSender,
@@ -39,6 +45,14 @@ from jules_runtime.bus.confluent import (
     confluent_subscriber_options,
 )
 from jules_runtime.bus.processor import Finish, MessageProcessor, ProcessingObserver
+from jules_runtime.bus.reconnect import (
+    all_acknowledged,
+    extend_batch_lifetime,
+    pace_metadata_updates,
+    send_patiently,
+    stop_watching,
+    watch_broker,
+)
 from jules_runtime.bus.records import InboundRecord, OutboundMessage
 from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
@@ -111,8 +125,10 @@ class KafkaBus(Bus):
         super().__init__(service, scope, handler_attempts=handler_attempts, observer=observer)
         self.kafka = kafka
         self.client_id = client_id or kafka.client_id or f"jules-{service}"
+        faststream_logger = f"jules.{service}.faststream"
+        quiet_client_loggers(extra=[faststream_logger])
         broker_options: dict[str, Any] = {
-            "logger": logging.getLogger(f"jules.{service}.faststream"),
+            "logger": logging.getLogger(faststream_logger),
             "log_level": logging.DEBUG,
             "middlewares": tuple(middlewares),
             # The bus's one handler takes the batch itself: no dependency injection, which
@@ -133,6 +149,7 @@ class KafkaBus(Bus):
             self.broker = KafkaBroker(**producer_options(kafka, self.client_id), **broker_options)
             self._client = _Client(inbound_record, _commit_aiokafka, consumer_options)
         self._sender: ConfluentSender | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     def _attach(self, processor: MessageProcessor, group: str) -> None:
         subscriber = self.broker.subscriber(
@@ -164,16 +181,16 @@ class KafkaBus(Bus):
             headers = [(name, value.encode()) for name, value in message.headers.items()]
             if message.correlation_id is not None:
                 headers.append(("correlation_id", message.correlation_id.encode()))
-            futures.append(
-                await producer.send(
-                    message.topic,
-                    message.value,
-                    key=message.key,
-                    partition=message.partition,
-                    headers=headers,
-                )
+            send = functools.partial(
+                producer.send,
+                message.topic,
+                message.value,
+                key=message.key,
+                partition=message.partition,
+                headers=headers,
             )
-        return asyncio.gather(*futures)
+            futures.append(await send_patiently(send))
+        return asyncio.ensure_future(all_acknowledged(futures))
 
     def _native_producer(self) -> object:
         """The client's own producer inside FastStream's (``None`` before the bus starts)."""
@@ -198,7 +215,7 @@ class KafkaBus(Bus):
         return self._sender
 
     async def start(self) -> None:
-        """Connect the producer and start every subscriber.
+        """Connect the producer, start every subscriber, and watch the broker (``BrokerLink``).
 
         Raises:
             KafkaConnectionError: The broker did not answer within ``request_timeout_ms``
@@ -213,9 +230,29 @@ class KafkaBus(Bus):
                     f"no Kafka broker answered at {self.kafka.bootstrap_servers} "
                     f"within {timeout:g} s"
                 )
+        await self.started()
+
+    async def started(self) -> None:
+        """Ready the started broker for outages and watch it (``jules_runtime.bus.reconnect``).
+
+        ``start`` calls it; an application that starts ``broker`` itself calls it after.
+        """
+        if self._watch is not None:
+            return
+        if self.kafka.client != "confluent":
+            producer = self._producer()
+            extend_batch_lifetime(producer)
+            pace_metadata_updates(producer.client, self.kafka.retry_backoff_ms / 1000)
+        self._watch = asyncio.create_task(watch_broker(self.broker.ping), name="kafka-probe")
+
+    async def stop_watching(self) -> None:
+        """Stop probing the broker (``stop`` does; before an application stops ``broker``)."""
+        await stop_watching(self._watch)
+        self._watch = None
 
     async def stop(self) -> None:
         """Stop the subscribers (in-flight messages finish and commit) and close."""
+        await self.stop_watching()
         await self.broker.stop()
 
     async def stop_consuming(self) -> None:
