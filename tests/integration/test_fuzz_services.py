@@ -199,11 +199,6 @@ async def test_fuzzed_input_is_dead_lettered_with_its_reason_and_valid_input_pro
         assert report.expected, "the valid traffic must cause outputs"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FastStream's Kafka parsers decode every header as UTF-8: a batch with a header "
-    "that is not is dropped unprocessed (not dead-lettered) and its offsets committed past",
-)
 @pytest.mark.parametrize("client", ["aiokafka", "confluent"])
 async def test_a_header_that_is_not_utf8_changes_nothing(
     client: str, kafka: KafkaEndpoint, tmp_path: Path

@@ -31,7 +31,6 @@ from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.message import StreamMessage
 
 from jules_runtime.broker_link import quiet_client_loggers
 from jules_runtime.bus.base import Bus
@@ -44,6 +43,7 @@ from jules_runtime.bus.confluent import (
     confluent_record,
     confluent_subscriber_options,
 )
+from jules_runtime.bus.hooks import any_headers, undecoded
 from jules_runtime.bus.processor import Finish, MessageProcessor, ProcessingObserver
 from jules_runtime.bus.reconnect import (
     all_acknowledged,
@@ -156,7 +156,8 @@ class KafkaBus(Bus):
             *processor.topic_names,
             batch=True,
             max_records=self.kafka.max_poll_records,
-            decoder=_undecoded,
+            decoder=undecoded,
+            parser=any_headers,
             **self._client.subscriber_options(self.kafka, group),
         )
         batches = _Batches(processor, self._client, self.kafka.commit_interval_ms / 1000)
@@ -278,15 +279,6 @@ class KafkaBus(Bus):
             return None
         value = getattr(manager, "producer_id", None)
         return value if isinstance(value, int) and value >= 0 else None
-
-
-async def _undecoded(message: StreamMessage[Any]) -> StreamMessage[Any]:
-    """FastStream's decoder: the message itself, undecoded.
-
-    The processor decodes and validates each record (or dead-letters it); FastStream's own
-    decoder would parse every JSON body of the batch first, for nothing.
-    """
-    return message
 
 
 def _note_failure(record: InboundRecord) -> None:
