@@ -3,7 +3,8 @@
 The test imports every module of every package under ``libs/*/src``, ``services/*/src`` and
 ``apps/*/src`` and collects the exception classes each defines (private ``_`` ones aside: they
 are internal control flow and never reach a caller), so a new error that forgets the base fails
-here.
+here. An interruption (a ``BaseException`` that is not an ``Exception``, like the command's
+``Interrupted`` on SIGTERM) is no error: it must not be caught as one, so it has no such base.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ PACKAGES = sorted(
 )
 
 
-def defined_errors(package: str) -> list[type[BaseException]]:
-    """The public exception classes defined in ``package`` and its modules."""
+def defined_errors(package: str) -> list[type[Exception]]:
+    """The public error classes (``Exception``) defined in ``package`` and its modules."""
     root = importlib.import_module(package)
     modules = [root] + [
         importlib.import_module(info.name)
@@ -37,7 +38,7 @@ def defined_errors(package: str) -> list[type[BaseException]]:
         cls
         for module in modules
         for _, cls in inspect.getmembers(module, inspect.isclass)
-        if issubclass(cls, BaseException)
+        if issubclass(cls, Exception)
         and cls.__module__.partition(".")[0] == package
         and not cls.__name__.startswith("_")
     }
