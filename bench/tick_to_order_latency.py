@@ -33,6 +33,7 @@ import asyncio
 import itertools
 import json
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -45,11 +46,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from confluent_round_trip import round_trips  # bench/confluent_round_trip.py
 from jules.session import (
+    ServiceState,
     SessionState,
     free_port,
     start_broker,
     start_service,
     stop_session,
+    supervisor_state,
     wait_ready,
 )
 from jules_contracts import ALL_TOPICS, Bar, derive_event_id
@@ -334,6 +337,14 @@ def start_services(
     return state
 
 
+def service_pid(service: ServiceState) -> int:
+    """The service's own process (``service.pid`` is its supervisor's)."""
+    state = supervisor_state(service)
+    if state is None or state.pid is None:
+        sys.exit(f"{service.name}: its supervisor has not started it (see {service.log})")
+    return state.pid
+
+
 def one_rate(bootstrap: str, rate: float, args: argparse.Namespace) -> None:
     """Measure one offered rate on fresh topics and services; print its figures and goals."""
     instruments = [f"SYN{i}.BENCH" for i in range(args.instruments)]
@@ -344,18 +355,18 @@ def one_rate(bootstrap: str, rate: float, args: argparse.Namespace) -> None:
     bare = bare_hop(bootstrap, args.bare_samples, args.client)
     state = start_services(bootstrap, scope, instruments, Path(tempfile.mkdtemp()), args)
     try:
-        before = {service.name: cpu_seconds(service.pid) for service in state.services}
+        pids = {service.name: service_pid(service) for service in state.services}
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         generator = time.process_time()
         published, seen = asyncio.run(run_load(state, instruments, rate, args.seconds, args.client))
         generator = time.process_time() - generator
         cpu = {
-            service.name: (now - then) / published * 1e6
-            for service in state.services
-            if (then := before[service.name]) is not None
-            and (now := cpu_seconds(service.pid)) is not None
+            name: (now - then) / published * 1e6
+            for name, pid in pids.items()
+            if (then := before[name]) is not None and (now := cpu_seconds(pid)) is not None
         }
         drained = asyncio.run(seconds_until_no_lag(bootstrap, scope, SERVICES, 60.0))
-        rss = {service.name: peak_rss_mib(service.pid) for service in state.services}
+        rss = {name: peak_rss_mib(pid) for name, pid in pids.items()}
     finally:
         stop_session(state)
     latencies = hops(seen)

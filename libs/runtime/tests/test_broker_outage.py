@@ -144,20 +144,21 @@ async def test_metadata_requests_after_a_failure_wait_for_the_backoff() -> None:
 
 async def test_the_probe_tells_the_link_when_the_broker_is_lost_and_back() -> None:
     link = BrokerLink(grace_s=0)
-    answers = iter([True, False, False, True])
+    # Two misses are no outage; three in a row are one; the next answer ends it.
+    answers = iter([True, False, False, True, False, False, False, True])
+    seen = []  # the link's state before each probe
 
     async def ping(wait: float) -> bool:
-        return next(answers, True)
+        seen.append(link.reachable)
+        answer = next(answers, None)
+        if answer is None:
+            raise asyncio.CancelledError  # every answer given: the probe ends
+        return answer
 
-    probe = asyncio.create_task(watch_broker(ping, link, interval_s=0.01))
-    states = []
-    for _ in range(6):
-        await asyncio.sleep(0.012)
-        states.append(link.reachable)
-    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await watch_broker(ping, link, interval_s=0.001, misses=3)
 
-    assert False in states
-    assert states[-1] is True
+    assert seen == [True] * 7 + [False, True]
     assert link.snapshot().outages == 1
 
 

@@ -38,6 +38,7 @@ from jules_runtime.broker_link import LINK, BrokerLink
 __all__ = [
     "DELIVERY_TIMEOUT_S",
     "PROBE_INTERVAL_S",
+    "PROBE_MISSES",
     "all_acknowledged",
     "extend_batch_lifetime",
     "pace_metadata_updates",
@@ -55,6 +56,10 @@ RETRY_BACKOFF_MAX_S = 2.0
 
 PROBE_INTERVAL_S = 1.0
 """Pause between two probes of the broker."""
+
+PROBE_MISSES = 3
+"""Probes in a row without an answer before the broker counts as lost: one slow answer on a
+busy machine is not an outage."""
 
 T = TypeVar("T")
 
@@ -159,17 +164,24 @@ async def watch_broker(
     link: BrokerLink = LINK,
     *,
     interval_s: float = PROBE_INTERVAL_S,
+    misses: int = PROBE_MISSES,
 ) -> None:
-    """Probe the broker every ``interval_s`` until cancelled; tell ``link`` what it found."""
+    """Probe the broker every ``interval_s`` until cancelled; tell ``link`` what it found.
+
+    The broker is lost after ``misses`` probes in a row go unanswered, and back at the first
+    answer.
+    """
+    missed = 0
     while True:
         try:
             answered = await ping(interval_s)
         except Exception:  # a client in the middle of reconnecting: not an answer
             answered = False
+        missed = 0 if answered else missed + 1
         if answered:
             link.restored()
-        else:
-            link.lost("the broker did not answer a probe")
+        elif missed >= misses:
+            link.lost(f"the broker did not answer {missed} probes in a row")
         await asyncio.sleep(interval_s)
 
 
