@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from jules_runtime.parent import PARENT_ENV
+
 __all__ = [
     "ChildProcess",
     "Interrupted",
@@ -92,7 +94,7 @@ def spawn(
     with log.open("ab") as handle:
         process = subprocess.Popen(  # noqa: S603 (the project's own commands)
             list(command),
-            env={**os.environ, **env},
+            env={**os.environ, **env, PARENT_ENV: str(os.getpid())},
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
 
+from jules_runtime.parent import PARENT_ENV
+
 __all__ = ["SupervisorState", "main", "supervise"]
 
 _BACKOFF_S = (1.0, 30.0)
@@ -83,7 +85,9 @@ def supervise(command: list[str], state_file: Path) -> int:
     backoff = _BACKOFF_S[0]
     while True:
         started = time.monotonic()
-        child = subprocess.Popen(command)  # noqa: S603 (the project's own command)
+        child = subprocess.Popen(  # noqa: S603 (the project's own command)
+            command, env={**os.environ, PARENT_ENV: str(os.getpid())}
+        )
         state.pid = child.pid
         state.save(state_file)
         if stopping:  # asked to stop while it was starting

@@ -72,8 +72,10 @@ def service_cli(
             SIGTERM stops it gracefully: consuming stops, in-flight messages finish and are
             committed, connections close.
             """
+            from jules_runtime.parent import exit_with_parent
             from jules_runtime.service import serve
 
+            exit_with_parent()  # started by a command: end with it
             settings = load()
             try:
                 service_app = build(settings)  # may refuse a setting only it can check
