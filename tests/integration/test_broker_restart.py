@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import threading
 import time
 import urllib.request
@@ -30,7 +29,6 @@ from typing import Any
 import pytest
 from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
 from jules.session import SessionState
-from jules_audit.store import verify
 from jules_backtest.config import BacktestConfig, load_config
 from jules_backtest.run import RunSummary, run_backtest
 from jules_contracts import decode_event
@@ -41,30 +39,16 @@ from jules_runtime.settings import KafkaClientName, KafkaSettings
 
 from .bus_helpers import create_scoped_topics, new_scope, read_topic, wait_until
 from .kafka_helpers import BOOTSTRAP_RE, kafka_local, last_line
-from .service_process import ServiceProcess, http_status, http_text, start_service
+from .service_process import ServiceProcess, free_port, http_status, http_text, start_service
 from .test_features_service import NAMES, real_bars
+from .test_topic_replay_parity import assert_same_run
 
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
-RUN_FILES = (
-    "orders.csv",
-    "fills.csv",
-    "trades.csv",
-    "equity.csv",
-    "metrics.json",
-    "data_quality.json",
-    "report.html",
-)
 OUTAGE_S = 15.0
 STEPS_BEFORE_OUTAGE = 400
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RestartableBroker:
@@ -72,8 +56,8 @@ class RestartableBroker:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
-        self.port = str(_free_port())
-        self.controller_port = str(_free_port())
+        self.port = str(free_port())
+        self.controller_port = str(free_port())
         self.bootstrap = f"127.0.0.1:{self.port}"
 
     def start(self, *, fresh: bool = False) -> None:
@@ -203,12 +187,7 @@ def test_a_broker_restart_mid_run_pauses_the_backtest_which_then_equals_the_embe
     finished = time.monotonic()
     outage.join()
 
-    for name in RUN_FILES:
-        assert (run.run_dir / name).read_bytes() == (embedded.run_dir / name).read_bytes(), name
-    for entry in (embedded.run_dir / "audit").iterdir():
-        assert (run.run_dir / "audit" / entry.name).read_bytes() == entry.read_bytes()
-    assert verify(run.run_dir / "audit").ok
-    assert run.metrics == embedded.metrics
+    assert_same_run(embedded, run)
 
     assert outage.during, "health was never asked during the outage"
     assert all(status == 200 for status, _ in outage.during)

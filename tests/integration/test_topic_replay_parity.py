@@ -91,7 +91,8 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> RunSummary:
     return run_backtest(_config(tmp_path_factory.mktemp("embedded") / "run"))
 
 
-def _assert_same_run(embedded: RunSummary, kafka_run: RunSummary) -> None:
+def assert_same_run(embedded: RunSummary, kafka_run: RunSummary) -> None:
+    """The Kafka run's folder is the embedded run's, byte for byte (its audit log too)."""
     reference, candidate = embedded.run_dir, kafka_run.run_dir
     for name in RUN_FILES:
         assert (candidate / name).read_bytes() == (reference / name).read_bytes(), name
@@ -125,7 +126,7 @@ def test_a_backtest_through_kafka_equals_the_embedded_run(
 
     run = run_backtest_kafka(_config(tmp_path / "run"), options)
 
-    _assert_same_run(embedded, run)
+    assert_same_run(embedded, run)
     assert asyncio.run(_topics_of(kafka.bootstrap, scope)) == []  # deleted after the run
     logs = {p.name for p in (run.run_dir / "logs").iterdir()}
     assert logs == {"features-0.log", "signal-0.log", "risk-0.log", "order-router-0.log"}
@@ -139,7 +140,7 @@ def test_a_backtest_through_kafka_with_confluent_kafka_equals_the_embedded_run(
 
     run = run_backtest_kafka(_config(tmp_path / "run"), options)
 
-    _assert_same_run(embedded, run)
+    assert_same_run(embedded, run)
     for service in ("features-0", "signal-0", "risk-0", "order-router-0"):
         [started] = _log_records(run.run_dir / "logs" / f"{service}.log", "service started")
         assert started["client"] == "confluent"
@@ -154,7 +155,7 @@ def test_two_replicas_of_features_and_of_risk_give_the_same_run(
 
     run = run_backtest_kafka(_config(tmp_path / "run"), options)
 
-    _assert_same_run(embedded, run)
+    assert_same_run(embedded, run)
     logs = run.run_dir / "logs"
     for replica in ("features-0.log", "features-1.log"):  # each reads half the partitions
         started = _log_records(logs / replica, "lockstep started")
@@ -207,7 +208,7 @@ def test_the_order_router_killed_mid_replay_and_restarted_gives_the_same_run(
     outcome = result["run"]
     assert isinstance(outcome, RunSummary), outcome
 
-    _assert_same_run(embedded, outcome)
+    assert_same_run(embedded, outcome)
     assert len(asyncio.run(_topics_of(kafka.bootstrap, scope))) == 16  # external: kept
     restarted = _log_records(logs / "restarted" / "order-router.log", "lockstep finished")
     assert restarted[0]["steps"] == steps  # it processed the whole run again

@@ -72,10 +72,6 @@ Finish = Callable[[], Awaitable[None]]
 """Completes a message begun with ``MessageProcessor.begin``: waits for its outputs' acks."""
 
 
-_MAX_NS = 2**63 - 1
-"""The latest time a message header may carry (int64 nanoseconds)."""
-
-
 async def _nothing() -> None:
     return None
 
@@ -272,7 +268,7 @@ class MessageProcessor:
                     f"{type(cause).__name__}: {cause} (after {self._attempts} attempts)",
                 )
                 return _nothing
-            origin = _origin_ns(record)
+            origin = record.origin_ns()
             acks = await self._sender.enqueue(
                 [outbound_event(output, self.scope, origin_ns=origin) for output in outputs]
             )
@@ -346,7 +342,7 @@ class MessageProcessor:
         outputs: Sequence[Event] = (),
     ) -> None:
         message = dead_letter_message(record, reason, detail, self.service)
-        origin = _origin_ns(record)
+        origin = record.origin_ns()
         await self._sender.send(
             [message, *(outbound_event(output, self.scope, origin_ns=origin) for output in outputs)]
         )
@@ -366,20 +362,6 @@ class MessageProcessor:
             origin_offset=record.offset,
             dlq=message.topic,
         )
-
-
-def _origin_ns(record: InboundRecord) -> int | None:
-    """``record.origin_ns()``, or ``None`` when its header is not a time.
-
-    The header is informational (latency metrics): a producer's malformed value (``"²"``, which
-    ``str.isdigit`` accepts and ``int`` refuses, or thousands of digits) must not make the
-    message fail forever, nor its dead letter.
-    """
-    try:
-        origin = record.origin_ns()
-    except ValueError:
-        return None
-    return origin if origin is not None and 0 <= origin <= _MAX_NS else None
 
 
 def _wrong_key(topic: Topic, record: InboundRecord, event: Event) -> str | None:

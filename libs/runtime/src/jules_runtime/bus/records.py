@@ -50,6 +50,10 @@ SEQUENCE_HEADER = "jules-seq"
 """Position of an event among the outputs of one lockstep step of its producer (backtests)."""
 
 
+_MAX_NS = 2**63 - 1
+"""The latest time a header may carry (int64 nanoseconds)."""
+
+
 @dataclass(frozen=True, slots=True)
 class InboundRecord:
     """A message as consumed: where it came from and its raw bytes."""
@@ -66,10 +70,16 @@ class InboundRecord:
         """When the market event that started this message's chain was published.
 
         The ``jules-origin-ns`` header, else this message's own ``jules-sent-ns``; ``None``
-        if neither is there.
+        if neither is there or it is not a time in int64 nanoseconds. The header is
+        informational (latency metrics): a producer's malformed value (``"²"``, which
+        ``str.isdigit`` accepts and ``int`` refuses, or thousands of digits) must never make
+        the message, or its dead letter, fail.
         """
         value = self.header(ORIGIN_HEADER) or self.header(SENT_HEADER)
-        return int(value) if value and value.isdigit() else None
+        if not value or not value.isascii() or not value.isdigit() or len(value) > 19:
+            return None
+        nanos = int(value)
+        return nanos if nanos <= _MAX_NS else None
 
     def header(self, name: str) -> str | None:
         """Return the last value of header ``name`` as text, or ``None``."""
