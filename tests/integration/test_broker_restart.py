@@ -49,6 +49,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
 OUTAGE_S = 15.0
 STEPS_BEFORE_OUTAGE = 400
+RUN_TIMEOUT_S = 200.0  # a run takes about 45 s, of which the outage 15 s
 
 
 class RestartableBroker:
@@ -169,6 +170,19 @@ def _wait_for_steps(url: str, steps: int, timeout_s: float = 180) -> None:
     raise AssertionError(f"the order-router did not reach {steps} steps")
 
 
+def _diagnosis(error: BaseException, outage: Outage, logs: Path) -> str:
+    """What a failed run said, what the outage thread met, and the services' warnings."""
+    lines = [f"the run failed: {error}", f"outage: {outage.error!r}, back at {outage.back_at}"]
+    for log in sorted(logs.glob("*.log")):
+        noisy = [r for r in _log_records(log) if r["level"] != "INFO"]
+        lines += [f"{log.name}:"] + [
+            f"  {r['ts']} {r['message'][:300]} {r.get('dropped_by_kind', '')}"
+            f" {r.get('last_dropped', '')}"
+            for r in noisy[-40:]
+        ]
+    return "\n".join(lines)
+
+
 def _log_records(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
 
@@ -181,9 +195,13 @@ def test_a_broker_restart_mid_run_pauses_the_backtest_which_then_equals_the_embe
     client: KafkaClientName,
 ) -> None:
     outage = Outage(broker, STEPS_BEFORE_OUTAGE, OUTAGE_S)
-    options = KafkaRunOptions(bootstrap=broker.bootstrap, client=client, timeout_s=600)
+    # the run's own bound comes before the test's: a stuck run fails with its diagnosis
+    options = KafkaRunOptions(bootstrap=broker.bootstrap, client=client, timeout_s=RUN_TIMEOUT_S)
 
-    run = run_backtest_kafka(_config(tmp_path / "run"), options, on_ready=outage.on_ready)
+    try:
+        run = run_backtest_kafka(_config(tmp_path / "run"), options, on_ready=outage.on_ready)
+    except (TimeoutError, RuntimeError) as error:
+        raise AssertionError(_diagnosis(error, outage, tmp_path / "run" / "logs")) from error
     finished = time.monotonic()
     outage.join()
 

@@ -183,7 +183,14 @@ async def test_two_replicas_in_one_group_split_the_instruments_and_give_the_embe
         async with KafkaBus("test-feed", settings, scope) as feed:
             await feed.publish(*bars)
         records = await read_topic(kafka.bootstrap, FEATURES.scoped(scope), len(bars))
-        counts = [_events_out(http_text(r.base_url + "/metrics")) for r in replicas]
+
+        # A replica counts a vector once the broker acknowledged it, which can come after a
+        # reader already received it: wait for the counts to catch up with the topic.
+        def counts_now() -> list[float]:
+            return [_events_out(http_text(r.base_url + "/metrics")) for r in replicas]
+
+        await wait_until(lambda: sum(counts_now()) >= len(bars), timeout_s=30)
+        counts = counts_now()
     finally:
         statuses = [replica.terminate() for replica in replicas]
 

@@ -81,6 +81,10 @@ def test_the_client_noise_of_an_outage_is_dropped_and_counted() -> None:
     ]
     assert link.snapshot().suppressed == 1999
     assert link.snapshot().outages == 2
+    back = _lines(stream)[2]
+    # what was dropped, by kind, and the last of it: enough to tell noise from a real fault
+    assert back["dropped_by_kind"] == "Unable=1999"
+    assert back["last_dropped"] == "Unable to update metadata from [1]"
 
 
 async def test_a_send_without_a_broker_is_attempted_again_until_it_is_accepted() -> None:

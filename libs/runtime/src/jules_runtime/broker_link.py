@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -68,6 +69,8 @@ class BrokerLink:
         self._up_since = -float("inf")
         self._outages = 0
         self._suppressed = 0
+        self._kinds: Counter[str] = Counter()  # of this outage's dropped records
+        self._last_dropped: str | None = None
 
     def snapshot(self) -> LinkSnapshot:
         """The current state."""
@@ -108,11 +111,14 @@ class BrokerLink:
                 return False
             now = time.monotonic()
             seconds, self._down_since, self._up_since = now - self._down_since, None, now
-            suppressed = self._suppressed
+            suppressed, kinds, last = self._suppressed, self._kinds, self._last_dropped
+            self._kinds, self._last_dropped = Counter(), None
         logger.warning(
             "Kafka broker reachable again",
             outage_s=round(seconds, 3),
             suppressed_log_records=suppressed,
+            dropped_by_kind=" ".join(f"{kind}={n}" for kind, n in kinds.most_common(8)),
+            last_dropped=last,
         )
         return True
 
@@ -120,7 +126,9 @@ class BrokerLink:
         """Whether a client's log record is outage noise (and then count it).
 
         A connection failure while the link is up begins an outage (logged once by
-        ``lost``); any client record of level WARNING or above while it is down is dropped.
+        ``lost``); any client record of level WARNING or above while it is down is dropped,
+        counted by kind (its first word: librdkafka's facility, or aiokafka's verb) and the
+        last kept, for the line that ends the outage.
         """
         if record.levelno < logging.WARNING:
             return False
@@ -130,8 +138,11 @@ class BrokerLink:
                 return False
             self.lost(message[:300])
             return True
+        kind = message.split(" ", 1)[0].rstrip(":")
         with self._lock:
             self._suppressed += 1
+            self._kinds[kind] += 1
+            self._last_dropped = message[:300]
         return True
 
 

@@ -281,6 +281,10 @@ async def confluent_assigned_reader(
             "group.id": client_id,  # never joined: the partitions are assigned, not subscribed
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
+            # a position the broker no longer has (a restart, records deleted) restarts the
+            # partition from its beginning, as the aiokafka reader does; librdkafka's default,
+            # the end, would skip records and leave a lockstep step waiting for ever
+            "auto.offset.reset": "earliest",
             "isolation.level": kafka.isolation_level,
             "fetch.min.bytes": kafka.fetch_min_bytes,
             "fetch.wait.max.ms": kafka.fetch_max_wait_ms,
