@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 from jules_audit.store import read_records
 from jules_contracts import Bar, Event, OrderSide, OrderType, derive_event_id
 from jules_contracts.topics import (
+    ALL_TOPICS,
+    CONTROL,
     FEATURES,
     MD_BARS,
     ORDERS_DECISIONS,
@@ -26,22 +28,32 @@ from jules_contracts.topics import (
     RISK_ALERTS,
     SIGNALS,
     SIGNALS_SHADOW,
+    Topic,
 )
+from jules_features import handlers as features_handlers
 from jules_features.config import FeaturesSettings
 from jules_features.engine import FeatureEngine, FeatureSchema
 from jules_features.handlers import market_data_handler
+from jules_order_router import handlers as router_handlers
 from jules_order_router.engine import OrderRouterEngine
 from jules_order_router.handlers import RouterHandler
+from jules_risk import handlers as risk_handlers
 from jules_risk.engine import RiskEngine
 from jules_risk.handlers import RiskService
 from jules_runtime.bus import Handler
 from jules_signal.engine import LiveSchema, build_strategy, strategy_config_from_mapping
 from jules_signal.handlers import SignalHandler
-from prometheus_client.parser import text_string_to_metric_families
 
 from . import test_order_router_service as router_it
 from . import test_risk_service as risk_it
-from .fuzz_driver import FuzzCase, FuzzReport, check_report, run_fuzz
+from .fuzz_driver import (
+    FuzzCase,
+    FuzzReport,
+    check_report,
+    metric_total,
+    run_bad_only,
+    run_fuzz,
+)
 from .kafka_helpers import KafkaEndpoint
 from .poison import NON_UTF8_HEADERS
 from .test_features_bad_input import far_ahead, real_bars
@@ -52,20 +64,22 @@ SIGNAL_NAMES = ("sma_5", "sma_20")
 STRATEGY = {"kind": "sma_cross", "fast": 5, "slow": 20, "mode": "long_short"}
 
 
-def late(bar: Bar) -> Bar:
-    """``bar`` again under another id: a valid bar, out of order once later bars came."""
-    return bar.model_copy(update={"event_id": derive_event_id("late", bar.event_id)})
+def late(event: Event) -> Event:
+    """``event`` again under another id: a valid event, out of order once later ones came."""
+    return event.model_copy(update={"event_id": derive_event_id("late", event.event_id)})
 
 
-def with_late_bars(bars: list[Bar], ahead: bool = False) -> list[Event]:
-    """``bars`` with two late bars mixed in (and a bar far ahead of its stream if ``ahead``)."""
+def with_late_events(events: Sequence[Event], ahead: bool = False) -> list[Event]:
+    """``events`` with two late ones mixed in (and a bar far ahead of its stream if ``ahead``:
+    the events are bars then)."""
     traffic: list[Event] = []
-    for index, bar in enumerate(bars):
-        traffic.append(bar)
-        if index in (len(bars) // 3, 2 * len(bars) // 3):
-            traffic.append(late(bars[index - 10]))
-        if ahead and index == len(bars) // 2:
-            traffic.append(far_ahead(bar))
+    for index, event in enumerate(events):
+        traffic.append(event)
+        if index in (len(events) // 3, 2 * len(events) // 3):
+            traffic.append(late(events[index - 10]))
+        if ahead and index == len(events) // 2:
+            assert isinstance(event, Bar)
+            traffic.append(far_ahead(event))
     return traffic
 
 
@@ -75,7 +89,7 @@ def features_case(tmp_path: Path) -> FuzzCase:
         service="features",
         settings={"FEATURES": json.dumps(list(NAMES))},
         topic=MD_BARS,
-        traffic=with_late_bars(real_bars(VALID), ahead=True),
+        traffic=with_late_events(real_bars(VALID), ahead=True),
         outputs=(FEATURES, RISK_ALERTS),
         oracle=lambda: market_data_handler(
             FeatureEngine(settings.feature_schema, settings.live_engine_config)
@@ -102,7 +116,7 @@ def signal_case(tmp_path: Path) -> FuzzCase:
         },
         topic=FEATURES,
         prelude=bars,  # the bars wait for their vectors
-        traffic=vectors,
+        traffic=with_late_events(vectors),
         outputs=(SIGNALS, SIGNALS_SHADOW, RISK_ALERTS),
         oracle=oracle,
     )
@@ -117,7 +131,7 @@ def risk_case(tmp_path: Path) -> FuzzCase:
         settings=risk_it.SETTINGS,
         topic=SIGNALS,
         prelude=[risk_it.snapshot(bars[0], 100_000.0), *bars[:30]],
-        traffic=signals,
+        traffic=with_late_events(signals),
         outputs=(ORDERS_INTENTS, ORDERS_DECISIONS, RISK_ALERTS),
         oracle=lambda: RiskService(RiskEngine(risk_it.CONFIG)).handle,
     )
@@ -134,7 +148,7 @@ def order_router_case(tmp_path: Path) -> FuzzCase:
         settings=router_it.SETTINGS,
         topic=MD_BARS,
         prelude=[*bars[:10], buy, rest, buy],  # the market order's decision delivered twice
-        traffic=with_late_bars(bars[10:]),
+        traffic=with_late_events(bars[10:]),
         outputs=(ORDERS_EVENTS, PORTFOLIO),
         oracle=lambda: RouterHandler(OrderRouterEngine(router_it.CONFIG)).handle,
     )
@@ -145,25 +159,22 @@ def audit_case(tmp_path: Path) -> FuzzCase:
         service="audit",
         settings={"DIRECTORY": str(tmp_path / "audit-log"), "CHECKPOINT_EVERY": "50"},
         topic=MD_BARS,
-        traffic=with_late_bars(real_bars(VALID)),
+        traffic=with_late_events(real_bars(VALID)),
     )
 
 
 def audit_recorded_each_event_once(report: FuzzReport, tmp_path: Path) -> None:
-    """The audit log holds every valid event once; each redelivery counted as a duplicate."""
+    """The audit log holds every valid event once; each redelivery counted as a duplicate
+    (by the audit, or skipped by the processor while the first delivery was in flight)."""
     recorded = [
         record.event_id
         for record in read_records(tmp_path / "audit-log")
         if record.event_type != "audit.checkpoint"
     ]
     assert sorted(recorded) == sorted({event.event_id for event in report.valid.values()})
-    duplicates = sum(
-        sample.value
-        for family in text_string_to_metric_families(report.metrics)
-        for sample in family.samples
-        if sample.name == "jules_audit_duplicates_total"
-    )
-    assert duplicates == len(report.redelivered)
+    duplicates = metric_total(report.metrics, "jules_audit_duplicates_total")
+    skipped = metric_total(report.metrics, "jules_audit_redeliveries_skipped_total")
+    assert duplicates + skipped == len(report.redelivered)
 
 
 CASES: dict[str, tuple[Callable[[Path], FuzzCase], bool]] = {
@@ -208,3 +219,30 @@ async def test_a_header_that_is_not_utf8_changes_nothing(
     )
     report = await run_fuzz(kafka, tmp_path, case)
     check_report(report, skips_redeliveries=True)
+
+
+INPUTS: dict[str, tuple[Topic, ...]] = {
+    "features": features_handlers.INPUT_TOPICS,
+    "signal": (MD_BARS, FEATURES, CONTROL),
+    "risk": (*risk_handlers.INPUT_TOPICS, *risk_handlers.CONTROL_TOPICS),
+    "order-router": router_handlers.INPUT_TOPICS,
+    "audit": ALL_TOPICS,
+}
+"""Every topic each service consumes."""
+
+
+@pytest.mark.parametrize("service", list(INPUTS))
+async def test_every_input_topic_of_a_service_dead_letters_each_class_of_bad_message(
+    service: str, kafka: KafkaEndpoint, tmp_path: Path
+) -> None:
+    settings = CASES[service][0](tmp_path).settings
+    reports, health, alive, status = await run_bad_only(
+        kafka, tmp_path, service, settings, INPUTS[service]
+    )
+    for report in reports:
+        print(f"{service} {report.topic}: sent {dict(report.sent)} -> dead {dict(report.dead)}")
+    assert all(report.sent.total() >= 12 for report in reports)  # one message per class
+    assert {r.topic: r.dead for r in reports} == {r.topic: r.sent for r in reports}
+    assert {r.topic: r.counted for r in reports} == {r.topic: r.sent for r in reports}
+    assert all(report.unchanged_bodies for report in reports)
+    assert (health, alive, status) == (204, True, 0)

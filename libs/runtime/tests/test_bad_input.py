@@ -22,9 +22,10 @@ from jules_contracts import (
 )
 from jules_contracts.dead_letter import DLQ_HEADER_ERROR, DLQ_HEADER_REASON
 from jules_contracts.topics import CONTROL, MD_TRADES, RISK_ALERTS, SIGNALS
-from jules_runtime.bus import EventRejectedError, InMemoryBus
+from jules_runtime.bus import EventRejectedError, InMemoryBus, MessageProcessor
 from jules_runtime.bus import processor as processor_module
 from jules_runtime.bus.records import OutboundMessage
+from jules_runtime.bus.redelivery import Redelivery
 
 
 def trade(n: int, instrument: str = "BTCUSDT.BINANCE") -> Trade:
@@ -226,13 +227,46 @@ async def test_a_duplicate_begun_before_the_first_is_finished_publishes_nothing(
     seen: list[str] = []
     bus = InMemoryBus("signal")
     processor = bus.subscribe([MD_TRADES], counting_handler(seen), dedup_window=10)
+    await two_copies_in_one_batch(bus, processor)
+
+    assert seen == [trade(1).event_id]
+    assert len(bus.records(SIGNALS.name)) == 1
+    assert processor.stats.duplicates == 1
+
+
+async def two_copies_in_one_batch(bus: InMemoryBus, processor: MessageProcessor) -> None:
+    """Publish ``trade(1)`` twice; begin both copies, then finish both (a pipelined batch)."""
     async with bus:
         await bus.publish(trade(1), trade(1))
     first, second = bus.records(MD_TRADES.name)
-    finish_first = await processor.begin(first)  # a batch: both begun, then both finished
+    finish_first = await processor.begin(first)
     finish_second = await processor.begin(second)
     await finish_first()
     await finish_second()
+
+
+async def test_a_duplicate_in_flight_is_skipped_for_a_handler_that_keeps_its_outputs():
+    """A handler with its own ``Redelivery`` (risk, order-router) and no ``dedup_window``: a
+    copy begun while the first is in flight would get the first's pending outputs back."""
+    seen: list[str] = []
+    redelivery = Redelivery()
+    counting = counting_handler(seen)
+
+    async def keeps_outputs(event: Event) -> Sequence[Event]:
+        pending = redelivery.recall(event.event_id)
+        if pending is not None:
+            return pending
+        outputs = list(await counting(event))
+        redelivery.keep(event.event_id, outputs)
+        return outputs
+
+    bus = InMemoryBus("risk")
+    processor = bus.subscribe(
+        [MD_TRADES],
+        keeps_outputs,
+        on_outputs_published=lambda _r, event, _o: redelivery.acknowledge(event.event_id),
+    )
+    await two_copies_in_one_batch(bus, processor)
 
     assert seen == [trade(1).event_id]
     assert len(bus.records(SIGNALS.name)) == 1

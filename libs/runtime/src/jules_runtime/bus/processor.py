@@ -147,11 +147,14 @@ class ProcessingStats:
 class MessageProcessor:
     """Decode → handle → publish → (the transport commits). Shared by every transport.
 
-    With ``dedup_window`` the processor remembers the ids of that many recent events: one
-    delivered again while it is in flight or after its outputs were acknowledged is skipped
-    (the handler never sees it twice, its outputs are not published again), and one read
-    again because its outputs were not acknowledged (``abandon``) gets the outputs of its
-    first handling, without calling the handler again.
+    An event delivered again while its first delivery is in flight (its outputs handed to
+    the producer, not yet acknowledged) is skipped, whatever the subscriber asked: a handler
+    that keeps its outputs until they are acknowledged (``Redelivery``) would otherwise give
+    them again, and they would be published twice. With ``dedup_window`` the processor also
+    remembers the ids of that many recent events: one delivered again after its outputs were
+    acknowledged is skipped (the handler never sees it twice, its outputs are not published
+    again), and one read again because its outputs were not acknowledged (``abandon``) gets
+    the outputs of its first handling, without calling the handler again.
     """
 
     def __init__(
@@ -246,8 +249,8 @@ class MessageProcessor:
             await self._dead_letter(record, DeadLetterReason.WRONG_KEY, wrong_key)
             return _nothing
         redelivery = self._redelivery
-        if redelivery is not None and (
-            event.event_id in self._in_flight or redelivery.is_acknowledged(event.event_id)
+        if event.event_id in self._in_flight or (
+            redelivery is not None and redelivery.is_acknowledged(event.event_id)
         ):
             self.stats.duplicates += 1
             if self._observer is not None:
@@ -272,8 +275,7 @@ class MessageProcessor:
             acks = await self._sender.enqueue(
                 [outbound_event(output, self.scope, origin_ns=origin) for output in outputs]
             )
-            if redelivery is not None:
-                self._in_flight.add(event.event_id)
+            self._in_flight.add(event.event_id)
 
         async def finish() -> None:
             await acks
@@ -287,7 +289,7 @@ class MessageProcessor:
                     self._observer.outputs_since_origin((time.time_ns() - origin) / 1e9, outputs)
             if redelivery is not None:
                 redelivery.acknowledge(event.event_id)
-                self._in_flight.discard(event.event_id)
+            self._in_flight.discard(event.event_id)
             if self._on_outputs_published is not None:
                 self._on_outputs_published(record, event, outputs)
 
