@@ -11,6 +11,10 @@ however many lines its Kafka client would have written.
 A live features service (consumer group, commits after processing) is fed bars before the
 outage and, by a producer that waits for the broker, during it: after the restart it has
 published every vector once, the same as the embedded engine's.
+
+A whole `jules up` paper session (T4) loses its broker for 15 s: every service says
+``degraded``, none dies, and afterwards every bar has its vector and every signal, order,
+decision, acceptance and fill is there once.
 """
 
 from __future__ import annotations
@@ -27,20 +31,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
-from jules.session import SessionState
+from jules.session import SessionState, supervisor_state
 from jules_backtest.config import BacktestConfig, load_config
 from jules_backtest.run import RunSummary, run_backtest
-from jules_contracts import decode_event
+from jules_contracts import Bar, decode_event
 from jules_contracts.topics import FEATURES
 from jules_features.engine import FeatureEngine, FeatureSchema
+from jules_market_data.loaders import load
 from jules_runtime.bus import KafkaBus
 from jules_runtime.settings import KafkaClientName, KafkaSettings
 
 from .bus_helpers import create_scoped_topics, new_scope, read_topic, wait_until
+from .fuzz_driver import metric_total
 from .kafka_helpers import BOOTSTRAP_RE, kafka_local, last_line
 from .service_process import ServiceProcess, free_port, http_status, http_text, start_service
 from .test_features_service import NAMES, real_bars
+from .test_session_commands import audited_types, jules
+from .test_session_kill_switch import audit_records, wait_for
 from .test_topic_replay_parity import assert_same_run
 
 pytestmark = pytest.mark.integration
@@ -48,6 +57,7 @@ pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
 OUTAGE_S = 15.0
+SESSION_DATA = "QuantConnect_Lean/Data/crypto/coinbase/minute/btcusd/20180404_trade.zip"
 STEPS_BEFORE_OUTAGE = 400
 RUN_TIMEOUT_S = 200.0  # a run takes about 45 s, of which the outage 15 s
 
@@ -293,3 +303,139 @@ async def test_a_live_service_rides_out_a_broker_restart_without_losing_or_doubl
     messages = [r["message"] for r in _log_records(service.log)]
     assert messages.count("Kafka broker unreachable") == 1
     assert messages.count("Kafka broker reachable again") == 1
+
+
+def test_a_paper_session_rides_out_a_broker_restart_losing_and_doubling_nothing(
+    broker: RestartableBroker, tmp_path: Path
+) -> None:
+    """T4 on a whole `jules up` session: every service degraded while the broker is away,
+    none restarted, and after it every bar, vector, decision and order accounted for once."""
+    config = tmp_path / "session.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "name": "session-broker-restart",
+                "data_dir": str(DATA_DIR),
+                "data": [{"path": SESSION_DATA, "instrument_id": "BTCUSD.COINBASE"}],
+                "strategy": {"kind": "sma_cross", "fast": 5, "slow": 15, "mode": "long_short"},
+                "risk": {"sizing": {"kind": "fixed_fraction", "fraction": 0.5}},
+            }
+        )
+    )
+    bars = [
+        e
+        for e in load(DATA_DIR / SESSION_DATA, instrument_id="BTCUSD.COINBASE")
+        if isinstance(e, Bar)
+    ]
+    run_dir = tmp_path / "session"
+    audit = run_dir / "audit"
+    # a minute bar every 25 ms: the replay lasts about 40 s without the outage
+    up = jules("up", "-c", str(config), "--run-dir", str(run_dir), "--speed", "2400",
+               "--bootstrap", broker.bootstrap)  # fmt: skip
+    health: dict[str, list[str]] = {}
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        state = SessionState.load(run_dir)
+        urls = {s.name: f"http://127.0.0.1:{s.port}" for s in state.services}
+        wait_for("bars", lambda: audited_types(audit).get("md.bar", 0) >= 300, audit)
+        broker.stop()
+        for _ in range(int(OUTAGE_S)):
+            time.sleep(1.0)
+            for name, url in urls.items():
+                status, body = _health(url)
+                health.setdefault(name, []).append(f"{status} {body.get('status', '')}".strip())
+        broker.start()
+        back = time.monotonic()
+        market_data = urls["market-data"] + "/metrics"
+        wait_for("replay", lambda: 'state="finished"} 1.0' in http_text(market_data), audit)
+        wait_for("vectors", lambda: audited_types(audit).get("features.vector", 0) >= len(bars),
+                 audit)  # fmt: skip
+        recovered_s = time.monotonic() - back
+        settled = _settled(audit)
+        after = {name: _health(url)[0] for name, url in urls.items()}
+        restarts = {s.name: getattr(supervisor_state(s), "restarts", None) for s in state.services}
+        duplicates = {
+            name: metric_total(http_text(url + "/metrics"), _skipped(name))
+            for name, url in urls.items()
+        }
+        audit_metrics = http_text(urls["audit"] + "/metrics")
+        duplicates["audit (recorded already)"] = metric_total(
+            audit_metrics, "jules_audit_duplicates_total"
+        )
+    finally:
+        down = jules("down", "--run-dir", str(run_dir))
+    assert down.returncode == 0, down.stdout + down.stderr
+
+    kinds = audited_types(audit)
+    print(
+        f"session: every bar through {recovered_s:.1f}s after the broker was back; audited "
+        f"{settled}; redeliveries skipped {duplicates}"
+    )
+    for name, seen in health.items():  # degraded once its probe missed three times
+        assert all(line.startswith("200") for line in seen), (name, seen)
+        assert seen[-1] == "200 degraded", (name, seen)
+    assert after == dict.fromkeys(after, 204)
+    assert restarts == dict.fromkeys(health, 0)  # rode it out: no service died
+    assert kinds["md.bar"] == kinds["features.vector"] == len(bars)  # none lost
+    _one_effect_per_cause(audit)
+    for name in health:
+        messages = [r["message"] for r in _log_records(run_dir / "logs" / f"{name}.log")]
+        assert messages.count("Kafka broker unreachable") == 1, name
+        assert messages.count("Kafka broker reachable again") == 1, name
+
+
+def _skipped(service: str) -> str:
+    return f"jules_{service.replace('-', '_')}_redeliveries_skipped_total"
+
+
+def _settled(audit: Path) -> dict[str, int]:
+    """The audit's counts by event type, once they stopped changing for three seconds."""
+    counts, still_since = audited_types(audit), time.monotonic()
+    deadline = still_since + 60
+    while time.monotonic() - still_since < 3.0:
+        assert time.monotonic() < deadline, "the session never settled"
+        time.sleep(0.5)
+        now = audited_types(audit)
+        if now != counts:
+            counts, still_since = now, time.monotonic()
+    return counts
+
+
+def _one_effect_per_cause(audit: Path) -> None:
+    """Each signal led to one order, each order to one decision, each approval to one order
+    accepted, each acceptance to fills adding up to the order's quantity: none lost, none
+    doubled."""
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for record in audit_records(
+        audit,
+        "signal.generated",
+        "order.submit",
+        "risk.order_approved",
+        "risk.order_denied",
+        "order.accepted",
+        "order.filled",
+        "order.partially_filled",
+    ):
+        payload = record["payload"]
+        assert isinstance(payload, dict)
+        by_type.setdefault(str(record["event_type"]), []).append(payload)
+
+    def causes(kind: str) -> list[str]:
+        return [p["causation_id"] for p in by_type.get(kind, [])]
+
+    orders = by_type["order.submit"]
+    assert len(set(causes("order.submit"))) == len(orders)  # no cause made two orders
+    decided = causes("risk.order_approved") + causes("risk.order_denied")
+    assert sorted(decided) == sorted(p["event_id"] for p in orders)
+    approved = {p["client_order_id"] for p in by_type["risk.order_approved"]}
+    accepted = [p["client_order_id"] for p in by_type.get("order.accepted", [])]
+    assert sorted(accepted) == sorted(approved)
+    quantity = {
+        p["client_order_id"]: p["order"]["quantity"] for p in by_type["risk.order_approved"]
+    }
+    filled: dict[str, float] = {}
+    for fill in by_type.get("order.filled", []) + by_type.get("order.partially_filled", []):
+        filled[fill["client_order_id"]] = (
+            filled.get(fill["client_order_id"], 0.0) + fill["last_quantity"]
+        )
+    assert all(abs(filled[order] - quantity[order]) < 1e-9 for order in filled)
