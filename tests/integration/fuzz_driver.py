@@ -39,7 +39,15 @@ from .kafka_helpers import KafkaEndpoint
 from .poison import JUNK_HEADERS, BadMessage, bad_messages
 from .service_process import ServiceProcess, http_status, http_text, start_service
 
-__all__ = ["FuzzCase", "FuzzReport", "check_report", "metric_total", "run_bad_only", "run_fuzz"]
+__all__ = [
+    "FuzzCase",
+    "FuzzReport",
+    "check_report",
+    "metric_total",
+    "read_to_end",
+    "run_bad_only",
+    "run_fuzz",
+]
 
 
 @dataclass(frozen=True)
@@ -167,7 +175,7 @@ async def _wait_handled(
         await asyncio.sleep(0.2)
 
 
-async def _read_to_end(
+async def read_to_end(
     bootstrap: str, topics: Sequence[str]
 ) -> list[tuple[dict[str, bytes], bytes]]:
     """Every message of ``topics`` (one partition each), as its headers and its body."""
@@ -275,13 +283,13 @@ async def run_fuzz(kafka: KafkaEndpoint, tmp_path: Path, case: FuzzCase) -> Fuzz
                     report.redelivered.append(meta.offset)
         await _wait_handled(service, {topic: len(plan)}, case.handled_within_s)
         dlq = [case.topic.scoped_dlq(scope)]
-        for letter, body in await _read_to_end(kafka.bootstrap, dlq):
+        for letter, body in await read_to_end(kafka.bootstrap, dlq):
             origin = int(letter[DLQ_HEADER_OFFSET])
             report.dead.setdefault(origin, []).append(letter[DLQ_HEADER_REASON].decode())
             report.dead_bodies[origin] = body
         outputs = [output.scoped(scope) for output in case.outputs]
         report.outputs = [
-            decode_event(body) for _, body in await _read_to_end(kafka.bootstrap, outputs)
+            decode_event(body) for _, body in await read_to_end(kafka.bootstrap, outputs)
         ]
         report.metrics = http_text(service.base_url + "/metrics")
         report.health = http_status(service.base_url + "/health")
@@ -349,7 +357,7 @@ async def run_bad_only(
             report = TopicReport(name, Counter(m.reason.value for m in sent[name]))
             report.counted = dead_letter_counts(metrics, service, name)
             bodies = {m.value or b"" for m in sent[name]}
-            for letter, body in await _read_to_end(kafka.bootstrap, [topic.scoped_dlq(scope)]):
+            for letter, body in await read_to_end(kafka.bootstrap, [topic.scoped_dlq(scope)]):
                 report.dead[letter[DLQ_HEADER_REASON].decode()] += 1
                 report.unchanged_bodies &= body in bodies
             reports.append(report)

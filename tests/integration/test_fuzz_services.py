@@ -9,6 +9,7 @@ exactly once; the service stays alive and healthy, and stops cleanly.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,6 +35,7 @@ from jules_features import handlers as features_handlers
 from jules_features.config import FeaturesSettings
 from jules_features.engine import FeatureEngine, FeatureSchema
 from jules_features.handlers import market_data_handler
+from jules_market_data.loaders import load
 from jules_order_router import handlers as router_handlers
 from jules_order_router.engine import OrderRouterEngine
 from jules_order_router.handlers import RouterHandler
@@ -56,7 +58,7 @@ from .fuzz_driver import (
 )
 from .kafka_helpers import KafkaEndpoint
 from .poison import NON_UTF8_HEADERS
-from .test_features_bad_input import far_ahead, real_bars
+from .test_features_bad_input import DATA_DIR, far_ahead, real_bars
 
 VALID = 150
 NAMES = ("sma_10", "ema_21", "rsi_14", "atr_14", "vwap")
@@ -246,3 +248,27 @@ async def test_every_input_topic_of_a_service_dead_letters_each_class_of_bad_mes
     assert {r.topic: r.counted for r in reports} == {r.topic: r.sent for r in reports}
     assert all(report.unchanged_bodies for report in reports)
     assert (health, alive, status) == (204, True, 0)
+
+
+PERP_BARS = "nautilus_trader/tests/test_data/btc-perp-20211231-20220201_1m.csv"
+
+
+async def test_a_thousand_bad_messages_among_ten_thousand_valid_bars(
+    kafka: KafkaEndpoint, tmp_path: Path
+) -> None:
+    """T6 at its scale: over 1,000 bad messages (16 classes, 63 of each) mixed into 10,000
+    valid bars, with redeliveries and late bars, on the features service."""
+    loaded = load(DATA_DIR / PERP_BARS, instrument_id="BTC-PERP.FTX", assume_utc=True)
+    bars = [bar for bar in itertools.islice(loaded, 10_000) if isinstance(bar, Bar)]
+    case = dataclasses.replace(
+        features_case(tmp_path),
+        traffic=with_late_events(bars, ahead=True),
+        copies=63,
+        redeliver_every=100,
+        handled_within_s=300.0,
+    )
+    report = await run_fuzz(kafka, tmp_path, case)
+    print(report.summary())
+    assert len(report.bad) >= 1_000
+    assert len(report.valid) - len(report.redelivered) >= 10_000
+    check_report(report, skips_redeliveries=True)
