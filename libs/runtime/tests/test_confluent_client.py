@@ -20,7 +20,6 @@ from jules_runtime.bus.confluent import (
     confluent_subscriber_options,
     ready_records,
 )
-from jules_runtime.bus.reconnect import DELIVERY_TIMEOUT_S
 from jules_runtime.bus.records import OutboundMessage
 from jules_runtime.settings import KafkaSettings
 
@@ -169,6 +168,6 @@ def test_consumers_fetch_ahead_a_few_fetches_and_fetch_again_at_once() -> None:
     assert consumers["queued.min.messages"] == KAFKA.max_poll_records
     assert consumers["fetch.queue.backoff.ms"] <= 10  # librdkafka's default: 1,000
     assert "message.timeout.ms" not in consumers  # a producer option
-    assert producer["message.timeout.ms"] == DELIVERY_TIMEOUT_S * 1000  # outages pause sends
+    assert producer["message.timeout.ms"] == KAFKA.delivery_timeout_ms  # outages pause sends
     assert producer["reconnect.backoff.max.ms"] == consumers["reconnect.backoff.max.ms"] == 1000
     assert "queued.min.messages" not in producer

@@ -81,6 +81,14 @@ def test_inconsistent_kafka_timeouts_are_refused(monkeypatch):
         load_settings(RiskSettings)
 
 
+def test_the_delivery_timeout_is_a_setting_and_must_outlast_a_request(monkeypatch):
+    monkeypatch.setenv("JULES_RISK__KAFKA__DELIVERY_TIMEOUT_MS", "300000")
+    assert load_settings(RiskSettings).kafka.delivery_timeout_ms == 300_000
+    monkeypatch.setenv("JULES_RISK__KAFKA__DELIVERY_TIMEOUT_MS", "20000")
+    with pytest.raises(ConfigError, match="delivery_timeout_ms"):
+        load_settings(RiskSettings)  # shorter than request_timeout_ms (30 s)
+
+
 def test_settings_are_frozen():
     settings = load_settings(RiskSettings)
     with pytest.raises(ValueError, match="frozen"):

@@ -82,6 +82,12 @@ class KafkaSettings(BaseModel):
     max_batch_size: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 16_384
     max_request_size: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1_048_576
     compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
+    delivery_timeout_ms: Annotated[int, Field(ge=1000, le=3_600_000)] = 120_000
+    """How long a record may wait for the broker before its send fails (Kafka's
+    ``delivery.timeout.ms``, librdkafka's ``message.timeout.ms``; the default is the Java
+    producer's). A broker outage shorter than this pauses the services; a longer one fails
+    their sends, and they stop (``jules_runtime.bus.reconnect``). At least
+    ``request_timeout_ms + linger_ms``."""
     # consumer
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     isolation_level: Literal["read_committed", "read_uncommitted"] = "read_committed"
@@ -157,6 +163,11 @@ class KafkaSettings(BaseModel):
             raise ValueError(
                 f"heartbeat_interval_ms ({self.heartbeat_interval_ms}) must be at most a third "
                 f"of session_timeout_ms ({self.session_timeout_ms})"
+            )
+        if self.delivery_timeout_ms < self.request_timeout_ms + self.linger_ms:
+            raise ValueError(
+                f"delivery_timeout_ms ({self.delivery_timeout_ms}) must be at least "
+                f"request_timeout_ms + linger_ms ({self.request_timeout_ms + self.linger_ms})"
             )
         return self
 

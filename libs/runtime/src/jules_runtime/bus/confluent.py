@@ -35,7 +35,6 @@ from faststream.confluent.configs.broker import ConsumerBuilder
 from faststream.confluent.helpers.client import AsyncConfluentConsumer, check_msg_error
 
 from jules_runtime.broker_link import quiet_client_loggers
-from jules_runtime.bus.reconnect import DELIVERY_TIMEOUT_S
 from jules_runtime.bus.records import InboundRecord, OutboundMessage
 from jules_runtime.settings import KafkaSettings
 
@@ -75,7 +74,7 @@ def confluent_broker(
     producer_only: dict[str, int] = {
         # a record not delivered within the delivery timeout fails (librdkafka: 5 minutes);
         # an outage shorter than that pauses the sends instead
-        "message.timeout.ms": max(kafka.request_timeout_ms, round(DELIVERY_TIMEOUT_S * 1000)),
+        "message.timeout.ms": kafka.delivery_timeout_ms,
     }
     broker = KafkaBroker(
         **kafka.connection(client_id),

@@ -9,7 +9,7 @@ each, await the acknowledgements once, then commit once: an offset is committed 
 the outputs (or dead letters) of every record up to it are acknowledged. If publishing fails
 the consumer seeks back, so the records are processed again instead of being skipped.
 
-A broker outage of up to ``DELIVERY_TIMEOUT_S`` pauses the bus instead of failing it
+A broker outage of up to ``delivery_timeout_ms`` pauses the bus instead of failing it
 (``jules_runtime.bus.reconnect``): sends wait for the broker, the clients reconnect and go on
 where they were, and ``BrokerLink`` logs the outage once and tells the service's health.
 """
@@ -177,6 +177,7 @@ class KafkaBus(Bus):
         if self.kafka.client == "confluent":
             return await self._confluent_sender().enqueue(messages)
         producer = self._producer()
+        deadline_s = self.kafka.delivery_timeout_ms / 1000
         futures = []
         for message in messages:
             headers = [(name, value.encode()) for name, value in message.headers.items()]
@@ -190,7 +191,7 @@ class KafkaBus(Bus):
                 partition=message.partition,
                 headers=headers,
             )
-            futures.append(await send_patiently(send))
+            futures.append(await send_patiently(send, deadline_s=deadline_s))
         return asyncio.ensure_future(all_acknowledged(futures))
 
     def _native_producer(self) -> object:
@@ -242,7 +243,7 @@ class KafkaBus(Bus):
             return
         if self.kafka.client != "confluent":
             producer = self._producer()
-            extend_batch_lifetime(producer)
+            extend_batch_lifetime(producer, self.kafka.delivery_timeout_ms / 1000)
             pace_metadata_updates(producer.client, self.kafka.retry_backoff_ms / 1000)
         self._watch = asyncio.create_task(watch_broker(self.broker.ping), name="kafka-probe")
 

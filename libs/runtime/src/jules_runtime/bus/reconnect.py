@@ -3,13 +3,13 @@
 While the broker is away the clients reconnect by themselves (the consumers keep their
 positions, the idempotent producer retries the batches it sent); three things would still
 fail a send before the broker is back, and this module keeps them from failing for up to
-``DELIVERY_TIMEOUT_S``:
+the delivery timeout (``KafkaSettings.delivery_timeout_ms``):
 
 * aiokafka's ``send`` waits for the topic's metadata, or for room in the accumulator, only
   ``request_timeout_ms``: ``send_patiently`` retries it with a bounded exponential backoff
   (the record was not handed to the producer, so retrying cannot duplicate or reorder it);
 * aiokafka fails a batch that waited longer than ``request_timeout_ms`` for a partition
-  leader: ``extend_batch_lifetime`` gives batches ``DELIVERY_TIMEOUT_S`` (librdkafka's
+  leader: ``extend_batch_lifetime`` gives batches the delivery timeout (librdkafka's
   ``message.timeout.ms`` is set to it in ``jules_runtime.bus.confluent``);
 * aiokafka's producer asks for metadata again as soon as an attempt failed, thousands of
   times a second while the broker is away: ``pace_metadata_updates`` spaces the attempts
@@ -36,7 +36,6 @@ from tenacity import (
 from jules_runtime.broker_link import LINK, BrokerLink
 
 __all__ = [
-    "DELIVERY_TIMEOUT_S",
     "PROBE_INTERVAL_S",
     "PROBE_MISSES",
     "all_acknowledged",
@@ -46,10 +45,6 @@ __all__ = [
     "stop_watching",
     "watch_broker",
 ]
-
-DELIVERY_TIMEOUT_S = 120.0
-"""How long a record may wait for the broker before its send fails (Kafka's Java producer
-default of ``delivery.timeout.ms``): an outage longer than this fails the sends."""
 
 RETRY_BACKOFF_MAX_S = 2.0
 """Longest pause between two attempts of a send that found no broker."""
@@ -70,9 +65,7 @@ def _retriable(error: BaseException) -> bool:
     )
 
 
-async def send_patiently(
-    send: Callable[[], Awaitable[T]], *, deadline_s: float = DELIVERY_TIMEOUT_S
-) -> T:
+async def send_patiently(send: Callable[[], Awaitable[T]], *, deadline_s: float) -> T:
     """``send()``, attempted again while it fails for want of a broker, for ``deadline_s``.
 
     The first attempt costs nothing more than the call; a retriable client error (no
@@ -93,7 +86,7 @@ async def send_patiently(
     return await retrying(send)
 
 
-def extend_batch_lifetime(producer: Any, seconds: float = DELIVERY_TIMEOUT_S) -> None:
+def extend_batch_lifetime(producer: Any, seconds: float) -> None:
     """Let the batches of an aiokafka producer wait ``seconds`` for a partition leader.
 
     aiokafka fails a batch whose partition has no known leader once it is older than the
