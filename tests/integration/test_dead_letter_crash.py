@@ -5,7 +5,7 @@ has dead-lettered a few hundred it is killed with SIGKILL, between a dead letter
 and its offset's commit as often as not, and a new process of it takes over the consumer
 group. No bad message is lost: each is on the dead-letter topic with its reason. Those read
 again after the kill are dead-lettered again, and each copy carries its origin (topic,
-partition, offset) in its headers, by which a reader of the DLQ deduplicates them.
+partition, offset) in its headers, by which `jules dlq` counts each message once.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .kafka_helpers import KafkaEndpoint
 from .poison import bad_messages
 from .service_process import http_status, http_text, start_service
 from .test_features_service import NAMES, real_bars
+from .test_session_commands import jules
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +101,15 @@ async def test_a_service_killed_while_dead_lettering_loses_no_bad_message(
         assert headers[DLQ_HEADER_REASON].decode() == wanted[int(headers[DLQ_HEADER_OFFSET])]
     assert health == 204
     assert statuses[1] == 0
+
+    # `jules dlq` counts each message once, its copies beside it
+    shown = jules("dlq", "--bootstrap", kafka.bootstrap, "--scope", scope, "--json")
+    assert shown.returncode == 0, shown.stderr
+    listed = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert sorted(item["origin_offset"] for item in listed) == sorted(wanted)
+    assert {item["origin_offset"]: item["reason"] for item in listed} == wanted
+    assert sum(item["copies"] - 1 for item in listed) == repeated
+    table = jules("dlq", "--bootstrap", kafka.bootstrap, "--scope", scope, "--topic", "md.bars.v1")
+    assert table.returncode == 0, table.stderr
+    rows = [line for line in table.stdout.splitlines() if f"{topic}.dlq" in line]
+    assert sum(int(row.split("│")[3]) for row in rows) == len(bad), table.stdout

@@ -94,7 +94,16 @@ class FakeConsumer:
             values = self.kafka.log.get(tp, [])[start : start + 2]
             if values:
                 batch[tp] = [
-                    SimpleNamespace(offset=start + i, value=value) for i, value in enumerate(values)
+                    SimpleNamespace(
+                        topic=tp.topic,
+                        partition=tp.partition,
+                        offset=start + i,
+                        key=None,
+                        value=value,
+                        headers=[],
+                        timestamp=0,
+                    )
+                    for i, value in enumerate(values)
                 ]
                 self.positions[tp] = start + len(values)
         return batch

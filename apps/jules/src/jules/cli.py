@@ -6,6 +6,7 @@ import typer
 
 from jules.audit_cmd import audit_app
 from jules.backtest_cmd import backtest
+from jules.dlq_cmd import dlq
 from jules.features_cmd import features_app
 from jules.replay_cmd import replay
 from jules.session_cmd import down, status, up
@@ -18,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring paragraphs reflowed to the terminal's width
 )
 
 app.add_typer(audit_app, name="audit")
@@ -27,6 +29,7 @@ app.command()(replay)
 app.command()(up)
 app.command()(status)
 app.command()(down)
+app.command()(dlq)
 app.command("swap-model")(swap_model)
 app.command("shadow-report")(shadow_report)
 

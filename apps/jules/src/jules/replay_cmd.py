@@ -32,7 +32,7 @@ def replay(
     set_: Overrides = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Replay a backtest's bars into <scope>.md.bars.v1 at full speed or at --speed.
+    """Replay a backtest's bars into SCOPE.md.bars.v1 at full speed or at --speed.
 
     The bars of one event time go out in instrument-id order, then the replay's watermark
     into every partition, and a final watermark at the end: services in backtest mode

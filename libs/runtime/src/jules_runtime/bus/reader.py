@@ -2,7 +2,8 @@
 
 For state restored at start-up (the control commands a service's consumer group already
 processed: ``committed_offsets`` then ``read_topic`` up to them) and for reports on what a
-topic holds now (``read_topic`` up to its end offsets). The partitions are assigned to a
+topic holds now (``read_topic`` up to its end offsets; ``read_records`` for the records as
+they are, such as dead letters). The partitions are assigned to a
 consumer without a group, so reading commits nothing and moves no group's position.
 
 Records that cannot be decoded, or hold an event type the caller does not accept, are left
@@ -18,11 +19,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from jules_contracts import DecodeError, Event, decode_event
 
-from jules_runtime.bus.kafka import admin_client
+from jules_runtime.bus.kafka import admin_client, inbound_record
+from jules_runtime.bus.records import InboundRecord
 from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
-__all__ = ["committed_offsets", "read_topic"]
+__all__ = ["committed_offsets", "read_records", "read_topic"]
 
 _POLL_MS = 500
 
@@ -95,6 +97,33 @@ async def read_topic(
         ValueError: ``upto`` names a partition of another topic.
         TimeoutError: The partitions could not be read up to their offsets in time.
     """
+    records = await read_records(kafka, topic, client_id=client_id, upto=upto, timeout_s=timeout_s)
+    found: list[Event] = []
+    skipped: dict[str, int] = {}
+    for record in records:
+        try:
+            found.append(decode_event(record.value, allowed=allowed))
+        except DecodeError as error:
+            skipped[error.reason.value] = skipped.get(error.reason.value, 0) + 1
+    if skipped:  # dead-lettered when they were consumed; said here, never dropped silently
+        logger.warning("undecodable messages skipped", topic=topic, **skipped)
+    return found
+
+
+async def read_records(
+    kafka: KafkaSettings,
+    topic: str,
+    *,
+    client_id: str,
+    upto: Mapping[TopicPartition, int] | None = None,
+    timeout_s: float | None = None,
+) -> list[InboundRecord]:
+    """Read ``topic``'s records as they are (undecoded), as ``read_topic`` reads its events.
+
+    Raises:
+        ValueError: ``upto`` names a partition of another topic.
+        TimeoutError: The partitions could not be read up to their offsets in time.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _timeout(kafka, timeout_s)
     if upto is not None:
@@ -122,24 +151,15 @@ async def read_topic(
             return []
         consumer.assign(todo)
         await consumer.seek_to_beginning(*todo)
-        found: dict[TopicPartition, list[Event]] = {tp: [] for tp in todo}
-        skipped: dict[str, int] = {}
+        found: dict[TopicPartition, list[InboundRecord]] = {tp: [] for tp in todo}
         while todo:
             if loop.time() > deadline:
                 raise TimeoutError(f"{topic} could not be read up to offsets {ends}")
             batch = await consumer.getmany(*todo, timeout_ms=_POLL_MS)
             for tp, records in batch.items():
-                for record in records:
-                    if record.offset >= ends[tp]:
-                        break
-                    try:
-                        found[tp].append(decode_event(record.value or b"", allowed=allowed))
-                    except DecodeError as error:
-                        skipped[error.reason.value] = skipped.get(error.reason.value, 0) + 1
+                found[tp].extend(inbound_record(r) for r in records if r.offset < ends[tp])
             todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
-        if skipped:  # dead-lettered when they were consumed; said here, never dropped silently
-            logger.warning("undecodable messages skipped", topic=topic, **skipped)
-        return [event for tp in sorted(found) for event in found[tp]]
+        return [record for tp in sorted(found) for record in found[tp]]
     finally:
         await consumer.stop()
 
