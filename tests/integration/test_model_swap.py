@@ -80,8 +80,7 @@ def policy(
 def decide(
     strategy: OnnxPolicy, pairs: Sequence[tuple[Bar, FeatureVector]]
 ) -> list[SignalGenerated]:
-    signals = (strategy.on_features(vector, bar) for bar, vector in pairs)
-    return [signal for signal in signals if signal is not None]
+    return [signal for bar, vector in pairs for signal in strategy.on_features(vector, bar)]
 
 
 async def publish_pairs(feed: KafkaBus, pairs: Sequence[tuple[Bar, FeatureVector]]) -> None:

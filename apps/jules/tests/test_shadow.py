@@ -121,7 +121,7 @@ def _decide_all(
     for bar in bars:
         features = engine.on_bar(bar)
         vectors.append(features)
-        decisions.append([strategy.on_features(features, bar) for strategy in strategies])
+        decisions.append([next(iter(s.on_features(features, bar)), None) for s in strategies])
     return vectors, decisions
 
 

@@ -75,13 +75,13 @@ class Replay:
         self._targets = iter(targets)
         self._memory = TargetMemory(min_weight_change)
 
-    def on_features(self, features: FeatureVector, bar: Bar) -> SignalGenerated | None:
+    def on_features(self, features: FeatureVector, bar: Bar) -> list[SignalGenerated]:
         if any(value is None for value in features.features.values()):
-            return None
+            return []
         target = next(self._targets, None)
         if target is None or not self._memory.update(features.instrument_id, target):
-            return None
-        return make_signal(features, bar, strategy_id=self.strategy_id, target_weight=target)
+            return []
+        return [make_signal(features, bar, strategy_id=self.strategy_id, target_weight=target)]
 
 
 def window_bars(config: TrainConfig, episode: Segment, tmp_path: Path) -> list[Bar]:

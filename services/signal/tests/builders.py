@@ -63,8 +63,7 @@ def run(
     signals = []
     for index, row in enumerate(rows):
         bar = make_bar(index, close, instrument=instrument)
-        signal = strategy.on_features(make_features(bar, row), bar)
-        if signal is not None:
+        for signal in strategy.on_features(make_features(bar, row), bar):
             signals.append((index, signal))
     return signals
 

@@ -39,8 +39,7 @@ def stream(instrument: str = BTC, count: int = 120) -> list[tuple[Bar, FeatureVe
 def embedded(pairs: Sequence[tuple[Bar, FeatureVector]]) -> list[SignalGenerated]:
     """The signals of a fresh strategy fed the pairs in order (what the embedded node does)."""
     strategy = build_strategy(CONFIG)
-    signals = (strategy.on_features(vector, bar) for bar, vector in pairs)
-    return [signal for signal in signals if signal is not None]
+    return [signal for bar, vector in pairs for signal in strategy.on_features(vector, bar)]
 
 
 def interleave(seed: int, *streams: Sequence[T]) -> list[T]:

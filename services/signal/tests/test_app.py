@@ -47,8 +47,7 @@ async def test_a_swap_command_delivered_twice_is_handled_once(tmp_path):
     after = policy("2", targets=before.targets)
     expected: list[Event] = []
     for strategy, part in ((before, pairs[:cut]), (after, pairs[cut:])):
-        decided = (strategy.on_features(vector, bar) for bar, vector in part)
-        expected += [signal for signal in decided if signal is not None]
+        expected += [s for bar, vector in part for s in strategy.on_features(vector, bar)]
     published = [decode_event(record.value) for record in bus.records(SIGNALS.name)]
     assert published == expected
     assert {s.model_version for s in published if isinstance(s, SignalGenerated)} == {"1", "2"}

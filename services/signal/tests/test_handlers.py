@@ -289,7 +289,7 @@ class FailingOnce:
     def required_features(self) -> tuple[str, ...]:
         return self.inner.required_features
 
-    def on_features(self, features: FeatureVector, bar: Bar) -> SignalGenerated | None:
+    def on_features(self, features: FeatureVector, bar: Bar) -> list[SignalGenerated]:
         if not self.failed:
             self.failed = True
             raise RuntimeError("boom")

@@ -34,7 +34,7 @@ class Recording:
     def required_features(self) -> tuple[str, ...]:
         return self.inner.required_features
 
-    def on_features(self, features: FeatureVector, bar: Bar) -> SignalGenerated | None:
+    def on_features(self, features: FeatureVector, bar: Bar) -> list[SignalGenerated]:
         self.calls.append((bar, features))
         return self.inner.on_features(features, bar)
 

@@ -136,8 +136,8 @@ def test_crossovers_of_one_instrument_do_not_leak_into_another(indicator):
     signals = []
     for index, (instrument, fast_value) in enumerate(feed):
         bar = make_bar(index, instrument=instrument)
-        signal = strategy.on_features(make_features(bar, {fast: fast_value, slow: 10.0}), bar)
-        if signal is not None:
+        vector = make_features(bar, {fast: fast_value, slow: 10.0})
+        for signal in strategy.on_features(vector, bar):
             signals.append((signal.instrument_id, signal.direction))
 
     assert signals == [(BTC, SignalDirection.LONG), (ETH, SignalDirection.SHORT)]

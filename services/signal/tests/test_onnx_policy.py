@@ -41,7 +41,9 @@ def decide(policy: OnnxPolicy, rows, *, schema_id: str = SCHEMA_ID, close: float
     out = []
     for index, row in enumerate(rows):
         bar = make_bar(index, close)
-        out.append(policy.on_features(make_features(bar, row, schema_id=schema_id), bar))
+        signals = policy.on_features(make_features(bar, row, schema_id=schema_id), bar)
+        assert len(signals) <= 1  # one instrument: at most its own signal
+        out.append(signals[0] if signals else None)
     return out
 
 

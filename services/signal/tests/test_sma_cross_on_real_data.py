@@ -81,8 +81,7 @@ def test_sma_cross_signals_one_bar_before_backtesting_trades(minute_bars):
             "sma_10": None if pd.isna(fast.iloc[index]) else float(fast.iloc[index]),
             "sma_30": None if pd.isna(slow.iloc[index]) else float(slow.iloc[index]),
         }
-        signal = strategy.on_features(make_features(bar, values), bar)
-        if signal is not None:
+        for signal in strategy.on_features(make_features(bar, values), bar):
             signals.append((index, signal))
 
     stats = Backtest(minute_bars, SmaCross, cash=1e9, finalize_trades=True).run()

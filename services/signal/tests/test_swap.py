@@ -61,8 +61,7 @@ def feed(target: SignalHandler, events: Sequence[Event]) -> list[Event]:
 def decide(
     strategy: OnnxPolicy, pairs: Sequence[tuple[Bar, FeatureVector]]
 ) -> list[SignalGenerated]:
-    signals = (strategy.on_features(vector, bar) for bar, vector in pairs)
-    return [signal for signal in signals if signal is not None]
+    return [signal for bar, vector in pairs for signal in strategy.on_features(vector, bar)]
 
 
 def only_signals(events: Sequence[Event]) -> list[SignalGenerated]:

@@ -100,18 +100,19 @@ class ActionStrategy:
         """Arm the strategy with the target of the next ``on_features`` call."""
         self._pending = (target_weight, strength)
 
-    def on_features(self, features: FeatureVector, bar: Bar) -> SignalGenerated | None:
+    def on_features(self, features: FeatureVector, bar: Bar) -> list[SignalGenerated]:
         """Emit the armed target if it is news (then disarm), else nothing."""
         pending = self._pending
         if pending is None:
-            return None
+            return []
         self._pending = None
         target, strength = pending
         if not self.memory.update(features.instrument_id, target):
-            return None
-        return make_signal(
+            return []
+        signal = make_signal(
             features, bar, strategy_id=self._strategy_id, target_weight=target, strength=strength
         )
+        return [signal]
 
 
 def _ignore(_: Event) -> None:

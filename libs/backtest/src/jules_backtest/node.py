@@ -162,9 +162,7 @@ class EmbeddedNode:
     def _signals(self, step: _Step) -> Sequence[Event]:
         signals: list[SignalGenerated] = []
         for vector, bar in zip(step.vectors, step.bars, strict=True):
-            signal = self.strategy.on_features(vector, bar)
-            if signal is not None:
-                signals.append(signal)
+            signals.extend(self.strategy.on_features(vector, bar))
         step.signals = signals
         return signals
 

@@ -199,14 +199,12 @@ class SignalHandler:
     def _decide(self, vector: FeatureVector, bar: Bar) -> list[Event]:
         """Run production (and the shadow) on a pair."""
         outputs: list[Event] = []
-        signal = self._run(self._models.strategy, vector, bar, outputs, shadow=False)
-        if signal is not None:
-            outputs.append(signal)
+        signals = self._run(self._models.strategy, vector, bar, outputs, shadow=False)
+        outputs.extend(signals)
         policy = self._models.shadow
-        shadow = None if policy is None else self._run(policy, vector, bar, outputs, shadow=True)
-        if shadow is not None:
-            self._shadow_outbox.append(shadow)
-        self._models.decided(vector.instrument_id, signal, shadow)
+        shadow = [] if policy is None else self._run(policy, vector, bar, outputs, shadow=True)
+        self._shadow_outbox.extend(shadow)
+        self._models.decided(signals, shadow)
         return outputs
 
     def _run(
@@ -217,19 +215,19 @@ class SignalHandler:
         alerts: list[Event],
         *,
         shadow: bool,
-    ) -> SignalGenerated | None:
-        """One strategy's signal on a pair; a model output it cannot use becomes an alert."""
+    ) -> list[SignalGenerated]:
+        """One strategy's signals on a pair; a model output it cannot use becomes an alert."""
         try:
-            signal = strategy.on_features(vector, bar)
+            signals = strategy.on_features(vector, bar)
         except ModelOutputError as error:
             strategy_id = strategy.strategy_id if shadow else None
             alerts.append(
                 self._refuse(vector, AlertCode.MODEL_OUTPUT_INVALID, str(error), strategy_id)
             )
-            return None
-        if signal is not None:
+            return []
+        for signal in signals:
             self._note_signal(signal)
-        return signal
+        return signals
 
     def _note_signal(self, signal: SignalGenerated) -> None:
         logger.info(

@@ -26,6 +26,7 @@ production (and shadow) version again; ``jules-train models promote`` records a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 
 from jules_contracts import AlertCode, Event, RiskAlert, SignalGenerated, direction_of
@@ -110,22 +111,20 @@ class ModelSwapper:
             self._commands.acknowledge(command.event_id)
 
     def decided(
-        self,
-        instrument_id: str,
-        production: SignalGenerated | None,
-        shadow: SignalGenerated | None,
+        self, production: Sequence[SignalGenerated], shadow: Sequence[SignalGenerated]
     ) -> None:
         """Note the signals production and the shadow emitted on one pair, and compare them.
 
-        A comparison counts when either emitted and both have a target in force.
+        A comparison counts, per instrument either emitted a signal for, when both have a
+        target in force for it.
         """
-        if production is not None:
-            self._production_targets[instrument_id] = production.target_weight
+        for signal in production:
+            self._production_targets[signal.instrument_id] = signal.target_weight
         if self._shadow is None:
             return
-        if shadow is not None:
-            self._shadow_targets[instrument_id] = shadow.target_weight
-        if production is not None or shadow is not None:
+        for signal in shadow:
+            self._shadow_targets[signal.instrument_id] = signal.target_weight
+        for instrument_id in dict.fromkeys(s.instrument_id for s in (*production, *shadow)):
             self._compare(instrument_id)
 
     def refuse_recorded_shadow(self, error: ModelRefusedError, event_time: int) -> RiskAlert:

@@ -215,7 +215,7 @@ class OnnxPolicy:
         (output,) = self._session.run(self._outputs, {self._input_name: row})
         return np.asarray(output, dtype=np.float64).reshape(-1)
 
-    def on_features(self, features: FeatureVector, bar: Bar) -> SignalGenerated | None:
+    def on_features(self, features: FeatureVector, bar: Bar) -> list[SignalGenerated]:
         """Run the model on a feature vector and emit a signal when the target changes.
 
         Args:
@@ -223,7 +223,7 @@ class OnnxPolicy:
             bar: The bar the features were computed from.
 
         Returns:
-            A signal when the target changes, else ``None`` (also while a feature the model
+            The signal when the target changes, else nothing (also while a feature the model
             reads is undefined).
 
         Raises:
@@ -242,7 +242,7 @@ class OnnxPolicy:
         values = read_features(features, self._card.feature_names, self._strategy_id)
         defined = [value for value in values if value is not None]
         if len(defined) != len(values):
-            return None
+            return []
         position = self._targets.last(features.instrument_id) or 0.0
         output = self.predict(defined, position)
         if output.size != self._output_size or not all(map(math.isfinite, output.tolist())):
@@ -252,8 +252,8 @@ class OnnxPolicy:
             )
         target, strength = output_to_target(self._card.action, output, self._config.dead_band)
         if not self._targets.update(features.instrument_id, target):
-            return None
-        return make_signal(
+            return []
+        signal = make_signal(
             features,
             bar,
             strategy_id=self._strategy_id,
@@ -261,6 +261,7 @@ class OnnxPolicy:
             strength=strength,
             model_version=self._card.model_version,
         )
+        return [signal]
 
 
 def output_to_target(

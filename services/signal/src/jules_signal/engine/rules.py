@@ -87,10 +87,10 @@ class _RuleStrategy:
 
     def _emit(
         self, features: FeatureVector, bar: Bar, target: float | None
-    ) -> SignalGenerated | None:
+    ) -> list[SignalGenerated]:
         if target is None or not self._targets.update(features.instrument_id, target):
-            return None
-        return make_signal(features, bar, strategy_id=self._strategy_id, target_weight=target)
+            return []
+        return [make_signal(features, bar, strategy_id=self._strategy_id, target_weight=target)]
 
 
 class MovingAverageCross(_RuleStrategy):
@@ -100,7 +100,7 @@ class MovingAverageCross(_RuleStrategy):
         super().__init__(config, (config.fast_feature, config.slow_feature))
         self._previous: dict[str, tuple[float | None, float | None]] = {}
 
-    def on_features(self, features: FeatureVector, bar: Bar) -> SignalGenerated | None:
+    def on_features(self, features: FeatureVector, bar: Bar) -> list[SignalGenerated]:
         """Emit a signal when the averages cross and the target changes (see the module)."""
         fast, slow = self._read(features, bar)
         previous = self._previous.get(features.instrument_id, (None, None))
@@ -122,11 +122,11 @@ class RsiReversion(_RuleStrategy):
         self._upper = config.upper
         self._exit = config.exit_level
 
-    def on_features(self, features: FeatureVector, bar: Bar) -> SignalGenerated | None:
+    def on_features(self, features: FeatureVector, bar: Bar) -> list[SignalGenerated]:
         """Emit a signal when the RSI rule changes the target (see the module)."""
         (rsi,) = self._read(features, bar)
         if rsi is None:
-            return None
+            return []
         held = self._targets.last(features.instrument_id) or 0.0
         target: float | None = None
         if rsi < self._lower:

@@ -1,10 +1,11 @@
 """The strategy port and the helpers every strategy shares.
 
 A strategy turns the feature vector of one instrument at one event time (and the bar it was
-computed from) into a ``SignalGenerated`` or nothing. Signals carry a *target weight*: the wanted
-position as a signed fraction of equity (``LONG`` > 0, ``SHORT`` < 0, ``FLAT`` = 0). Every
-strategy of this package emits a signal only when its target for the instrument changes, so a
-signal is always news to risk.
+computed from) into signals: usually one for that instrument or none, but a strategy trading
+several instruments together (a spread) may set the targets of others on it. Signals carry
+a *target weight*: the wanted position as a signed fraction of equity (``LONG`` > 0,
+``SHORT`` < 0, ``FLAT`` = 0). Every strategy emits a signal only when its target for the
+instrument changes, so a signal is always news to risk.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Strategy(Protocol):
         """Feature names the strategy reads, as the features service names them (``sma_10``)."""
         ...
 
-    def on_features(self, features: FeatureVector, bar: Bar) -> SignalGenerated | None:
+    def on_features(self, features: FeatureVector, bar: Bar) -> list[SignalGenerated]:
         """Decide on one instrument at one event time.
 
         Args:
@@ -55,7 +56,8 @@ class Strategy(Protocol):
             bar: The bar the features were computed from (its close is the reference price).
 
         Returns:
-            A signal when the strategy's target for the instrument changes, else ``None``.
+            A signal per instrument whose target the strategy changes (none when nothing
+            changes).
         """
         ...
 
