@@ -96,11 +96,11 @@ def test_unordered_rsi_levels_are_refused_naming_them():
 
 
 def test_an_unknown_kind_lists_the_known_ones():
-    with pytest.raises(ValueError, match="sma_cross, ema_cross, rsi_reversion") as caught:
+    with pytest.raises(ValueError, match="sma_cross, ema_cross, rsi_reversion, python") as caught:
         parse_strategy_flags("macd_cross", {})
 
     assert "macd_cross" in str(caught.value)
-    assert STRATEGY_KINDS == ("sma_cross", "ema_cross", "rsi_reversion")
+    assert STRATEGY_KINDS == ("sma_cross", "ema_cross", "rsi_reversion", "python")
 
 
 def test_an_unknown_kind_in_a_file_is_refused():

@@ -55,7 +55,7 @@ from jules_signal.engine import (
     TargetWeightAction,
     output_to_target,
 )
-from jules_signal.engine.strategy import TargetMemory, make_signal
+from jules_signal.engine.strategy import StrategyIdentity, TargetMemory, make_signal
 from numpy.typing import NDArray
 
 from jules_trainer.config import DiscreteActions, TrainConfig
@@ -66,7 +66,7 @@ __all__ = ["ActionStrategy", "TradingEnv"]
 Action = np.int64 | NDArray[np.float32]
 
 
-class ActionStrategy:
+class ActionStrategy(StrategyIdentity):
     """A ``jules_signal.engine.Strategy`` that emits the target the environment sets.
 
     Between decisions it is silent; ``decide`` arms it with one target for the next call of
@@ -81,20 +81,9 @@ class ActionStrategy:
     def __init__(
         self, strategy_id: str, features: tuple[str, ...], min_weight_change: float
     ) -> None:
-        self._strategy_id = strategy_id
-        self._features = features
+        super().__init__(strategy_id, features)
         self.memory = TargetMemory(min_weight_change)
         self._pending: tuple[float, float] | None = None
-
-    @property
-    def strategy_id(self) -> str:
-        """Id written into every signal."""
-        return self._strategy_id
-
-    @property
-    def required_features(self) -> tuple[str, ...]:
-        """The features the agent observes."""
-        return self._features
 
     def decide(self, target_weight: float, strength: float) -> None:
         """Arm the strategy with the target of the next ``on_features`` call."""

@@ -190,7 +190,8 @@ def load_config(
     """Read a configuration file (YAML or TOML), apply overrides and validate.
 
     Relative data and model paths stay relative to the working directory, except an ONNX
-    model path, which is resolved against the config file's folder.
+    model path and a Python strategy's file (``path: strategies/mine.py:Mine``), which are
+    resolved against the config file's folder.
 
     Raises:
         pydantic.ValidationError: A field is invalid (the message names it).
@@ -204,4 +205,16 @@ def load_config(
         model = Path(str(strategy.get("model", "")))
         if not model.is_absolute():
             data["strategy"] = {**strategy, "model": str(path.parent / model)}
+    if path is not None and isinstance(strategy, dict) and strategy.get("kind") == "python":
+        data["strategy"] = {**strategy, "path": _strategy_file(strategy.get("path"), path.parent)}
     return BacktestConfig.model_validate(data)
+
+
+def _strategy_file(target: object, folder: Path) -> object:
+    """``file.py:Class`` with a relative file resolved against ``folder``; else unchanged."""
+    if not isinstance(target, str) or ":" not in target:
+        return target
+    module, _, name = target.rpartition(":")
+    if not module.endswith(".py") or Path(module).is_absolute():
+        return target
+    return f"{(folder / module).resolve()}:{name}"

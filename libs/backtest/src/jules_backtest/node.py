@@ -10,7 +10,8 @@ lockstep drivers and the Kafka-mode collector share):
    previous step, then fills of working orders against the bars at ``t`` (an order decided at
    ``t-1`` fills at ``t``'s open), then one ``PortfolioSnapshot`` for ``t``;
 3. ``vectors``: one feature vector per bar;
-4. ``signals``: the strategy's signals;
+4. ``signals``: the strategy's signals (a user's strategy that raises is quarantined: a
+   ``STRATEGY_QUARANTINED`` alert, then no more signals);
 5. ``risk``: the risk step (``jules_risk.engine.step``): the venue's events, then per bar the
    market and its signals, sized and checked against the portfolio as of ``t``. Its decisions
    and cancels reach the venue at the start of the next step.
@@ -42,7 +43,7 @@ from jules_order_router.engine.step import venue_finish, venue_step
 from jules_risk.engine import RiskEngine
 from jules_risk.engine.step import risk_step
 from jules_runtime.lockstep import BARS, RISK, SIGNALS_PART, STEP_ORDER, VECTORS, VENUE, Part
-from jules_signal.engine import Strategy
+from jules_signal.engine import Strategy, StrategyQuarantinedError, quarantine_alert
 
 __all__ = ["DECIDE_PARTS", "MARKET_PARTS", "EmbeddedNode", "Emit", "venue_commands_of"]
 
@@ -161,10 +162,17 @@ class EmbeddedNode:
 
     def _signals(self, step: _Step) -> Sequence[Event]:
         signals: list[SignalGenerated] = []
+        events: list[Event] = []
         for vector, bar in zip(step.vectors, step.bars, strict=True):
-            signals.extend(self.strategy.on_features(vector, bar))
+            try:
+                made = self.strategy.on_features(vector, bar)
+            except StrategyQuarantinedError as error:  # a user's strategy raised
+                events.append(quarantine_alert(vector, error))
+                continue
+            signals.extend(made)
+            events.extend(made)
         step.signals = signals
-        return signals
+        return events
 
     def _risk(self, step: _Step) -> Sequence[Event]:
         decided = risk_step(self.risk, step.made[VENUE.name], step.bars, step.signals)

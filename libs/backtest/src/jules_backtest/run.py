@@ -86,6 +86,10 @@ class RunSummary:
     seconds: float
 
 
+FALLBACK_FEATURE = "logret_1"
+"""The feature computed for a strategy that reads none (a vector per bar needs one)."""
+
+
 def build_strategy_and_schema(config: BacktestConfig) -> tuple[Strategy, FeatureSchema]:
     """Build the strategy and the feature schema it needs (an ONNX model's own, exactly)."""
     strategy_config = config.strategy
@@ -108,7 +112,9 @@ def build_strategy_and_schema(config: BacktestConfig) -> tuple[Strategy, Feature
         return policy, schema
     strategy = build_strategy(strategy_config)
     names = dict.fromkeys([*strategy.required_features, *config.features])
-    return strategy, FeatureSchema.from_names(names)
+    # every bar reaches the strategy with its feature vector: one that reads no feature (a
+    # spread on prices alone) gets the one-bar log return
+    return strategy, FeatureSchema.from_names(names or [FALLBACK_FEATURE])
 
 
 def _write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> None:

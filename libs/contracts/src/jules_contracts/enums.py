@@ -158,6 +158,8 @@ class AlertCode(StrEnum):
     FEATURE_SCHEMA_MISMATCH = "FEATURE_SCHEMA_MISMATCH"
     MODEL_OUTPUT_INVALID = "MODEL_OUTPUT_INVALID"
     MODEL_REJECTED = "MODEL_REJECTED"
+    STRATEGY_QUARANTINED = "STRATEGY_QUARANTINED"
+    """A user's strategy raised: it decides nothing more until the service restarts."""
     # features: bars refused (and dead-lettered) by the feature engine
     BAR_OUT_OF_ORDER = "BAR_OUT_OF_ORDER"
     BAR_TOO_FAR_AHEAD = "BAR_TOO_FAR_AHEAD"

@@ -8,7 +8,9 @@ what the pairing drops or ignores.
 A feature vector of another schema than the live one (``feature_schema_id``, and its feature
 names) is refused: not processed, logged, and reported as a ``RiskAlert`` with code
 ``AlertCode.FEATURE_SCHEMA_MISMATCH`` on ``risk.alerts.v1``. A model output the policy cannot
-use (``ModelOutputError``) is reported the same way with code ``AlertCode.MODEL_OUTPUT_INVALID``.
+use (``ModelOutputError``) is reported the same way with code ``AlertCode.MODEL_OUTPUT_INVALID``,
+and a user's strategy that raised (``StrategyQuarantinedError``) with
+``AlertCode.STRATEGY_QUARANTINED``: it decides nothing more, the service goes on.
 
 The buffers and the strategy's state live in memory: after a restart the strategy warms up
 again, and a bar or vector that waited across the restart is dropped as a stale one.
@@ -41,6 +43,8 @@ from jules_signal.engine import (
     Pairing,
     PairingOutcome,
     Strategy,
+    StrategyQuarantinedError,
+    quarantine_alert,
 )
 from jules_signal.engine.pairing import Kind
 from jules_signal.engine.strategy import SOURCE
@@ -224,6 +228,12 @@ class SignalHandler:
             alerts.append(
                 self._refuse(vector, AlertCode.MODEL_OUTPUT_INVALID, str(error), strategy_id)
             )
+            return []
+        except StrategyQuarantinedError as error:  # a user's strategy raised: it stops
+            logger.error("strategy quarantined", strategy_id=error.strategy_id, error=str(error))
+            if self._metrics is not None:
+                self._metrics.refused.labels(code=AlertCode.STRATEGY_QUARANTINED).inc()
+            alerts.append(quarantine_alert(vector, error))
             return []
         for signal in signals:
             self._note_signal(signal)

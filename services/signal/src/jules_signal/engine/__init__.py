@@ -1,6 +1,7 @@
 """The signal engine: pure, synchronous, deterministic strategies turning features into signals.
 
-Rule strategies (``rules``) are configured by ``config.StrategyConfig`` and built with
+Rule strategies (``rules``) and users' strategies (``sdk``, run by ``python_strategy``) are
+configured by ``config.StrategyConfig`` and built with
 ``build_strategy``; ONNX policies (``onnx_policy.OnnxPolicy``) by a model with its model card.
 All implement the ``strategy.Strategy`` port. ``pairing.Pairing`` pairs each bar with the
 feature vector derived from it; ``schema.LiveSchema`` tells a vector of another schema.
@@ -8,8 +9,10 @@ feature vector derived from it; ``schema.LiveSchema`` tells a vector of another 
 
 from jules_signal.engine.config import (
     STRATEGY_KINDS,
+    AnyStrategyConfig,
     EmaCrossConfig,
     OnnxPolicyConfig,
+    PythonStrategyConfig,
     RsiReversionConfig,
     SmaCrossConfig,
     StrategyConfig,
@@ -34,6 +37,13 @@ from jules_signal.engine.model_card import (
 )
 from jules_signal.engine.onnx_policy import OnnxPolicy, output_to_target
 from jules_signal.engine.pairing import Dropped, Pair, Pairing, PairingOutcome
+from jules_signal.engine.python_strategy import (
+    PythonStrategy,
+    StrategyLoadError,
+    StrategyQuarantinedError,
+    load_strategy,
+    quarantine_alert,
+)
 from jules_signal.engine.rules import MovingAverageCross, RsiReversion, build_strategy
 from jules_signal.engine.schema import LiveSchema
 from jules_signal.engine.strategy import Strategy
@@ -42,6 +52,7 @@ __all__ = [
     "MODEL_CARD_KEY",
     "STRATEGY_KINDS",
     "ActionSemantics",
+    "AnyStrategyConfig",
     "DiscreteAction",
     "Dropped",
     "EmaCrossConfig",
@@ -59,15 +70,21 @@ __all__ = [
     "Pair",
     "Pairing",
     "PairingOutcome",
+    "PythonStrategy",
+    "PythonStrategyConfig",
     "RsiReversion",
     "RsiReversionConfig",
     "SmaCrossConfig",
     "Strategy",
     "StrategyConfig",
+    "StrategyLoadError",
+    "StrategyQuarantinedError",
     "TargetWeightAction",
     "TradingMode",
     "build_strategy",
+    "load_strategy",
     "output_to_target",
     "parse_strategy_flags",
+    "quarantine_alert",
     "strategy_config_from_mapping",
 ]

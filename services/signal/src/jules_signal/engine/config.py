@@ -1,4 +1,4 @@
-"""Configuration of the signal engine: rule strategies and the ONNX policy.
+"""Configuration of the signal engine: rule strategies, users' strategies, the ONNX policy.
 
 Strategy configs form a union discriminated by ``kind``, so one table of a YAML/TOML file or a
 set of command-line flags selects and configures a strategy::
@@ -26,9 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 __all__ = [
     "STRATEGY_KINDS",
+    "AnyStrategyConfig",
     "EmaCrossConfig",
     "OnnxPolicyConfig",
+    "PythonStrategyConfig",
     "RsiReversionConfig",
+    "RuleConfig",
     "SmaCrossConfig",
     "StrategyConfig",
     "TradingMode",
@@ -146,24 +149,56 @@ class RsiReversionConfig(_RuleConfig):
         return f"rsi_reversion_{self.period}_{self.lower:g}_{self.exit_level:g}_{self.upper:g}"
 
 
-StrategyConfig = Annotated[
-    SmaCrossConfig | EmaCrossConfig | RsiReversionConfig, Field(discriminator="kind")
-]
-"""Configuration of any rule strategy, selected by its ``kind``."""
+class PythonStrategyConfig(_EngineConfig):
+    """A user's strategy: a subclass of ``jules_signal.sdk.Strategy``, with its parameters.
 
-_STRATEGY_CONFIG: TypeAdapter[SmaCrossConfig | EmaCrossConfig | RsiReversionConfig] = TypeAdapter(
+    ``path`` names the class as ``package.module:Class`` (importable) or ``file.py:Class`` (a
+    file, relative to the working directory unless the config's loader resolved it);
+    ``entry_point`` names one registered under the ``jules.strategies`` entry-point group
+    instead. ``params`` are validated by the class's ``Params`` when the strategy is built.
+    """
+
+    kind: Literal["python"] = "python"
+    path: Annotated[str, Field(min_length=3, pattern=r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")] | None = (
+        Field(default=None, description="package.module:Class or path/to/file.py:Class.")
+    )
+    entry_point: Identifier | None = Field(
+        default=None, description="Name of a strategy registered as a jules.strategies entry point."
+    )
+    params: dict[str, object] = Field(
+        default_factory=dict, description="The strategy's parameters (its Params model)."
+    )
+    strategy_id: Identifier | None = Field(
+        default=None, description="Id written into signals; defaults to the class's name."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.path is None) == (self.entry_point is None):
+            raise ValueError("give exactly one of path (module:Class) and entry_point")
+        return self
+
+
+RuleConfig = SmaCrossConfig | EmaCrossConfig | RsiReversionConfig
+"""Configuration of a rule strategy."""
+
+AnyStrategyConfig = RuleConfig | PythonStrategyConfig
+"""Configuration of a rule strategy or of a user's Python strategy."""
+
+StrategyConfig = Annotated[AnyStrategyConfig, Field(discriminator="kind")]
+"""Configuration of any strategy but an ONNX policy, selected by its ``kind``."""
+
+_STRATEGY_CONFIG: TypeAdapter[AnyStrategyConfig] = TypeAdapter(
     StrategyConfig, config=ConfigDict(title="StrategyConfig")
 )
 STRATEGY_KINDS: tuple[str, ...] = tuple(
     str(cls.model_fields["kind"].default)
-    for cls in (SmaCrossConfig, EmaCrossConfig, RsiReversionConfig)
+    for cls in (SmaCrossConfig, EmaCrossConfig, RsiReversionConfig, PythonStrategyConfig)
 )
 """The known strategy kinds, in the order of the union."""
 
 
-def strategy_config_from_mapping(
-    data: Mapping[str, object],
-) -> SmaCrossConfig | EmaCrossConfig | RsiReversionConfig:
+def strategy_config_from_mapping(data: Mapping[str, object]) -> AnyStrategyConfig:
     """Validate a strategy config read from a file (a YAML or TOML table).
 
     Args:
@@ -178,15 +213,15 @@ def strategy_config_from_mapping(
     return _STRATEGY_CONFIG.validate_python(dict(data))
 
 
-def parse_strategy_flags(
-    kind: str, params: Mapping[str, str]
-) -> SmaCrossConfig | EmaCrossConfig | RsiReversionConfig:
+def parse_strategy_flags(kind: str, params: Mapping[str, str]) -> AnyStrategyConfig:
     """Build a strategy config from command-line flags (``--strategy KIND --param K=V ...``).
 
-    Values arrive as text and are converted to each field's type (``"10"`` → 10).
+    Values arrive as text and are converted to each field's type (``"10"`` → 10). For
+    ``python``, ``path``, ``entry_point`` and ``strategy_id`` are the config's own fields and
+    every other parameter is one of the strategy's ``params``.
 
     Args:
-        kind: The strategy kind (``sma_cross``, ``ema_cross``, ``rsi_reversion``).
+        kind: The strategy kind (``sma_cross``, ``ema_cross``, ``rsi_reversion``, ``python``).
         params: Parameter values by name, as text.
 
     Returns:
@@ -200,6 +235,11 @@ def parse_strategy_flags(
         raise ValueError(f"unknown strategy {kind!r}; choose one of {', '.join(STRATEGY_KINDS)}")
     if "kind" in params and params["kind"] != kind:
         raise ValueError(f"parameter kind={params['kind']!r} contradicts strategy {kind!r}")
+    if kind == "python":
+        own = {"path", "entry_point", "strategy_id"}
+        fields = {k: v for k, v in params.items() if k in own}
+        nested = {k: v for k, v in params.items() if k not in own | {"kind"}}
+        return strategy_config_from_mapping({**fields, "params": nested, "kind": kind})
     return strategy_config_from_mapping({**params, "kind": kind})
 
 

@@ -22,13 +22,17 @@ from __future__ import annotations
 from jules_contracts import Bar, FeatureVector, SignalGenerated
 
 from jules_signal.engine.config import (
+    AnyStrategyConfig,
     EmaCrossConfig,
+    PythonStrategyConfig,
     RsiReversionConfig,
     SmaCrossConfig,
     TradingMode,
 )
+from jules_signal.engine.python_strategy import load_strategy
 from jules_signal.engine.strategy import (
     Strategy,
+    StrategyIdentity,
     TargetMemory,
     check_same_instrument,
     make_signal,
@@ -57,7 +61,7 @@ def crossed_above(
     return previous_a < previous_b and a > b
 
 
-class _RuleStrategy:
+class _RuleStrategy(StrategyIdentity):
     """Identity, mode and emitted targets shared by the rule strategies."""
 
     def __init__(
@@ -65,21 +69,10 @@ class _RuleStrategy:
         config: SmaCrossConfig | EmaCrossConfig | RsiReversionConfig,
         features: tuple[str, ...],
     ) -> None:
-        self._strategy_id = config.effective_strategy_id
-        self._features = features
+        super().__init__(config.effective_strategy_id, features)
         self._weight = config.weight
         self._bearish_target = -config.weight if config.mode is TradingMode.LONG_SHORT else 0.0
         self._targets = TargetMemory()
-
-    @property
-    def strategy_id(self) -> str:
-        """Id written into every signal."""
-        return self._strategy_id
-
-    @property
-    def required_features(self) -> tuple[str, ...]:
-        """Feature names the strategy reads."""
-        return self._features
 
     def _read(self, features: FeatureVector, bar: Bar) -> tuple[float | None, ...]:
         check_same_instrument(features, bar)
@@ -138,15 +131,20 @@ class RsiReversion(_RuleStrategy):
         return self._emit(features, bar, target)
 
 
-def build_strategy(config: SmaCrossConfig | EmaCrossConfig | RsiReversionConfig) -> Strategy:
-    """Build the rule strategy a config describes.
+def build_strategy(config: AnyStrategyConfig) -> Strategy:
+    """Build the strategy a config describes: a rule strategy or a user's Python strategy.
 
     Args:
         config: A ``StrategyConfig`` (any member of the union).
 
     Returns:
         A fresh strategy with empty per-instrument state.
+
+    Raises:
+        StrategyLoadError: A Python strategy cannot be loaded or its parameters are invalid.
     """
+    if isinstance(config, PythonStrategyConfig):
+        return load_strategy(config)
     if isinstance(config, RsiReversionConfig):
         return RsiReversion(config)
     return MovingAverageCross(config)

@@ -20,6 +20,7 @@ from jules_signal.engine.errors import MissingFeaturesError
 __all__ = [
     "SOURCE",
     "Strategy",
+    "StrategyIdentity",
     "TargetMemory",
     "check_same_instrument",
     "make_signal",
@@ -60,6 +61,29 @@ class Strategy(Protocol):
             changes).
         """
         ...
+
+
+class StrategyIdentity:
+    """The id and the features of a strategy: the two read-only parts of the port.
+
+    Args:
+        strategy_id: Id written into its signals.
+        features: The feature names it reads.
+    """
+
+    def __init__(self, strategy_id: str, features: tuple[str, ...]) -> None:
+        self._strategy_id = strategy_id
+        self._features = features
+
+    @property
+    def strategy_id(self) -> str:
+        """Id written into every signal."""
+        return self._strategy_id
+
+    @property
+    def required_features(self) -> tuple[str, ...]:
+        """Feature names the strategy reads."""
+        return self._features
 
 
 def check_same_instrument(features: FeatureVector, bar: Bar) -> None:
