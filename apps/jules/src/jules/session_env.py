@@ -14,6 +14,7 @@ from pathlib import Path
 from jules_backtest.config import BacktestConfig, OnnxStrategyConfig
 from jules_backtest.data import resolve
 from jules_backtest.run import build_strategy_and_schema
+from jules_signal.engine import PythonStrategyConfig
 
 __all__ = ["service_environments"]
 
@@ -39,6 +40,11 @@ def service_environments(
             {"dead_band": strategy.dead_band, "min_weight_change": strategy.min_weight_change}
         )
     else:
+        if isinstance(strategy, PythonStrategyConfig) and strategy.path is not None:
+            module, _, name = strategy.path.rpartition(":")
+            if module.endswith(".py"):  # a file: the services need not run in our folder
+                path = f"{Path(module).resolve()}:{name}"
+                strategy = strategy.model_copy(update={"path": path})
         signal["STRATEGY"] = _json(strategy.model_dump(mode="json"))
     account = config.account
     router = {
