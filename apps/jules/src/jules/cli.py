@@ -11,6 +11,7 @@ from jules.features_cmd import features_app
 from jules.replay_cmd import replay
 from jules.session_cmd import down, status, up
 from jules.shadow_cmd import shadow_report
+from jules.strategy_cmd import strategy_app
 from jules.swap_cmd import swap_model
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 
 app.add_typer(audit_app, name="audit")
 app.add_typer(features_app, name="features")
+app.add_typer(strategy_app, name="strategy")
 app.command()(backtest)
 app.command()(replay)
 app.command()(up)

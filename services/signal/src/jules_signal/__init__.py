@@ -1,4 +1,4 @@
 """The signal service.
 
-Turns feature vectors into signals with rule strategies or ONNX policies.
+Turns feature vectors into signals with users' strategies, rule strategies or ONNX policies.
 """

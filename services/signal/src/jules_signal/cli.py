@@ -29,7 +29,7 @@ def _create_app(settings: SignalSettings) -> AsgiFastStream:
 
 app = service_cli(
     SignalSettings,
-    "Turns feature vectors into signals with rule strategies or ONNX policies.",
+    "Turns feature vectors into signals with users' strategies, rule strategies or ONNX policies.",
     create_app=_create_app,
 )
 main = app

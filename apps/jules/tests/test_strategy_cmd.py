@@ -1,0 +1,44 @@
+"""``jules strategy``: the registered strategies, and a strategy's parameters and features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jules.cli import app
+from typer.testing import CliRunner
+
+RUNNER = CliRunner()
+
+
+def test_list_shows_the_registered_example_strategies() -> None:
+    result = RUNNER.invoke(app, ["strategy", "list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for name in ("bollinger_reversion", "atr_breakout", "pair_spread"):
+        assert f"entry_point: {name}" in result.output
+    assert "sma_cross, ema_cross, rsi_reversion" in result.output
+
+
+def test_show_gives_the_parameters_and_the_features_of_the_parameters_given() -> None:
+    result = RUNNER.invoke(
+        app,
+        ["strategy", "show", "atr_breakout", "--param", "atr_period=20"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "AtrBreakout" in result.output
+    row = next(line for line in result.output.splitlines() if "│ stop_atr" in line)
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells == ["stop_atr", "number", "2.0", "Trailing stop, in ATRs. > 0 <= 50"]
+    assert "features: atr_20" in result.output
+
+
+def test_show_names_the_required_parameters_and_refuses_what_it_cannot_load(
+    tmp_path: Path,
+) -> None:
+    result = RUNNER.invoke(app, ["strategy", "show", "pair_spread"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "features: give --param first=..., --param second=... to see them" in result.output
+    (tmp_path / "broken.py").write_text("import no_such_package\n")
+    broken = RUNNER.invoke(app, ["strategy", "show", f"{tmp_path / 'broken.py'}:Mine"])
+    assert broken.exit_code == 2
+    assert "ModuleNotFoundError" in broken.output
