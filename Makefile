@@ -118,6 +118,7 @@ bench: $(SETUP_STAMP) bench-peers ## backtest speed and memory, side by side wit
 	$(RUN) python bench/backtest_throughput.py
 	$(RUN) python bench/cli_startup.py
 	$(RUN) python bench/event_costs.py
+	$(RUN) python bench/strategy_costs.py
 
 bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-order latency, service RSS, hop costs
 	$(RUN) python bench/replay_throughput.py
