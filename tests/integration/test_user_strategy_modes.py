@@ -83,6 +83,21 @@ class Momentum(Strategy[MomentumParams]):
 '''
 
 
+CROSSED_STRATEGY = '''
+from jules_signal.sdk import Params, Strategy
+
+
+class Crossed(Strategy[Params]):
+    """Sets the other instrument's target on each bar: the signals of a step are not made in
+    instrument order."""
+
+    def on_bar(self, bar, features):
+        other = "BTCUSD.COINBASE" if bar.instrument_id == "ETHUSD.COINBASE" else "ETHUSD.COINBASE"
+        if self.last_bar(other) is not None and (self.time // 60_000_000_000) % 7 == 0:
+            self.target(other, 0.5 if self.position(other) <= 0 else -0.5)  # both, each minute
+'''
+
+
 def user_file(folder: Path) -> Path:
     path = folder / "momentum.py"
     path.write_text(USER_STRATEGY)
@@ -110,13 +125,18 @@ def momentum_config(output_dir: Path, strategy_file: Path) -> BacktestConfig:
     return BacktestConfig.model_validate(config)
 
 
-@pytest.mark.parametrize("which", ["file", "entry_point"])
+@pytest.mark.parametrize("which", ["file", "entry_point", "crossed"])
 def test_a_users_strategy_replayed_through_kafka_equals_the_embedded_run(
     which: str, kafka: KafkaEndpoint, tmp_path: Path
 ) -> None:
     def config(folder: Path) -> BacktestConfig:
         if which == "file":
             return momentum_config(folder, user_file(tmp_path))
+        if which == "crossed":
+            (tmp_path / "crossed.py").write_text(CROSSED_STRATEGY)
+            crossed = spread_config(folder).model_dump(mode="json")
+            crossed["strategy"] = {"kind": "python", "path": f"{tmp_path / 'crossed.py'}:Crossed"}
+            return BacktestConfig.model_validate(crossed)
         return spread_config(folder)
 
     embedded = run_backtest(config(tmp_path / "embedded"))

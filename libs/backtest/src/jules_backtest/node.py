@@ -162,17 +162,17 @@ class EmbeddedNode:
 
     def _signals(self, step: _Step) -> Sequence[Event]:
         signals: list[SignalGenerated] = []
-        events: list[Event] = []
+        alerts: list[Event] = []
         for vector, bar in zip(step.vectors, step.bars, strict=True):
             try:
-                made = self.strategy.on_features(vector, bar)
+                signals.extend(self.strategy.on_features(vector, bar))
             except StrategyQuarantinedError as error:  # a user's strategy raised
-                events.append(quarantine_alert(vector, error))
-                continue
-            signals.extend(made)
-            events.extend(made)
+                alerts.append(quarantine_alert(vector, error))
+        # by instrument, each instrument's in the order made: as a topic replay's collector
+        # reads the part (a spread may set another instrument's target on a bar)
+        signals.sort(key=lambda signal: signal.instrument_id)
         step.signals = signals
-        return events
+        return [*alerts, *signals]
 
     def _risk(self, step: _Step) -> Sequence[Event]:
         decided = risk_step(self.risk, step.made[VENUE.name], step.bars, step.signals)
