@@ -175,7 +175,8 @@ def test_sigterm_and_ctrl_c_stop_the_run_and_its_services_within_seconds(
 def test_a_timeout_fails_the_run_saying_what_it_waited_for(
     kafka: KafkaEndpoint, tmp_path: Path
 ) -> None:
-    run = Run(kafka, tmp_path, "--timeout", "8")
+    # the paced run lasts about 70 s; 25 s leaves a busy machine time to start the services
+    run = Run(kafka, tmp_path, "--timeout", "25")
     try:
         run.wait_until_replaying()
         code, _ = run.wait()
@@ -186,7 +187,7 @@ def test_a_timeout_fails_the_run_saying_what_it_waited_for(
     assert code == 1, output
     # e.g. "lockstep step 91 (after 2018-04-04T01:30:00Z) waited for bars from the replay"
     assert re.search(
-        r"the run did not finish within 8s: lockstep step \d+ \(.+\) waited for "
+        r"the run did not finish within 25s: lockstep step \d+ \(.+\) waited for "
         r"(bars|venue|vectors|signals|risk) from (the replay|order-router|features|signal|risk)",
         output,
     ), output
