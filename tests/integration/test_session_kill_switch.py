@@ -79,7 +79,10 @@ def test_kill_switch_engaged_then_released_in_a_session_stops_then_resumes_tradi
     run_dir = tmp_path / "session"
     audit = run_dir / "audit"
 
-    # Paced as a live feed (a minute bar every 50 ms): the replay lasts about 50 s.
+    # Paced as a live feed (a minute bar every 100 ms): the replay lasts about 100 s. Live, risk
+    # reads bars and signals from two topics: on a starved machine its bars may lag its
+    # signals by minutes of event time, which its staleness check (300 s) would deny; the
+    # slower pace keeps that lag in seconds.
     started = jules(
         "up",
         "-c",
@@ -87,7 +90,7 @@ def test_kill_switch_engaged_then_released_in_a_session_stops_then_resumes_tradi
         "--run-dir",
         str(run_dir),
         "--speed",
-        "1200",
+        "600",
         "--bootstrap",
         kafka.bootstrap,
     )
