@@ -17,9 +17,9 @@ from jules_contracts.system import AuditCheckpoint
 from jules_contracts.topics import AUDIT_CHECKPOINTS, MD_BARS
 from jules_runtime.bus import KafkaBus
 from jules_runtime.settings import KafkaSettings
-from prometheus_client.parser import text_string_to_metric_families
 
 from .bus_helpers import create_scoped_topics, new_scope, read_topic, wait_until
+from .fuzz_driver import metric_total
 from .service_process import ServiceProcess, http_status, http_text, start_service
 
 BIN = Path(sys.executable).parent
@@ -56,10 +56,7 @@ def tail(service: ServiceProcess) -> str:
 
 def metric(base_url: str, name: str) -> float:
     """The sum of every sample of counter ``name`` (0 when absent)."""
-    total = 0.0
-    for family in text_string_to_metric_families(http_text(base_url + "/metrics")):
-        total += sum(s.value for s in family.samples if s.name == name)
-    return total
+    return metric_total(http_text(base_url + "/metrics"), name)
 
 
 async def wait_for_metrics(
