@@ -258,6 +258,10 @@ async def test_router_service_process_matches_the_engine_and_routes_a_decision_o
                     and len(outputs.orders) == len(expected_orders)
                 )
             )
+            # the service counts an output once the broker acknowledged it, which can come
+            # after a reader already received it
+            snapshots = f'_events_out_total{{event_type="portfolio.snapshot"}} {float(len(bars))}'
+            await outputs.until(lambda: snapshots in http_text(service.base_url + "/metrics"))
         metrics = http_text(service.base_url + "/metrics")
     finally:
         await outputs.consumer.stop()

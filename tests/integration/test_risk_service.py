@@ -330,6 +330,9 @@ async def test_risk_service_process_decides_as_the_engine_and_obeys_the_kill_swi
             assert kill_switch() == {"state": "ACTIVE"}
 
         outputs = await read_outputs(kafka.bootstrap, scope, reference.outputs)
+        # counted once acknowledged, which can come after a reader received the outputs
+        denials = 'jules_risk_events_out_total{event_type="risk.order_denied"} 3.0'
+        await wait_until(lambda: denials in http_text(service.base_url + "/metrics"), 30)
         metrics = http_text(service.base_url + "/metrics")
         assert http_status(service.base_url + "/ready") == 204
     finally:
