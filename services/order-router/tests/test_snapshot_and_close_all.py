@@ -14,7 +14,7 @@ from jules_contracts import (
     derive_event_id,
 )
 from jules_contracts.ids import client_order_id
-from jules_order_router.engine import FeeSchedule
+from jules_order_router.engine import FeeSchedule, OrderRouterEngine
 
 from .helpers import (  # type: ignore[import-not-found]
     ACCOUNT,
@@ -24,7 +24,10 @@ from .helpers import (  # type: ignore[import-not-found]
     bar_time,
     feed,
     make_bar,
+    make_book,
     make_engine,
+    make_quote,
+    make_trade,
     reason_of,
 )
 
@@ -125,3 +128,44 @@ def test_engine_equity_is_always_cash_plus_marked_positions(
         # every order filled at its bar's open; the position is the net of the trades so far
         net = sum(q if s is BUY else -q for s, q in trades[: index + 1])
         assert engine.position(BTC).quantity == net
+
+
+def holding(btc: float, eth: float) -> OrderRouterEngine:
+    """An engine holding ``btc`` BTC bought at 100 and ``eth`` ETH (signed) at 10."""
+    engine: OrderRouterEngine = make_engine()
+    for instrument, quantity, price in ((BTC, btc, 100.0), (ETH, eth, 10.0)):
+        side = BUY if quantity > 0 else SELL
+        engine.on_decision(
+            approve(instrument, side, abs(quantity), at=bar_time(0), instrument=instrument)
+        )
+        feed(engine, [make_bar(1, price, price + 1, price - 1, price + 0.5, instrument=instrument)])
+    return engine
+
+
+def test_close_all_on_ticks_crosses_the_spread_of_the_last_quote_or_book() -> None:
+    engine = holding(2, -3)
+    last_quote = make_quote(bar_time(2), 104.0, 106.0)
+    last_book = make_book(bar_time(2), [(9.0, 1.0)], [(9.5, 1.0), (9.6, 5.0)], instrument=ETH)
+
+    events = engine.close_all([last_quote, last_book])
+
+    closing = {e.instrument_id: e for e in events if isinstance(e, OrderFilled)}
+    # the long sells at the bid
+    assert (closing[BTC].side, closing[BTC].last_price) == (SELL, 104.0)
+    assert (closing[ETH].side, closing[ETH].last_price) == (BUY, 9.5)  # the short buys at the ask
+    assert closing[BTC].causation_id is not None
+    assert all(p.quantity == 0 for p in engine.positions)
+
+
+def test_close_all_on_a_trade_closes_at_its_price_and_on_a_one_sided_book_at_the_mark() -> None:
+    engine = holding(1, 1)
+
+    events = engine.close_all(
+        [
+            make_trade(bar_time(2), 103.0, 1.0),
+            make_book(bar_time(2), [], [(11.0, 1.0)], instrument=ETH),
+        ]
+    )
+
+    prices = {e.instrument_id: e.last_price for e in events if isinstance(e, OrderFilled)}
+    assert prices == {BTC: 103.0, ETH: 10.5}  # ETH's book has no bid: its last mark

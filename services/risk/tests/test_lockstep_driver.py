@@ -8,12 +8,17 @@ from dataclasses import dataclass
 import pytest
 from jules_contracts import (
     Bar,
+    BookLevel,
+    BookSnapshot,
     Event,
     OrderApproved,
     OrderDenied,
     OrderSide,
+    Quote,
     SignalGenerated,
     SubmitOrder,
+    Trade,
+    derive_event_id,
     encode_event,
     topic_for,
 )
@@ -31,8 +36,10 @@ from .helpers import (
     bar,
     filled,
     make_engine,
+    quote,
     signal,
     snapshot,
+    trade,
 )
 
 PARTITIONS = (0, 1)
@@ -234,3 +241,49 @@ def test_a_signal_without_a_bar_in_the_step_is_decided_after_the_bars() -> None:
 def test_a_step_without_signals_needs_no_snapshot() -> None:
     t = TIMES[0]
     assert risk_step(make_engine(), [], [bar(t, 100.0)], []) == []
+
+
+def test_an_instruments_signals_are_decided_after_its_last_tick_of_the_step() -> None:
+    t = TIMES[0]
+    ticks: list[Quote | Trade] = [quote(t, 99.0, 101.0), quote(t, 109.0, 111.0)]
+    ticks.append(trade(t, 49.0, instrument=ETH))  # ETHUSDT after BTCUSDT
+    btc_signal = signal(t, 0.5, price=None)
+    portfolio = snapshot(t)
+
+    events = risk_step(make_engine(), [portfolio], ticks, [btc_signal])
+
+    engine = make_engine()
+    expected = [
+        *engine.on_portfolio(portfolio),
+        *engine.on_market(ticks[0]),
+        *engine.on_market(ticks[1]),
+        *engine.on_signal(btc_signal, portfolio),  # sized at the last quote's mid, 110
+        *engine.on_market(ticks[2]),
+    ]
+    assert [encode_event(e) for e in events] == [encode_event(e) for e in expected]
+    (order,) = [e for e in events if isinstance(e, SubmitOrder)]
+    assert order.quantity == pytest.approx(0.5 * snapshot(t).equity / 110.0, rel=1e-9)
+
+
+def book(t: int, bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> BookSnapshot:
+    return BookSnapshot(
+        event_id=derive_event_id("test-book", t),
+        source="test",
+        event_time=t,
+        instrument_id=BTC,
+        bids=tuple(BookLevel(price=p, size=s) for p, s in bids),
+        asks=tuple(BookLevel(price=p, size=s) for p, s in asks),
+    )
+
+
+def test_a_two_sided_book_is_a_reference_price_and_a_one_sided_one_is_not() -> None:
+    engine = make_engine()
+    t = TIMES[0]
+    engine.on_market(book(t, [(99.0, 1.0)], [(101.0, 1.0)]))
+    state = engine.market(BTC)
+    assert state is not None
+    assert state.reference is not None
+    assert (state.reference.price, state.reference.time) == (100.0, t)
+    engine.on_market(book(t + MINUTE, [], [(105.0, 1.0)]))
+    assert state.reference.price == 100.0
+    assert state.last_event_time == t + MINUTE

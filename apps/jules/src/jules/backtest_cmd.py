@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,9 +19,15 @@ from jules.backtest_services import BACKTEST_SERVICES
 if TYPE_CHECKING:
     from jules_backtest.config import BacktestConfig
     from jules_backtest.run import RunSummary
-    from jules_contracts import Bar
 
-    Wrap = Callable[[Iterator[Bar]], Iterator[Bar]]
+_T = TypeVar("_T")
+
+
+class Wrap(Protocol):
+    """Wraps the stream a run reads (bars, or every market event) with a progress bar."""
+
+    def __call__(self, items: Iterator[_T], /) -> Iterator[_T]: ...
+
 
 __all__ = ["DataDir", "Mode", "Overrides", "backtest", "load_backtest_config"]
 
@@ -190,27 +196,41 @@ def backtest(
     _print_summary(console, summary)
 
 
+def _title(summary: RunSummary) -> str:
+    """The summary's title: bars and speed; a tick-driven run's ticks and events per second."""
+    name, seconds = summary.run_dir.name, max(summary.seconds, 1e-9)
+    ticks = sum(summary.quality.ticks.values())
+    if not ticks:
+        speed = summary.bars / seconds
+        return f"Backtest {name}: {summary.bars:,} bars in {seconds:.2f}s ({speed:,.0f} bars/s)"
+    events = summary.bars + ticks
+    return (
+        f"Backtest {name}: {summary.bars:,} bars and {ticks:,} ticks in {seconds:.2f}s "
+        f"({events / seconds:,.0f} events/s)"
+    )
+
+
 def _run_with_progress(
     console: Console,
     settings: BacktestConfig,
     run: Callable[[BacktestConfig, Wrap | None], RunSummary],
     progress: bool,
 ) -> RunSummary:
-    """``run(settings)``, with a progress bar of the bars read when ``progress``."""
+    """``run(settings)``, with a progress bar of the market events read when ``progress``."""
     if not progress:
         return run(settings, None)
     with Progress(
         TextColumn("[bold]backtest[/bold] {task.fields[name]}"),
         BarColumn(),
-        TextColumn("{task.completed:,} bars"),
+        TextColumn("{task.completed:,} events"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("bars", total=None, name=settings.name)
+        task = bar.add_task("events", total=None, name=settings.name)
 
-        def tick(bars: Iterator[Bar]) -> Iterator[Bar]:
-            for item in bars:
+        def tick(items: Iterator[_T]) -> Iterator[_T]:
+            for item in items:
                 bar.advance(task)
                 yield item
 
@@ -254,8 +274,7 @@ def _replicas(values: list[str]) -> dict[str, int]:
 def _print_summary(console: Console, summary: RunSummary) -> None:
     metrics = summary.metrics
     table = Table(
-        title=f"Backtest {summary.run_dir.name}: {summary.bars:,} bars in "
-        f"{summary.seconds:.2f}s ({summary.bars / max(summary.seconds, 1e-9):,.0f} bars/s)"
+        title=_title(summary),
     )
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -328,10 +328,16 @@ def run_backtest_kafka(
             message names it, with its exit code and the end of its log).
         TimeoutError: The run took longer than ``options.timeout_s`` (the message says what
             the run waited for).
-        ValueError: More replicas of features or signal than partitions.
+        ValueError: More replicas of features or signal than partitions, or a data source
+            drives the run with quotes, trades or books (embedded mode only, for now).
         jules_runtime.output_paths.OutputRefusedError: The run folder is refused (before the
             broker or any service starts); nothing was changed.
     """
+    if config.tick_driven:
+        raise ValueError(
+            "a quote-, trade- or book-driven run (a data source's events other than 'bar') "
+            "runs in embedded mode only: the services' lockstep steps on bars"
+        )
     for name in PARTITIONED_SERVICES:
         if options.replicas.get(name, 1) > options.partitions:
             raise ValueError(

@@ -42,6 +42,7 @@ __all__ = [
     "MonteCarloConfig",
     "OnnxStrategyConfig",
     "apply_overrides",
+    "MarketKind",
     "load_config",
 ]
 
@@ -66,6 +67,29 @@ class DataSource(_Frozen):
 
 
 class OnnxStrategyConfig(_Frozen):
+    events: Annotated[tuple[MarketKind, ...], Field(min_length=1)] = ("bar",)
+    """The market events of the file that drive the run: ``bar`` (the file's bars, or those
+    ``bar_interval`` aggregates), and ``quote``, ``trade``, ``book`` for a quote-, trade- or
+    book-driven run: the venue fills on them (with a fill model that reads them, such as
+    ``l1_quote``, ``l2_book`` or ``kyle_lambda``), risk prices and stops on them, and a
+    strategy's ``on_quote``, ``on_trade``, ``on_book`` hooks see them."""
+    book_depth: Annotated[int, Field(ge=1, le=1000)] = 20
+    """Levels per side of the book snapshots a ``book`` run rebuilds from the file's updates."""
+
+    @model_validator(mode="after")
+    def _events(self) -> Self:
+        if len(set(self.events)) != len(self.events):
+            raise ValueError(f"events {list(self.events)} names a kind twice")
+        if self.bar_interval is not None and "bar" not in self.events:
+            raise ValueError(
+                f"bar_interval {self.bar_interval!r} aggregates bars, but events "
+                f"{list(self.events)} has no 'bar'"
+            )
+        return self
+
+
+MarketKind = Literal["bar", "quote", "trade", "book"]
+"""A kind of market event a data source can drive a run with (``DataSource.events``)."""
     """An ONNX policy as the strategy."""
 
     kind: str = Field(default="onnx", pattern="^onnx$")
@@ -141,6 +165,11 @@ class BacktestConfig(_Frozen):
 
     @field_validator("strategy", mode="before")
     @classmethod
+    @property
+    def tick_driven(self) -> bool:
+        """Whether a data source drives the run with quotes, trades or books."""
+        return any(kind != "bar" for source in self.data for kind in source.events)
+
     def _strategy(cls, value: Any) -> Any:
         if isinstance(value, dict) and value.get("kind") != "onnx":
             return strategy_config_from_mapping(value)

@@ -1,4 +1,11 @@
-"""Loading the bars of a backtest: the market-data loaders, validated and merged in event time."""
+"""Loading a backtest's market data: the loaders' events, validated and merged in event time.
+
+``load_bars`` yields the bars of a bar-driven run; ``load_market`` every market event of a run,
+the quotes, trades and order books of the sources whose ``events`` ask for them besides the
+bars. A ``book`` source's snapshot and updates become ``BookSnapshot`` events: after each
+accepted update, the book rebuilt by the validator (``book_depth`` levels a side), once it is
+in sync.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jules_contracts import Bar, Event, PriceType
+from jules_contracts import (
+    Bar,
+    BookDelta,
+    BookSnapshot,
+    Event,
+    MarketEvent,
+    PriceType,
+    Quote,
+    Trade,
+)
 from jules_market_data.engine import (
     BarAggregator,
     BarAggregatorConfig,
@@ -14,11 +30,19 @@ from jules_market_data.engine import (
     Rejection,
     merge_streams,
 )
-from jules_market_data.loaders import load
+from jules_market_data.loaders import default_instrument_id, load
 
-from jules_backtest.config import BacktestConfig, DataSource
+from jules_backtest.config import BacktestConfig, DataSource, MarketKind
 
-__all__ = ["DataQuality", "load_bars", "resolve"]
+__all__ = ["DataQuality", "load_bars", "load_market", "resolve"]
+
+_KINDS: dict[type[Event], MarketKind] = {
+    Bar: "bar",
+    Quote: "quote",
+    Trade: "trade",
+    BookSnapshot: "book",
+    BookDelta: "book",
+}
 
 
 @dataclass
@@ -29,15 +53,27 @@ class DataQuality:
     rejected: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
     ignored_non_bar_events: int = 0
+    ticks: dict[str, int] = field(default_factory=dict)
+    """Quotes, trades and book snapshots a tick-driven run took, by kind."""
 
     def as_dict(self) -> dict[str, object]:
-        """The report as plain data (for ``data_quality.json``)."""
-        return {
+        """The report as plain data (``data_quality.json``; ticks only in a tick-driven run)."""
+        report: dict[str, object] = {
             "accepted_bars_by_instrument": dict(sorted(self.accepted.items())),
             "rejected_by_reason": dict(sorted(self.rejected.items())),
             "rejected_examples": self.examples[:20],
             "ignored_non_bar_events": self.ignored_non_bar_events,
         }
+        if self.ticks:
+            report["accepted_ticks_by_kind"] = dict(sorted(self.ticks.items()))
+        return report
+
+    def reject(self, item: Rejection) -> None:
+        """Count a rejected row or event (the first 20 kept as examples)."""
+        reason = str(item.reason)
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        if len(self.examples) < 20:
+            self.examples.append(f"{item.location}: {reason}: {item.detail}")
 
 
 def resolve(config: BacktestConfig, source: DataSource) -> Path:
@@ -46,7 +82,7 @@ def resolve(config: BacktestConfig, source: DataSource) -> Path:
     return path if path.is_absolute() else config.data_dir / path
 
 
-def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[object]:
+def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[Event | Rejection]:
     path = resolve(config, source)
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path} (data_dir is {config.data_dir})")
@@ -59,23 +95,44 @@ def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[objec
         assume_utc=source.assume_utc,
         window=config.window_ns if source.bar_interval is None else None,
     )
+    ticks = frozenset(source.events) - {"bar"}
     if source.bar_interval is None:
-        return stream
-    return _aggregated(stream, source.bar_interval, source.price_type or PriceType.MID)
+        if not ticks:
+            return stream
+        return (
+            i for i in stream if isinstance(i, Rejection) or _KINDS.get(type(i)) in source.events
+        )
+    return _aggregated(stream, source.bar_interval, source.price_type, ticks)
 
 
 def _aggregated(
-    stream: Iterator[Event | Rejection], interval: str, quote_price_type: PriceType
+    stream: Iterator[Event | Rejection],
+    interval: str,
+    price_type: PriceType | None,
+    ticks: frozenset[MarketKind] = frozenset(),
 ) -> Iterator[Event | Rejection]:
-    """Trades or quotes into time bars; rejections pass through in place."""
+    """Trades or quotes into time bars; rejections and ``ticks`` kinds pass through in place.
+
+    ``price_type`` ``TRADE`` builds bars of the trades only, ``BID``, ``ASK`` or ``MID`` of the
+    quotes only (``None``: trade bars of trades, mid bars of quotes). A bar comes before the
+    tick that closed it.
+    """
+    from_trades = price_type in (None, PriceType.TRADE)
+    from_quotes = price_type is not PriceType.TRADE
+    quote_type = PriceType.MID if price_type in (None, PriceType.TRADE) else price_type
     aggregator = BarAggregator(
-        BarAggregatorConfig(interval=interval, quote_price_types=(quote_price_type,))
+        BarAggregatorConfig(interval=interval, quote_price_types=(quote_type,))
     )
     for item in stream:
         if isinstance(item, Rejection):
             yield item
-        else:
+            continue
+        if (from_trades or not isinstance(item, Trade)) and (
+            from_quotes or not isinstance(item, Quote)
+        ):
             yield from aggregator.on_event(item)
+        if _KINDS.get(type(item)) in ticks:
+            yield item
     yield from aggregator.flush()
 
 
@@ -88,21 +145,50 @@ def load_bars(config: BacktestConfig, quality: DataQuality) -> Iterator[Bar]:
     CSV bar tables more than an hour outside the window are not read at all (nor checked):
     a window costs what it selects (``jules_market_data.loaders.window``).
     """
-    start, end = config.window_ns
-    validator = MarketDataValidator()
-    streams = [_source_stream(config, source) for source in config.data]
-    for item in validator.validate(merge_streams(*streams)):  # type: ignore[arg-type]
-        if isinstance(item, Rejection):
-            reason = str(item.reason)
-            quality.rejected[reason] = quality.rejected.get(reason, 0) + 1
-            if len(quality.examples) < 20:
-                quality.examples.append(f"{item.location}: {reason}: {item.detail}")
-        elif isinstance(item, Bar):
-            if (start is not None and item.event_time < start) or (
-                end is not None and item.event_time >= end
-            ):
-                continue
-            quality.accepted[item.instrument_id] = quality.accepted.get(item.instrument_id, 0) + 1
-            yield item
+    for event in _validated(config, quality, MarketDataValidator()):
+        if isinstance(event, Bar):
+            quality.accepted[event.instrument_id] = quality.accepted.get(event.instrument_id, 0) + 1
+            yield event
         else:
             quality.ignored_non_bar_events += 1
+
+
+def load_market(config: BacktestConfig, quality: DataQuality) -> Iterator[MarketEvent]:
+    """Yield the market events of the run merged in event-time order (ties by instrument id).
+
+    As ``load_bars``, with the quotes, trades and books of the sources whose ``events`` ask for
+    them: a book update becomes the ``BookSnapshot`` of the book after it (none while the book
+    waits for a snapshot). Accepted ticks are counted by kind in ``quality.ticks``.
+    """
+    depths = {
+        source.instrument_id or default_instrument_id(resolve(config, source)): source.book_depth
+        for source in config.data
+    }
+    validator = MarketDataValidator()
+    for event in _validated(config, quality, validator):
+        if isinstance(event, Bar):
+            quality.accepted[event.instrument_id] = quality.accepted.get(event.instrument_id, 0) + 1
+            yield event
+        elif isinstance(event, Quote | Trade):
+            quality.ticks[_KINDS[type(event)]] = quality.ticks.get(_KINDS[type(event)], 0) + 1
+            yield event
+        elif isinstance(event, BookDelta | BookSnapshot):
+            book = validator.book(event.instrument_id)
+            if book is not None and book.synced:
+                quality.ticks["book"] = quality.ticks.get("book", 0) + 1
+                yield book.snapshot(event, depth=depths.get(event.instrument_id, 20))
+        else:
+            quality.ignored_non_bar_events += 1
+
+
+def _validated(
+    config: BacktestConfig, quality: DataQuality, validator: MarketDataValidator
+) -> Iterator[Event]:
+    """The accepted events of every source in ``[start, end)``, rejections counted."""
+    start, end = config.window_ns
+    streams = [_source_stream(config, source) for source in config.data]
+    for item in validator.validate(merge_streams(*streams)):
+        if isinstance(item, Rejection):
+            quality.reject(item)
+        elif (start is None or item.event_time >= start) and (end is None or item.event_time < end):
+            yield item

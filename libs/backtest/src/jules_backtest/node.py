@@ -1,20 +1,23 @@
 """The embedded node: every engine wired in one process by a deterministic event loop.
 
 The loop is the reference semantics of the platform (docs/architecture.md). For each distinct
-event time ``t``, with the bars closing at ``t`` taken in instrument-id order, it runs the parts
-of a step in ``jules_runtime.lockstep.STEP_ORDER`` (the one step definition, which the services'
-lockstep drivers and the Kafka-mode collector share):
+event time ``t``, with the market events of ``t`` taken in instrument-id order (bars closing at
+``t``; in a quote-, trade- or book-driven run also the ticks of ``t``, each instrument's in the
+order loaded), it runs the parts of a step in ``jules_runtime.lockstep.STEP_ORDER`` (the one
+step definition, which the services' lockstep drivers and the Kafka-mode collector share):
 
-1. ``bars``: the bars;
+1. ``bars``: the market events;
 2. ``venue``: the venue step (``jules_order_router.engine.step``): risk's commands of the
-   previous step, then fills of working orders against the bars at ``t`` (an order decided at
-   ``t-1`` fills at ``t``'s open), then one ``PortfolioSnapshot`` for ``t``;
+   previous step, then fills of working orders against the market events at ``t`` (an order
+   decided at ``t-1`` fills at ``t``'s open, or on the first tick after it), then one
+   ``PortfolioSnapshot`` for ``t``;
 3. ``vectors``: one feature vector per bar;
-4. ``signals``: the strategy's signals (a user's strategy that raises is quarantined: a
+4. ``signals``: the strategy's signals, on each bar with its vector and on each tick a user's
+   strategy asked for (a user's strategy that raises is quarantined: a
    ``STRATEGY_QUARANTINED`` alert, then no more signals);
-5. ``risk``: the risk step (``jules_risk.engine.step``): the venue's events, then per bar the
-   market and its signals, sized and checked against the portfolio as of ``t``. Its decisions
-   and cancels reach the venue at the start of the next step.
+5. ``risk``: the risk step (``jules_risk.engine.step``): the venue's events, then the market
+   events and each instrument's signals, sized and checked against the portfolio as of ``t``.
+   Its decisions and cancels reach the venue at the start of the next step.
 
 Every event goes to ``emit`` in that order, so the audit log and the run outputs are a function
 of the input alone. A topic-replay backtest runs the same steps in separate services, and its
@@ -32,6 +35,7 @@ from jules_contracts import (
     CancelOrder,
     Event,
     FeatureVector,
+    MarketEvent,
     OrderApproved,
     OrderDenied,
     PortfolioSnapshot,
@@ -43,7 +47,13 @@ from jules_order_router.engine.step import venue_finish, venue_step
 from jules_risk.engine import RiskEngine
 from jules_risk.engine.step import risk_step
 from jules_runtime.lockstep import BARS, RISK, SIGNALS_PART, STEP_ORDER, VECTORS, VENUE, Part
-from jules_signal.engine import Strategy, StrategyQuarantinedError, quarantine_alert
+from jules_signal.engine import (
+    PythonStrategy,
+    Strategy,
+    StrategyQuarantinedError,
+    Tick,
+    quarantine_alert,
+)
 
 __all__ = ["DECIDE_PARTS", "MARKET_PARTS", "EmbeddedNode", "Emit", "venue_commands_of"]
 
@@ -66,18 +76,23 @@ DECIDE_PARTS: tuple[Part, ...] = STEP_ORDER[len(MARKET_PARTS) :]
 class _Step:
     """What one step has made so far, by part name."""
 
-    bars: list[Bar]
+    market: Sequence[MarketEvent]
     made: dict[str, Sequence[Event]] = field(default_factory=dict)
     vectors: list[FeatureVector] = field(default_factory=list)
     signals: list[SignalGenerated] = field(default_factory=list)
 
+    @property
+    def bars(self) -> list[Bar]:
+        """The step's bars, in market order."""
+        return [event for event in self.market if isinstance(event, Bar)]
+
 
 class EmbeddedNode:
-    """Runs bars through the venue, features, strategy and risk, in event time.
+    """Runs market events through the venue, features, strategy and risk, in event time.
 
     Args:
         features: The features engine (its schema covers what the strategy needs).
-        strategy: A rule strategy or an ONNX policy.
+        strategy: A rule strategy, an ONNX policy or a user's strategy.
         risk: The risk engine.
         router: The order-router engine with its simulated venue.
         emit: Receives every event, in order.
@@ -98,6 +113,10 @@ class EmbeddedNode:
         self.router = router
         self._emit = emit
         self.last_bars: dict[str, Bar] = {}
+        self.last_ticks: dict[str, Tick] = {}
+        self._tick_kinds: frozenset[type[Tick]] = (
+            strategy.market_kinds if isinstance(strategy, PythonStrategy) else frozenset()
+        )
         self.last_snapshot: PortfolioSnapshot | None = None
         self._commands: list[Event] = []
         self._parts: dict[str, Callable[[_Step], Sequence[Event]]] = {
@@ -108,21 +127,24 @@ class EmbeddedNode:
             RISK.name: self._risk,
         }
 
-    def run(self, bars: Iterable[Bar], *, close_at_end: bool = True) -> PortfolioSnapshot | None:
-        """Process bars (already in event-time order) and return the final portfolio.
+    def run(
+        self, market: Iterable[MarketEvent], *, close_at_end: bool = True
+    ) -> PortfolioSnapshot | None:
+        """Process market events (already in event-time order) and return the final portfolio.
 
         Args:
-            bars: Bars of every instrument, merged in event-time order.
-            close_at_end: Close open positions at the open of each instrument's last bar.
+            market: Bars (and ticks) of every instrument, merged in event-time order.
+            close_at_end: Close open positions at the open of each instrument's last bar (at
+                its last tick, in a tick-driven run).
         """
-        for _, group in groupby(bars, key=lambda bar: bar.event_time):
-            self.step(sorted(group, key=lambda bar: bar.instrument_id))
+        for _, group in groupby(market, key=lambda event: event.event_time):
+            self.step(sorted(group, key=lambda event: event.instrument_id))
         self.finish(close_at_end=close_at_end)
         return self.last_snapshot
 
-    def step(self, bars: list[Bar]) -> None:
-        """Process every bar closing at one event time (in instrument-id order)."""
-        self._run(_Step(bars), STEP_ORDER)
+    def step(self, market: Sequence[MarketEvent]) -> None:
+        """Process every market event of one event time (in instrument-id order)."""
+        self._run(_Step(market), STEP_ORDER)
 
     def market(self, bars: list[Bar]) -> tuple[list[Event], list[FeatureVector]]:
         """First half of a step: the parts up to the feature vectors (``MARKET_PARTS``).
@@ -149,12 +171,15 @@ class EmbeddedNode:
         return step
 
     def _bars(self, step: _Step) -> Sequence[Event]:
-        for bar in step.bars:
-            self.last_bars[bar.instrument_id] = bar
-        return step.bars
+        for event in step.market:
+            if isinstance(event, Bar):
+                self.last_bars[event.instrument_id] = event
+            else:
+                self.last_ticks[event.instrument_id] = event
+        return step.market
 
     def _venue(self, step: _Step) -> Sequence[Event]:
-        return venue_step(self.router, self._commands, step.bars)
+        return venue_step(self.router, self._commands, step.market)
 
     def _vectors(self, step: _Step) -> Sequence[Event]:
         step.vectors = [self.features.on_bar(bar) for bar in step.bars]
@@ -163,11 +188,18 @@ class EmbeddedNode:
     def _signals(self, step: _Step) -> Sequence[Event]:
         signals: list[SignalGenerated] = []
         alerts: list[Event] = []
-        for vector, bar in zip(step.vectors, step.bars, strict=True):
+        vectors = iter(step.vectors)
+        for event in step.market:
+            cause: FeatureVector | Tick = event if not isinstance(event, Bar) else next(vectors)
             try:
-                signals.extend(self.strategy.on_features(vector, bar))
+                if isinstance(event, Bar):
+                    assert isinstance(cause, FeatureVector)
+                    signals.extend(self.strategy.on_features(cause, event))
+                elif type(event) in self._tick_kinds:
+                    assert isinstance(self.strategy, PythonStrategy)
+                    signals.extend(self.strategy.on_market(event))
             except StrategyQuarantinedError as error:  # a user's strategy raised
-                alerts.append(quarantine_alert(vector, error))
+                alerts.append(quarantine_alert(cause, error))
         # by instrument, each instrument's in the order made: as a topic replay's collector
         # reads the part (a spread may set another instrument's target on a bar)
         signals.sort(key=lambda signal: signal.instrument_id)
@@ -175,13 +207,17 @@ class EmbeddedNode:
         return [*alerts, *signals]
 
     def _risk(self, step: _Step) -> Sequence[Event]:
-        decided = risk_step(self.risk, step.made[VENUE.name], step.bars, step.signals)
+        decided = risk_step(self.risk, step.made[VENUE.name], step.market, step.signals)
         self._commands = venue_commands_of(decided)
         return decided
 
     def finish(self, *, close_at_end: bool = True) -> None:
-        """End the run: the last commands reach the venue, which may flatten the account."""
-        last = [self.last_bars[key] for key in sorted(self.last_bars)]
+        """End the run: the last commands reach the venue, which may flatten the account.
+
+        An instrument closes at its last bar's open, or at its last tick when it had ticks.
+        """
+        lasts: dict[str, MarketEvent] = {**self.last_bars, **self.last_ticks}
+        last = [lasts[key] for key in sorted(lasts)]
         venue = venue_finish(self.router, self._commands, last, close_at_end=close_at_end)
         self._commands = []
         self._emit_all(venue)

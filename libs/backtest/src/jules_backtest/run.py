@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jules_contracts import Bar, Event
+from jules_contracts import Event, MarketEvent
 from jules_features.engine import FeatureEngine, FeatureSchema
 from jules_order_router.engine import OrderRouterEngine
 from jules_risk.engine import RiskEngine
@@ -31,7 +31,7 @@ from jules_signal.engine import ModelCard, OnnxPolicy, OnnxPolicyConfig, Strateg
 
 from jules_backtest.audit import audit_sink
 from jules_backtest.config import BacktestConfig, OnnxStrategyConfig
-from jules_backtest.data import DataQuality, load_bars
+from jules_backtest.data import DataQuality, load_market
 from jules_backtest.metrics import ExecutionCounts, bootstrap_intervals, compute_metrics
 from jules_backtest.node import EmbeddedNode
 from jules_backtest.outputs import RunRecorder, iso
@@ -301,14 +301,14 @@ def build_node(
 def run_backtest(
     config: BacktestConfig,
     *,
-    progress: Callable[[Iterator[Bar]], Iterator[Bar]] | None = None,
+    progress: Callable[[Iterator[MarketEvent]], Iterator[MarketEvent]] | None = None,
     overwrite: bool = False,
 ) -> RunSummary:
     """Run a backtest in embedded mode and write its run folder (replacing an earlier run's).
 
     Args:
         config: The validated configuration.
-        progress: Wraps the bar stream (a progress bar); ``None`` for none.
+        progress: Wraps the market events' stream (a progress bar); ``None`` for none.
         overwrite: Write into a non-empty folder that holds no run (``prepare_run_dir``).
 
     Raises:
@@ -328,8 +328,8 @@ def run_backtest(
             audit(event)
 
         node = build_node(config, strategy, schema, emit)
-        bars: Iterator[Bar] = load_bars(config, quality)
-        node.run(progress(bars) if progress else bars, close_at_end=config.close_at_end)
+        market: Iterator[MarketEvent] = load_market(config, quality)
+        node.run(progress(market) if progress else market, close_at_end=config.close_at_end)
     return finish_run(config, schema, recorder, quality, started=started, clock=clock)
 
 

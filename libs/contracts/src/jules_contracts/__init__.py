@@ -48,8 +48,10 @@ from jules_contracts.market_data import (
     BookDelta,
     BookLevel,
     BookSnapshot,
+    MarketEvent,
     Quote,
     Trade,
+    market_price,
 )
 from jules_contracts.orders import (
     CancelOrder,
@@ -96,6 +98,7 @@ __all__ = [
     "JulesError",
     "KillSwitchState",
     "LiquiditySide",
+    "MarketEvent",
     "ModelStage",
     "OrderAccepted",
     "OrderApproved",
@@ -129,6 +132,7 @@ __all__ = [
     "encode_event",
     "event_class",
     "format_utc_nanos",
+    "market_price",
     "new_event_id",
     "parse_utc_nanos",
     "topic_for",

@@ -18,7 +18,17 @@ from jules_contracts.base import (
 )
 from jules_contracts.enums import AggressorSide, BookSide, PriceType
 
-__all__ = ["Bar", "BookChange", "BookDelta", "BookLevel", "BookSnapshot", "Quote", "Trade"]
+__all__ = [
+    "Bar",
+    "BookChange",
+    "BookDelta",
+    "BookLevel",
+    "BookSnapshot",
+    "MarketEvent",
+    "Quote",
+    "Trade",
+    "market_price",
+]
 
 BarInterval = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(ms|s|m|h|d)$")]
 """A bar length: ``1s``, ``1m``, ``5m``, ``1h``, ``1d``, ``250ms``."""
@@ -155,3 +165,23 @@ class BookDelta(Event):
                 f"first_sequence {self.first_sequence} is after sequence {self.sequence}"
             )
         return self
+
+
+MarketEvent = Bar | Quote | Trade | BookSnapshot
+"""A market event an order can fill on and a position be marked at."""
+
+
+def market_price(event: MarketEvent) -> float | None:
+    """The price an event shows: a bar's close, a quote's or a book's mid, a trade's price.
+
+    ``None`` for a one-sided or empty book.
+    """
+    if isinstance(event, Bar):
+        return event.close
+    if isinstance(event, Quote):
+        return (event.bid_price + event.ask_price) / 2
+    if isinstance(event, Trade):
+        return event.price
+    if event.bids and event.asks:
+        return (event.bids[0].price + event.asks[0].price) / 2
+    return None

@@ -1,5 +1,4 @@
 """Write your own strategy: the public API (``jules_signal.engine.sdk`` documents it)."""
 
-from jules_signal.engine.sdk import Bar, Features, Field, Params, Strategy, Timer
-
-__all__ = ["Bar", "Features", "Field", "Params", "Strategy", "Timer"]
+from jules_signal.engine.sdk import *  # noqa: F403
+from jules_signal.engine.sdk import __all__ as __all__

@@ -42,7 +42,7 @@ from typing import Literal
 from jules_contracts.base import Event
 from jules_contracts.enums import LiquiditySide, OrderSide, TimeInForce
 from jules_contracts.ids import client_order_id
-from jules_contracts.market_data import Bar
+from jules_contracts.market_data import Bar, Quote, Trade
 from jules_contracts.orders import (
     CancelOrder,
     OrderAccepted,
@@ -208,28 +208,31 @@ class OrderRouterEngine:
         return self._portfolio.snapshot(event_time, cause)
 
     def close_all(
-        self, bars: Bar | Sequence[Bar], price_field: Literal["open", "close"] = "open"
+        self,
+        bars: MarketEvent | Sequence[MarketEvent],
+        price_field: Literal["open", "close"] = "open",
     ) -> list[Event]:
         """Flatten the account at the end of a backtest.
 
         Cancels every working order (``CLOSE_ALL``), then closes every open position with a
-        market order filled at once at ``price_field`` of the given bar of its instrument
-        (a position without a bar here closes at its last mark), paying the taker fee with no
+        market order filled at once at ``price_field`` of the given bar of its instrument (at
+        the bid or ask of a quote or book, at a trade's price; a position without an event
+        here, or with a one-sided book, closes at its last mark), paying the taker fee with no
         slippage, impact or participation cap. Each closing order reports ``OrderAccepted``
         and ``OrderFilled``; its client order id is
-        ``client_order_id("close-all", bar.event_id, instrument_id)``.
+        ``client_order_id("close-all", event.event_id, instrument_id)``.
 
         Args:
-            bars: The last bar of each instrument (or one bar).
-            price_field: Which price of the bar to close at.
+            bars: The last bar (or tick) of each instrument, or one.
+            price_field: Which price of a bar to close at.
 
         Returns:
             The cancels, then per instrument the acceptance and fill of its closing order.
         """
-        given = [bars] if isinstance(bars, Bar) else list(bars)
+        given = list(bars) if isinstance(bars, Sequence) else [bars]
         if not given:
-            raise ValueError("close_all needs at least one bar (bars is empty)")
-        by_instrument = {bar.instrument_id: bar for bar in given}
+            raise ValueError("close_all needs at least one bar or tick (bars is empty)")
+        by_instrument = {event.instrument_id: event for event in given}
         events: list[Event] = []
         for snapshot in self.working_orders:
             order = self._orders[snapshot.client_order_id]
@@ -238,10 +241,12 @@ class OrderRouterEngine:
         for position in self.positions:
             if position.quantity == 0:
                 continue
-            bar = by_instrument.get(position.instrument_id)
-            price = getattr(bar, price_field) if bar is not None else position.last_price
+            last = by_instrument.get(position.instrument_id)
+            price = None if last is None else _closing_price(last, position.quantity, price_field)
+            if price is None:
+                price = position.last_price
             assert price is not None  # a traded position always has a mark
-            events.extend(self._close_position(position, bar or given[0], price))
+            events.extend(self._close_position(position, last or given[0], price))
         return events
 
     # --- internals ----------------------------------------------------------------------------
@@ -405,7 +410,7 @@ class OrderRouterEngine:
         if not book:
             self._working.pop(order.instrument_id, None)
 
-    def _close_position(self, position: Position, cause: Bar, price: float) -> list[Event]:
+    def _close_position(self, position: Position, cause: Event, price: float) -> list[Event]:
         instrument = position.instrument_id
         side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
         intent = SubmitOrder.derive(
@@ -432,3 +437,19 @@ class OrderRouterEngine:
         self._register(order, accepted)
         fill = self._fill(order, Execution(order.quantity, price, LiquiditySide.TAKER), cause)
         return [accepted, fill]
+
+
+def _closing_price(event: MarketEvent, position: float, price_field: str) -> float | None:
+    """The price a position closes at on ``event``.
+
+    A long sells at the bid, a short buys at the ask; a bar's ``price_field``, a trade's price;
+    ``None`` for a missing book side.
+    """
+    if isinstance(event, Bar):
+        return float(getattr(event, price_field))
+    if isinstance(event, Trade):
+        return event.price
+    if isinstance(event, Quote):
+        return event.bid_price if position > 0 else event.ask_price
+    levels = event.bids if position > 0 else event.asks
+    return levels[0].price if levels else None

@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from jules_contracts.enums import LiquiditySide, OrderSide, PriceType
-from jules_contracts.market_data import Bar, BookSnapshot, Quote, Trade
+from jules_contracts.market_data import Bar, BookSnapshot, Quote, Trade, market_price
 
 from jules_order_router.engine.config import (
     BarCloseSlippage,
@@ -327,17 +327,5 @@ def view_for(
 
 
 def mark_price(event: MarketEvent) -> float | None:
-    """The price positions are marked at after ``event``.
-
-    A bar's close, a quote's mid, a trade's price, a book's mid (``None`` for a one-sided or
-    empty book).
-    """
-    if isinstance(event, Bar):
-        return event.close
-    if isinstance(event, Quote):
-        return (event.bid_price + event.ask_price) / 2
-    if isinstance(event, Trade):
-        return event.price
-    if event.bids and event.asks:
-        return (event.bids[0].price + event.asks[0].price) / 2
-    return None
+    """The price positions are marked at after ``event`` (``jules_contracts.market_price``)."""
+    return market_price(event)

@@ -3,8 +3,9 @@
 The backtest loop (docs/architecture.md) runs, for each distinct event time
 ``t``: the venue step, then features and signals, then the risk step. The venue step first
 takes the commands risk made in the previous step (decisions and cancels, in the order risk
-made them), then fills working orders against the bars of ``t`` (in instrument-id order), then
-marks the account: one ``PortfolioSnapshot`` at ``t``. An order risk approved at ``t - 1``
+made them), then fills working orders against the market events of ``t`` (in instrument-id
+order: bars, or the quotes, trades or books of a tick-driven run), then marks the account: one
+``PortfolioSnapshot`` at ``t``. An order risk approved at ``t - 1``
 therefore fills from ``t``'s open.
 
 The embedded node and the order-router service in backtest mode both call these functions,
@@ -15,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from jules_contracts import Bar, CancelOrder, Event, OrderApproved, OrderDenied
+from jules_contracts import CancelOrder, Event, OrderApproved, OrderDenied
 
 from jules_order_router.engine.engine import OrderRouterEngine
+from jules_order_router.engine.liquidity import MarketEvent
 
 __all__ = ["venue_commands", "venue_finish", "venue_step"]
 
@@ -34,20 +36,21 @@ def venue_commands(engine: OrderRouterEngine, commands: Iterable[Event]) -> list
 
 
 def venue_step(
-    engine: OrderRouterEngine, commands: Iterable[Event], bars: Sequence[Bar]
+    engine: OrderRouterEngine, commands: Iterable[Event], bars: Sequence[MarketEvent]
 ) -> list[Event]:
-    """The venue at one event time: commands, fills on ``bars``, then the snapshot.
+    """The venue at one event time: commands, fills on the market events, then the snapshot.
 
     Args:
         engine: The router engine.
         commands: Risk's commands of the previous step, in the order risk made them.
-        bars: Every bar closing at this event time, in instrument-id order.
+        bars: Every market event of this event time (bars closing then, ticks), in
+            instrument-id order.
 
     Returns:
         The order events, then the ``PortfolioSnapshot`` at the bars' event time.
     """
     if not bars:
-        raise ValueError("a venue step needs the bars of its event time (bars is empty)")
+        raise ValueError("a venue step needs the market events of its event time (none given)")
     events = venue_commands(engine, commands)
     for bar in bars:
         events.extend(engine.on_market(bar))
@@ -58,7 +61,7 @@ def venue_step(
 def venue_finish(
     engine: OrderRouterEngine,
     commands: Iterable[Event],
-    last_bars: Sequence[Bar],
+    last_bars: Sequence[MarketEvent],
     *,
     close_at_end: bool,
 ) -> list[Event]:
@@ -67,9 +70,11 @@ def venue_finish(
     Args:
         engine: The router engine.
         commands: Risk's commands of the last step.
-        last_bars: The last bar of each instrument, in instrument-id order.
-        close_at_end: Close every position at the open of its instrument's last bar
-            (``OrderRouterEngine.close_all``) and take a final snapshot.
+        last_bars: The last bar of each instrument, in instrument-id order (or, in a
+            tick-driven run, its last tick).
+        close_at_end: Close every position at the open of its instrument's last bar (at the
+            touch of its last quote or book, at its last trade's price:
+            ``OrderRouterEngine.close_all``) and take a final snapshot.
     """
     events = venue_commands(engine, commands)
     if close_at_end and last_bars:

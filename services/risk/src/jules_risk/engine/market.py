@@ -1,6 +1,7 @@
 """What the engine knows about each instrument's market: reference price, ATR, returns.
 
-* Reference price: a bar's close, a quote's mid, a trade's price; its time is the event's.
+* Reference price: a bar's close, a quote's or a two-sided book's mid, a trade's price; its
+  time is the event's.
 * ATR: Wilder's average true range over bars, seeded like TA-Lib (the first value, after
   ``period + 1`` bars, is the mean of the first ``period`` true ranges that have a previous
   close; then ``ATR = (ATR * (period - 1) + TR) / period``). A caller may pass an ATR
@@ -15,11 +16,11 @@ import itertools
 from collections import deque
 from dataclasses import dataclass
 
-from jules_contracts.market_data import Bar, Quote, Trade
+from jules_contracts.market_data import Bar, BookSnapshot, Quote, Trade
 
 __all__ = ["MarketEvent", "MarketState", "WilderAtr"]
 
-MarketEvent = Bar | Quote | Trade
+MarketEvent = Bar | Quote | Trade | BookSnapshot
 """A market event the engine reads."""
 
 
@@ -107,8 +108,12 @@ class MarketState:
             if self.crossed:
                 return
             price = (event.bid_price + event.ask_price) / 2
-        else:
+        elif isinstance(event, Trade):
             price = event.price
+        elif event.bids and event.asks:
+            price = (event.bids[0].price + event.asks[0].price) / 2
+        else:
+            return  # a one-sided book shows no price
         if self.reference is None or time >= self.reference.time:
             self.reference = ReferencePrice(price, time)
 

@@ -2,9 +2,9 @@
 
 After the venue step at ``t`` (docs/architecture.md), risk takes the venue's
 events of that step in the order the venue made them (order events, then the snapshot of the
-account as of ``t``), then for each bar of ``t`` in instrument-id order the bar itself
-(reference prices, stops) and the signals decided on it, which it sizes and checks against
-the portfolio as of ``t``.
+account as of ``t``), then the market events of ``t`` in instrument-id order (bars, and in a
+quote-, trade- or book-driven run those ticks: reference prices, stops), each instrument's
+signals after its last event of ``t``, sized and checked against the portfolio as of ``t``.
 
 The embedded node and the risk service in backtest mode both call ``risk_step``, so the two
 give the same decisions by construction.
@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from jules_contracts import Bar, Event, PortfolioSnapshot, SignalGenerated
+from jules_contracts import Event, PortfolioSnapshot, SignalGenerated
 
 from jules_risk.engine.book import OrderEvent
 from jules_risk.engine.engine import RiskEngine
+from jules_risk.engine.market import MarketEvent
 
 __all__ = ["risk_step"]
 
@@ -25,7 +26,7 @@ __all__ = ["risk_step"]
 def risk_step(
     engine: RiskEngine,
     venue_events: Iterable[Event],
-    bars: Sequence[Bar],
+    market: Sequence[MarketEvent],
     signals: Iterable[SignalGenerated],
 ) -> list[Event]:
     """Risk at one event time.
@@ -33,9 +34,9 @@ def risk_step(
     Args:
         engine: The risk engine.
         venue_events: The venue's events of this step, in the order it made them.
-        bars: The bars of this event time, in instrument-id order.
-        signals: The signals decided on those bars (decided after their bar; a signal
-            without a bar here is decided after every bar, by instrument id).
+        market: The market events of this event time (bars, ticks), in instrument-id order.
+        signals: The signals decided on them (decided after their instrument's last event;
+            a signal without an event here is decided after every event, by instrument id).
 
     Returns:
         Everything risk publishes in this step, in the order it made it.
@@ -54,10 +55,12 @@ def risk_step(
     waiting: dict[str, list[SignalGenerated]] = {}
     for signal in signals:
         waiting.setdefault(signal.instrument_id, []).append(signal)
-    for bar in bars:
-        events.extend(engine.on_market(bar))
-        events.extend(_decide(engine, waiting.pop(bar.instrument_id, []), snapshot))
-    for instrument in sorted(waiting):  # signals without a bar of this time: after the bars
+    for index, event in enumerate(market):
+        events.extend(engine.on_market(event))
+        instrument = event.instrument_id
+        if index + 1 == len(market) or market[index + 1].instrument_id != instrument:
+            events.extend(_decide(engine, waiting.pop(instrument, []), snapshot))
+    for instrument in sorted(waiting):  # signals without an event of this time: at the end
         events.extend(_decide(engine, waiting[instrument], snapshot))
     return events
 

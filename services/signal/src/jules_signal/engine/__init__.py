@@ -41,6 +41,7 @@ from jules_signal.engine.python_strategy import (
     PythonStrategy,
     StrategyLoadError,
     StrategyQuarantinedError,
+    Tick,
     load_strategy,
     quarantine_alert,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "StrategyLoadError",
     "StrategyQuarantinedError",
     "TargetWeightAction",
+    "Tick",
     "TradingMode",
     "build_strategy",
     "load_strategy",

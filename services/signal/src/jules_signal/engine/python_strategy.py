@@ -7,7 +7,12 @@ since the last bar fires once, at its first due time, and is set again after the
 target changed, the last target set for an instrument in a call winning. A target for the
 bar's own instrument is a signal like a rule strategy's (its id from the vector and the
 strategy id); one for another instrument (a spread's other leg) is derived from the same
-vector, keyed by that instrument, and priced at that instrument's latest bar.
+vector, keyed by that instrument, and priced at that instrument's latest price.
+
+On a quote, trade or book (``on_market``) the clock moves to its time and timers fire the same
+way; a strategy that overrides the event's hook (``on_quote``, ``on_trade``, ``on_book``) has it
+called, and its targets become signals derived from the event, priced at the instrument's
+latest price (the event's own for its instrument).
 
 A hook that raises quarantines the strategy: ``on_features`` raises
 ``StrategyQuarantinedError`` once (the caller turns it into a ``STRATEGY_QUARANTINED`` alert
@@ -25,6 +30,7 @@ import heapq
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -33,11 +39,15 @@ from jules_contracts import (
     AlertCode,
     AlertSeverity,
     Bar,
+    BookSnapshot,
     FeatureVector,
     JulesError,
+    Quote,
     RiskAlert,
     SignalGenerated,
+    Trade,
     direction_of,
+    market_price,
 )
 from pydantic import ValidationError
 
@@ -52,9 +62,11 @@ from jules_signal.engine.strategy import (
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "TICK_HOOKS",
     "PythonStrategy",
     "StrategyLoadError",
     "StrategyQuarantinedError",
+    "Tick",
     "load_strategy",
     "load_strategy_class",
     "quarantine_alert",
@@ -87,17 +99,29 @@ class StrategyQuarantinedError(JulesError, RuntimeError):
         self.cause = cause
 
 
-def quarantine_alert(vector: FeatureVector, error: StrategyQuarantinedError) -> RiskAlert:
-    """The ``STRATEGY_QUARANTINED`` alert of ``error``, raised on ``vector``."""
+def quarantine_alert(
+    cause: FeatureVector | Quote | Trade | BookSnapshot, error: StrategyQuarantinedError
+) -> RiskAlert:
+    """The ``STRATEGY_QUARANTINED`` alert of ``error``, raised on ``cause``.
+
+    ``cause`` is the feature vector or the tick whose hook raised.
+    """
     return RiskAlert.derive(
-        vector,
+        cause,
         key=f"{AlertCode.STRATEGY_QUARANTINED}:{error.strategy_id}",
         source=SOURCE,
         severity=AlertSeverity.CRITICAL,
         code=AlertCode.STRATEGY_QUARANTINED,
         message=str(error)[:1000],
-        instrument_id=vector.instrument_id,
+        instrument_id=cause.instrument_id,
     )
+
+
+Tick = Quote | Trade | BookSnapshot
+"""A market event finer than a bar, which a strategy asks for by overriding its hook."""
+
+TICK_HOOKS: dict[type[Tick], str] = {Quote: "on_quote", Trade: "on_trade", BookSnapshot: "on_book"}
+"""The ``sdk.Strategy`` hook of each kind of tick."""
 
 
 class PythonStrategy(StrategyIdentity):
@@ -114,6 +138,12 @@ class PythonStrategy(StrategyIdentity):
         self._started = False
         self.quarantined: StrategyQuarantinedError | None = None
         """Why the strategy is quarantined (``None`` while it runs)."""
+        self.market_kinds: frozenset[type[Tick]] = frozenset(
+            kind
+            for kind, hook in TICK_HOOKS.items()
+            if getattr(type(strategy), hook) is not getattr(sdk.Strategy, hook)
+        )
+        """The ticks the strategy asks for: those whose hook it overrides."""
 
     @property
     def strategy(self) -> sdk.Strategy[Any]:
@@ -130,23 +160,63 @@ class PythonStrategy(StrategyIdentity):
         if self.quarantined is not None:
             return []
         check_same_instrument(features, bar)
+        self._user._bars[bar.instrument_id] = bar
+        values = sdk.Features(features.features, self._strategy_id)
+        return self._run(
+            bar,
+            bar.close,
+            "on_bar",
+            lambda: self._user.on_bar(bar, values),
+            lambda: self._signals(features, bar),
+        )
+
+    def on_market(self, event: Tick) -> list[SignalGenerated]:
+        """Run the strategy's hook of a quote, trade or book it asked for (``market_kinds``).
+
+        A tick of a kind it did not ask for moves its clock and fires its timers only.
+
+        Raises:
+            StrategyQuarantinedError: A hook raised (once; the strategy is quarantined).
+        """
+        if self.quarantined is not None:
+            return []
+        kind = type(event)
+        hook = TICK_HOOKS[kind]
+        call = getattr(self._user, hook) if kind in self.market_kinds else _nothing
+        return self._run(
+            event,
+            market_price(event),
+            hook,
+            lambda: call(event),
+            lambda: self._signals(event, None),
+        )
+
+    def _run(
+        self,
+        event: Bar | Tick,
+        price: float | None,
+        hook: str,
+        call: Callable[[], None],
+        signals: Callable[[], list[SignalGenerated]],
+    ) -> list[SignalGenerated]:
         user = self._user
-        user._clock.now = bar.event_time
-        user._bars[bar.instrument_id] = bar
-        hook = "on_start"
+        user._clock.now = event.event_time
+        if price is not None:
+            user._prices[event.instrument_id] = price
+        step = "on_start"
         try:
             if not self._started:
                 self._started = True
                 user.on_start()
-            hook = "on_timer"
-            self._fire_timers(bar.event_time)
-            hook = "on_bar"
-            user.on_bar(bar, sdk.Features(features.features, self._strategy_id))
-            hook = "target"
-            return self._signals(features, bar)
+            step = "on_timer"
+            self._fire_timers(event.event_time)
+            step = hook
+            call()
+            step = "target"
+            return signals()
         except Exception as error:
             user._wanted.clear()
-            self.quarantined = StrategyQuarantinedError(self._strategy_id, hook, error)
+            self.quarantined = StrategyQuarantinedError(self._strategy_id, step, error)
             raise self.quarantined from error
 
     def _fire_timers(self, now: int) -> None:
@@ -158,7 +228,12 @@ class PythonStrategy(StrategyIdentity):
                 heapq.heappush(clock.timers, (due + missed * interval, name, interval))
             self._user.on_timer(sdk.Timer(due, name))
 
-    def _signals(self, features: FeatureVector, bar: Bar) -> list[SignalGenerated]:
+    def _signals(self, cause: FeatureVector | Tick, bar: Bar | None) -> list[SignalGenerated]:
+        """The signals of the targets set during a hook, derived from ``cause``.
+
+        On a bar (``cause`` its feature vector), a target for the bar's own instrument is the
+        signal a rule strategy would make (``make_signal``).
+        """
         user = self._user
         wanted = {instrument: (w, s) for instrument, w, s in user._wanted}
         user._wanted.clear()
@@ -166,28 +241,30 @@ class PythonStrategy(StrategyIdentity):
         for instrument, (weight, strength) in wanted.items():
             if user._targets.get(instrument) == weight:
                 continue
-            if instrument == bar.instrument_id:
+            if bar is not None and instrument == bar.instrument_id:
+                assert isinstance(cause, FeatureVector)
                 signal = make_signal(
-                    features,
+                    cause,
                     bar,
                     strategy_id=self._strategy_id,
                     target_weight=weight,
                     strength=strength,
                 )
             else:
-                signal = self._other_leg(features, instrument, weight, strength)
+                signal = self._derived(cause, instrument, weight, strength)
             user._targets[instrument] = weight
             signals.append(signal)
         return signals
 
-    def _other_leg(
-        self, features: FeatureVector, instrument: str, weight: float, strength: float
+    def _derived(
+        self, cause: FeatureVector | Tick, instrument: str, weight: float, strength: float
     ) -> SignalGenerated:
-        reference = self._user._bars.get(instrument)
+        """A target set on a tick, or for another instrument than the bar's (a spread's leg)."""
+        reference = self._user._prices.get(instrument)
         if reference is None:
-            raise ValueError(f"target for {instrument}, which has had no bar yet")
+            raise ValueError(f"target for {instrument}, which has had no bar or tick yet")
         return SignalGenerated.derive(
-            features,
+            cause,
             key=f"{self._strategy_id}:{instrument}",
             source=SOURCE,
             instrument_id=instrument,
@@ -195,9 +272,15 @@ class PythonStrategy(StrategyIdentity):
             direction=direction_of(weight),
             target_weight=weight,
             strength=strength,
-            reference_price=reference.close,
-            feature_schema_id=features.feature_schema_id,
+            reference_price=reference,
+            feature_schema_id=(
+                cause.feature_schema_id if isinstance(cause, FeatureVector) else None
+            ),
         )
+
+
+def _nothing(event: Tick) -> None:
+    """The hook of a tick the strategy did not ask for."""
 
 
 def load_strategy_class(config: PythonStrategyConfig) -> type[sdk.Strategy[Any]]:

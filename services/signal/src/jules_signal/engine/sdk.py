@@ -21,10 +21,13 @@ itself.
             if high is not None and bar.close >= high:
                 self.target(bar.instrument_id, 1.0)
 
-Hooks run in event time: ``on_start`` once before the first bar, ``on_bar`` for each bar of an
-instrument with its feature vector (the features are those at the bar's close), ``on_timer``
-when a timer set with ``every`` or ``at`` comes due (on the first bar at or after its time,
-before that bar's ``on_bar``). The same inputs give the same targets in an embedded backtest, a
+Hooks run in event time: ``on_start`` once before the first event, ``on_bar`` for each bar of
+an instrument with its feature vector (the features are those at the bar's close), ``on_timer``
+when a timer set with ``every`` or ``at`` comes due (on the first event at or after its time,
+before that event's hook). A strategy that overrides ``on_quote``, ``on_trade`` or ``on_book``
+asks for those events too: a run driven by quotes, trades or order books (``events`` of a data
+source) calls them on each one, and a target set there is priced at that event (a quote's or a
+book's mid, a trade's price). The same inputs give the same targets in an embedded backtest, a
 topic replay through Kafka and the live signal service. A hook that raises quarantines the
 strategy: it decides nothing more, an alert (``STRATEGY_QUARANTINED``) says why, and the rest
 of the platform goes on.
@@ -41,12 +44,22 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
-from jules_contracts import Bar
+from jules_contracts import Bar, BookSnapshot, Quote, Trade
 from pydantic import BaseModel, ConfigDict, Field
 
 from jules_signal.engine.errors import MissingFeaturesError
 
-__all__ = ["Bar", "Features", "Field", "Params", "Strategy", "Timer"]
+__all__ = [
+    "Bar",
+    "BookSnapshot",
+    "Features",
+    "Field",
+    "Params",
+    "Quote",
+    "Strategy",
+    "Timer",
+    "Trade",
+]
 
 
 class Params(BaseModel):
@@ -125,7 +138,13 @@ class Strategy(Generic[P]):
         super().__init_subclass__(**kwargs)
         for base in getattr(cls, "__orig_bases__", ()):
             args = get_args(base)
-            typed = get_origin(base) is Strategy and args and isinstance(args[0], type)
+            origin = get_origin(base)
+            typed = (
+                isinstance(origin, type)
+                and issubclass(origin, Strategy)
+                and args
+                and isinstance(args[0], type)
+            )
             if typed and "Params" not in cls.__dict__ and issubclass(args[0], Params):
                 cls.Params = args[0]
 
@@ -135,6 +154,7 @@ class Strategy(Generic[P]):
         self._targets: dict[str, float] = {}
         self._wanted: list[tuple[str, float, float]] = []
         self._bars: dict[str, Bar] = {}
+        self._prices: dict[str, float] = {}
 
     # --- what a strategy declares and overrides ------------------------------------------
 
@@ -149,19 +169,29 @@ class Strategy(Generic[P]):
         """Called on each bar of each instrument, with its features at the bar's close."""
 
     def on_timer(self, timer: Timer) -> None:
-        """Called when a timer comes due, before the bar that reached its time."""
+        """Called when a timer comes due, before the event that reached its time."""
+
+    def on_quote(self, quote: Quote) -> None:
+        """Called on each best bid and offer of a quote-driven run (override to ask for them)."""
+
+    def on_trade(self, trade: Trade) -> None:
+        """Called on each trade print of a trade-driven run (override to ask for them)."""
+
+    def on_book(self, book: BookSnapshot) -> None:
+        """Called on each update of a book-driven run, with the book after it (override)."""
 
     # --- what a strategy calls ------------------------------------------------------------
 
     @property
     def time(self) -> int:
-        """The current event time (UTC ns): the close of the bar being handled."""
+        """The current event time (UTC ns): the bar's close, or the tick's time."""
         return self._clock.now
 
     def target(self, instrument_id: str, weight: float, *, strength: float = 1.0) -> None:
         """Want a position in ``instrument_id``: ``weight`` in [-1, 1] of equity.
 
-        The instrument must have had a bar already (its close is the order's reference).
+        The instrument must have had a bar or a tick already (its latest price is the order's
+        reference).
 
         Raises:
             ValueError: ``weight`` or ``strength`` is out of range, or not a number.
@@ -175,6 +205,10 @@ class Strategy(Generic[P]):
     def position(self, instrument_id: str) -> float:
         """The target in force for ``instrument_id`` (0.0 before any)."""
         return self._targets.get(instrument_id, 0.0)
+
+    def last_price(self, instrument_id: str) -> float | None:
+        """The instrument's latest price (bar close, quote or book mid, trade price), if any."""
+        return self._prices.get(instrument_id)
 
     def last_bar(self, instrument_id: str) -> Bar | None:
         """The instrument's latest bar so far (``None`` before its first)."""
