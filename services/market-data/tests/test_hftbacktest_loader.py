@@ -7,7 +7,9 @@ import gzip
 import json
 from collections import Counter
 
+import pytest
 from jules_contracts import AggressorSide, BookDelta, BookSnapshot, Quote, Trade
+from jules_market_data.loaders import load, load_hftbacktest
 
 from .data import HFT, loaded, ns, readme_count, split  # type: ignore[import-not-found]
 
@@ -103,3 +105,16 @@ def test_event_ids_are_unique():
     ids = [e.event_id for e in loaded(SPOT_0808) + loaded(SPOT_0809) + loaded(USDM_0808)]
 
     assert len(set(ids)) == len(ids)
+
+
+def test_asking_for_some_kinds_reads_exactly_those_messages():
+    every = [e for e in load(USDM_0808) if isinstance(e, BookSnapshot | BookDelta)]
+    books = list(load(USDM_0808, kinds={"book"}))
+    assert [e.event_id for e in books] == [e.event_id for e in every]  # same events, same ids
+    trades = list(load_hftbacktest(USDM_0808, instrument_id="X.Y", kinds=["trade", "quote"]))
+    assert Counter(type(e).__name__ for e in trades) == {"Trade": 21_313, "Quote": 66_089}
+
+
+def test_an_unknown_kind_is_refused_naming_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown message kinds \['depth'\].*'book'"):
+        load_hftbacktest(USDM_0808, instrument_id="X.Y", kinds={"depth"})

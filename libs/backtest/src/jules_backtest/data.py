@@ -94,6 +94,7 @@ def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[Event
         price_type=None if source.bar_interval else source.price_type,
         assume_utc=source.assume_utc,
         window=config.window_ns if source.bar_interval is None else None,
+        kinds=_read_kinds(source),
     )
     ticks = frozenset(source.events) - {"bar"}
     if source.bar_interval is None:
@@ -103,6 +104,23 @@ def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[Event
             i for i in stream if isinstance(i, Rejection) or _KINDS.get(type(i)) in source.events
         )
     return _aggregated(stream, source.bar_interval, source.price_type, ticks)
+
+
+def _read_kinds(source: DataSource) -> frozenset[str] | None:
+    """The kinds of message a feed needs read for ``source`` (``None``: all of them).
+
+    Its ticks, and what its bars are built from: the trades (``TRADE``), the quotes (``BID``,
+    ``ASK``, ``MID``) or both.
+    """
+    if "bar" in source.events and source.bar_interval is None:
+        return None  # the file's own bars
+    kinds = set(source.events) - {"bar"}
+    if source.bar_interval is not None:
+        if source.price_type in (None, PriceType.TRADE):
+            kinds.add("trade")
+        if source.price_type is not PriceType.TRADE:
+            kinds.add("quote")
+    return frozenset(kinds)
 
 
 def _aggregated(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -194,6 +194,7 @@ def load(
     assume_utc: bool = False,
     label: Literal["start", "end"] | None = None,
     window: Window | None = None,
+    kinds: Collection[str] | None = None,
 ) -> Iterator[LoadedItem]:
     """Read any supported file into contract events and rejections, in file order.
 
@@ -215,6 +216,8 @@ def load(
         window: Bar tables in CSV: the event times ``[start, end)`` the caller keeps; rows
             far outside it are not read (``jules_market_data.loaders.window``). Other formats
             are read whole. The caller applies the exact window.
+        kinds: hftbacktest feeds: the kinds of message to read (``trade``, ``quote``,
+            ``book``); the others are skipped unparsed. Other formats are read whole.
 
     Returns:
         A lazy iterator of events and ``Rejection`` records.
@@ -242,12 +245,13 @@ def load(
         return _load_bar_table(path, instrument, interval, price_type, assume_utc, label, window)
     simple = {
         Format.LEAN_QUOTE_TICKS: load_lean_quote_ticks,
-        Format.HFTBACKTEST: load_hftbacktest,
         Format.BITCOINCHARTS: load_bitcoincharts_trades,
         Format.BINANCE_DEPTH: load_binance_depth_csv,
         Format.TARDIS_BOOK_SNAPSHOT: load_tardis_book_snapshots,
         Format.TARDIS_INCREMENTAL_BOOK: load_tardis_incremental_book,
     }
+    if chosen is Format.HFTBACKTEST:
+        return load_hftbacktest(path, instrument_id=instrument, kinds=kinds)
     if chosen in simple:
         return simple[chosen](path, instrument_id=instrument)
     loader = load_quote_table if chosen is Format.QUOTES else load_trade_table

@@ -21,7 +21,7 @@ trade id; the other ids from the file name and line.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,28 +48,53 @@ from jules_market_data.loaders._common import (
 )
 from jules_market_data.loaders.books import sorted_levels
 
-__all__ = ["load_hftbacktest"]
+__all__ = ["MESSAGE_KINDS", "load_hftbacktest"]
 
 FORMAT = "hftbacktest"
 
 
-def load_hftbacktest(path: Path, *, instrument_id: str) -> Iterator[LoadedItem]:
+MESSAGE_KINDS: dict[str, tuple[str, ...]] = {
+    "trade": ('@trade"',),
+    "quote": ('@bookTicker"',),
+    "book": ("@depth", '"lastUpdateId"'),
+}
+"""The kinds of message a reader can ask for, and the text that marks each on its line."""
+
+
+def load_hftbacktest(
+    path: Path, *, instrument_id: str, kinds: Collection[str] | None = None
+) -> Iterator[LoadedItem]:
     """Events of an hftbacktest Binance feed file (``.gz`` or plain text), in file order.
 
     Args:
         path: The file.
         instrument_id: ``SYMBOL.VENUE`` of every event (the file holds one symbol).
+        kinds: Read only these kinds of message (``trade``, ``quote``, ``book``: the snapshot
+            and the depth updates); a line marked as another kind is skipped unparsed, and
+            costs almost nothing. ``None``: every message.
+
+    Raises:
+        ValueError: ``kinds`` names an unknown kind.
     """
     check_instrument_id(instrument_id)
     check_file(path)
-    return _messages(path, RowSink(FORMAT, path, instrument_id))
+    unknown = sorted(set(kinds or ()) - MESSAGE_KINDS.keys())
+    if unknown:
+        raise ValueError(f"unknown message kinds {unknown}: use {sorted(MESSAGE_KINDS)}")
+    skipped = tuple(
+        mark
+        for kind, marks in MESSAGE_KINDS.items()
+        if kinds is not None and kind not in kinds
+        for mark in marks
+    )
+    return _messages(path, RowSink(FORMAT, path, instrument_id), skipped)
 
 
-def _messages(path: Path, sink: RowSink) -> Iterator[LoadedItem]:
+def _messages(path: Path, sink: RowSink, skipped: tuple[str, ...]) -> Iterator[LoadedItem]:
     with open_text(path) as handle:
         for line, text in enumerate(handle, start=1):
             text = text.strip()
-            if not text:
+            if not text or any(mark in text for mark in skipped):
                 continue
             time: int | None = None
             try:
