@@ -39,10 +39,10 @@ __all__ = [
     "AuditOptions",
     "BacktestConfig",
     "DataSource",
+    "MarketKind",
     "MonteCarloConfig",
     "OnnxStrategyConfig",
     "apply_overrides",
-    "MarketKind",
     "load_config",
 ]
 
@@ -64,9 +64,6 @@ class DataSource(_Frozen):
     """Aggregate the file's trades or quotes into bars of this length (``1m``, ``1h``)."""
     assume_utc: bool = False
     """Tables: read timestamps without a UTC offset as UTC."""
-
-
-class OnnxStrategyConfig(_Frozen):
     events: Annotated[tuple[MarketKind, ...], Field(min_length=1)] = ("bar",)
     """The market events of the file that drive the run: ``bar`` (the file's bars, or those
     ``bar_interval`` aggregates), and ``quote``, ``trade``, ``book`` for a quote-, trade- or
@@ -90,6 +87,9 @@ class OnnxStrategyConfig(_Frozen):
 
 MarketKind = Literal["bar", "quote", "trade", "book"]
 """A kind of market event a data source can drive a run with (``DataSource.events``)."""
+
+
+class OnnxStrategyConfig(_Frozen):
     """An ONNX policy as the strategy."""
 
     kind: str = Field(default="onnx", pattern="^onnx$")
@@ -159,17 +159,17 @@ class BacktestConfig(_Frozen):
         return self
 
     @property
+    def tick_driven(self) -> bool:
+        """Whether a data source drives the run with quotes, trades or books."""
+        return any(kind != "bar" for source in self.data for kind in source.events)
+
+    @property
     def window_ns(self) -> tuple[int | None, int | None]:
         """``start`` and ``end`` as UTC nanoseconds since the epoch (``None`` when open)."""
         return _nanos(self.start), _nanos(self.end)
 
     @field_validator("strategy", mode="before")
     @classmethod
-    @property
-    def tick_driven(self) -> bool:
-        """Whether a data source drives the run with quotes, trades or books."""
-        return any(kind != "bar" for source in self.data for kind in source.events)
-
     def _strategy(cls, value: Any) -> Any:
         if isinstance(value, dict) and value.get("kind") != "onnx":
             return strategy_config_from_mapping(value)
