@@ -56,7 +56,6 @@ NOT_IN_A_SERVICE_IMAGE = {
     "jules-backtest",
     "jules-trainer",
     "matplotlib",
-    "pyyaml",
     "pandas",
     "backtesting",
     "pytest",
