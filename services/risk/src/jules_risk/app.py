@@ -39,10 +39,9 @@ def create_app(settings: RiskSettings) -> AsgiFastStream:
     """
     if settings.lockstep.enabled:
         return create_service_app(
-            settings,
-            lambda runtime: run_lockstep(runtime, RiskDriver(RiskEngine(settings.risk_config))),
+            settings, lambda runtime: run_lockstep(runtime, RiskDriver(_engine(settings)))
         )
-    service = RiskService(RiskEngine(settings.risk_config), dedup_window=settings.dedup_window)
+    service = RiskService(_engine(settings), dedup_window=settings.dedup_window)
 
     async def restore() -> None:
         await restore_processed_control(service, settings)
@@ -54,3 +53,7 @@ def create_app(settings: RiskSettings) -> AsgiFastStream:
     app = create_service_app(settings, wire)
     app.mount(KILL_SWITCH_PATH, kill_switch_endpoint(service.engine))
     return app
+
+
+def _engine(settings: RiskSettings) -> RiskEngine:
+    return RiskEngine(settings.risk_config, settings.instrument_table())

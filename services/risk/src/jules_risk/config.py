@@ -15,9 +15,15 @@ with ``__`` for nesting; the account is a setting of its own::
     JULES_RISK__ENGINE__ATR_PERIOD=20
     JULES_RISK__ENGINE__CANCEL_ON_HALT=false
 
+The instrument table (lot sizes, minimums, multipliers) is a YAML file's path, or its entries
+as a JSON list; the order-router needs the same table::
+
+    JULES_RISK__INSTRUMENTS=/etc/jules/instruments.yaml
+
 A value is read as JSON (a number, ``true``/``false``, ``null``, a list) wherever the setting
 is not text (``ServiceSettings`` does this for every service), then validated exactly as the
-engine validates it. Invalid values stop the service at start-up naming the variable.
+engine validates it. Invalid values stop the service at start-up naming the variable (a bad
+instrument table: the file, the entry and the field).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 from jules_contracts.base import Identifier
+from jules_runtime.instruments import InstrumentTableSettings
 from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
 from pydantic import Field
 
@@ -39,7 +46,7 @@ KILL_SWITCH_PATH = "/kill-switch"
 """Where the service answers with its kill-switch state (``jules-risk kill --status``)."""
 
 
-class RiskSettings(ServiceSettings):
+class RiskSettings(ServiceSettings, InstrumentTableSettings):
     """Settings of the risk service.
 
     Attributes:
@@ -47,6 +54,8 @@ class RiskSettings(ServiceSettings):
             snapshots of other accounts raise an ``ACCOUNT_MISMATCH`` alert.
         engine: The engine's configuration without the account (``RiskControls``: limits,
             sizing, stops, ATR period, history length, cancel on halt), with its defaults.
+        instruments: The instrument table (``InstrumentTableSettings``): targets rounded to
+            lots, notional times the contract multiplier.
         dedup_window: How many processed input event ids are remembered, to recognise a
             message delivered again (it publishes nothing the second time).
         lockstep: Backtest mode (topic replay): risk's steps in lockstep with the

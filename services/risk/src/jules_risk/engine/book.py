@@ -8,10 +8,14 @@ quantity, never the position twice. Fills are deduplicated by ``(client_order_id
 An order counts as working from the moment risk approves it (working orders count at once),
 with its remaining quantity taken from the venue's fill reports, until it is filled,
 canceled, rejected or expired.
+
+Notional is ``quantity * price * multiplier``, with the multipliers of the instruments that
+have one (from the instrument table) and 1 for the others.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from jules_contracts.enums import OrderSide
@@ -66,9 +70,14 @@ class WorkingOrder:
 
 
 class ExposureBook:
-    """Positions, working orders and every client order id seen."""
+    """Positions, working orders and every client order id seen.
 
-    def __init__(self) -> None:
+    Args:
+        multipliers: Contract multipliers of the instruments that have one (others: 1).
+    """
+
+    def __init__(self, multipliers: Mapping[str, float] | None = None) -> None:
+        self._multipliers = dict(multipliers or {})
         self._positions: dict[str, float] = {}
         self._average_prices: dict[str, float] = {}
         self._marks: dict[str, float] = {}
@@ -156,7 +165,7 @@ class ExposureBook:
         if key in self._seen_fills:
             return
         self._seen_fills.add(key)
-        self.traded_notional += fill.last_quantity * fill.last_price
+        self.traded_notional += self.value(fill.instrument_id, fill.last_quantity, fill.last_price)
         self._marks[fill.instrument_id] = fill.last_price
         if self.snapshot_time is not None and fill.event_time <= self.snapshot_time:
             return
@@ -235,6 +244,22 @@ class ExposureBook:
             sells -= extra
         position = self.position(instrument_id)
         return max(abs(position + buys), abs(position - sells))
+
+    def value(self, instrument_id: str, quantity: float, price: float) -> float:
+        """Notional of ``quantity`` at ``price``: ``quantity * price * multiplier``."""
+        multiplier = self._multipliers.get(instrument_id)
+        return quantity * price if multiplier is None else quantity * price * multiplier
+
+    def holdings(self, mark: Callable[[str], float]) -> dict[str, float]:
+        """Net notional (position plus working orders) per instrument, at ``mark(instrument)``."""
+        return {
+            i: self.value(i, self.position(i) + self.working_net(i), mark(i))
+            for i in self.instruments()
+        }
+
+    def gross(self, mark: Callable[[str], float]) -> float:
+        """Gross notional exposure, working orders counted at once (worst side per instrument)."""
+        return sum(self.value(i, self.exposure(i), mark(i)) for i in self.instruments())
 
     def instruments(self) -> list[str]:
         """Instruments with a position or a working order, sorted."""

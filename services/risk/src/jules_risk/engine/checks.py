@@ -7,6 +7,10 @@ side of the net position (position plus working orders) and no larger than it â€
 kill switch in ``REDUCING``, the loss halts and the stale-data guard; the position, gross
 exposure, VaR and ES limits bind only on orders that raise what they limit, so a position
 above a lowered limit can always be cut.
+
+For an instrument with a spec (``InstrumentSpec``), notional is ``quantity * price *
+multiplier``, and an order off its lot or below its ``min_quantity`` is ``INVALID_ORDER``,
+unless it closes the whole net position (what is held can always be closed).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from jules_contracts.enums import KillSwitchState, OrderType, RiskReason
+from jules_contracts.instruments import InstrumentSpec
 from jules_contracts.orders import SubmitOrder
 
 from jules_risk.engine.book import signed
@@ -63,6 +68,7 @@ class OrderContext:
         open_orders: Working orders now.
         recent_orders: Orders approved within the throttle window.
         tail: VaR and ES before and after the order, when a budget is set.
+        spec: The instrument's spec, if the instrument table has one.
     """
 
     order: SubmitOrder
@@ -84,6 +90,7 @@ class OrderContext:
     open_orders: int
     recent_orders: int
     tail: TailRisk | None
+    spec: InstrumentSpec | None = None
 
     @property
     def signed_quantity(self) -> float:
@@ -96,6 +103,16 @@ class OrderContext:
         net = self.position + self.working_net
         quantity = self.signed_quantity
         return net * quantity < 0 and abs(quantity) <= abs(net) * (1 + _TOLERANCE)
+
+    @property
+    def closing(self) -> bool:
+        """Whether the order takes the net position exactly to zero."""
+        net = self.position + self.working_net
+        return self.reducing and abs(abs(self.signed_quantity) - abs(net)) <= _TOLERANCE * abs(net)
+
+    def notional(self, quantity: float, price: float) -> float:
+        """``quantity * price``, times the instrument's multiplier when it has a spec."""
+        return quantity * price if self.spec is None else self.spec.notional(quantity, price)
 
     @property
     def mark_price(self) -> float | None:
@@ -169,6 +186,19 @@ def _invalid(ctx: OrderContext) -> list[Violation]:
             f"reduce_only order {ctx.signed_quantity:g} does not reduce the net position "
             f"{ctx.position + ctx.working_net:g}"
         )
+    spec = ctx.spec
+    if spec is not None and not ctx.closing:
+        quantity = ctx.order.quantity
+        if not spec.on_lot(quantity):
+            problems.append(
+                f"quantity {quantity:.12g} is not a multiple of the lot size {spec.lot_size:g} "
+                f"of {spec.instrument_id}"
+            )
+        if quantity < spec.smallest_order * (1 - _TOLERANCE):
+            problems.append(
+                f"quantity {quantity:.12g} is below the minimum {spec.smallest_order:g} "
+                f"of {spec.instrument_id}"
+            )
     return [Violation(RiskReason.INVALID_ORDER, "; ".join(problems))] if problems else []
 
 
@@ -251,7 +281,7 @@ def _order_size(ctx: OrderContext) -> list[Violation]:
     max_notional = ctx.limits.max_order_notional
     price = ctx.order_price
     if max_notional is not None and price is not None:
-        notional = quantity * price
+        notional = ctx.notional(quantity, price)
         if _exceeds(notional, max_notional):
             violations.append(
                 Violation(
@@ -276,7 +306,7 @@ def _position(ctx: OrderContext) -> list[Violation]:
     max_notional = ctx.limits.max_position_notional
     price = ctx.mark_price
     if max_notional is not None and price is not None:
-        notional = ctx.exposure_after * price
+        notional = ctx.notional(ctx.exposure_after, price)
         if _exceeds(notional, max_notional):
             problems.append(
                 f"position notional with working orders {notional:.2f} would exceed "

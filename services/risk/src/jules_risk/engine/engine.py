@@ -20,6 +20,9 @@ Inputs and what they mean to the engine:
 * ``on_control``: kill switch and configuration changes.
 
 Decisions never resize an order: an approved quantity is the intent's.
+
+Instruments with a spec (``instruments``) are sized to their lot; their notional (limits,
+exposure, VaR, ES) is ``quantity * price * multiplier``; others count with multiplier 1.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from jules_contracts.base import Event
 from jules_contracts.control import ChangeConfig, EngageKillSwitch, ReleaseKillSwitch, SwapModel
 from jules_contracts.enums import AlertCode, AlertSeverity, KillSwitchState, OrderSide, OrderType
 from jules_contracts.ids import client_order_id
+from jules_contracts.instruments import InstrumentTable
 from jules_contracts.orders import CancelOrder, OrderApproved, OrderDenied, SubmitOrder
 from jules_contracts.portfolio import PortfolioSnapshot
 from jules_contracts.signals import SignalGenerated
@@ -45,14 +49,12 @@ from jules_risk.engine.config import ConfigChangeError, RiskConfig, with_change
 from jules_risk.engine.halts import KillSwitch, LossMonitor
 from jules_risk.engine.market import MarketEvent, MarketState
 from jules_risk.engine.monitor import PortfolioMetrics, compute_portfolio_metrics
-from jules_risk.engine.sizing import SizingUnavailableError, round_toward_zero, target_quantity
+from jules_risk.engine.sizing import SizingUnavailableError, target_quantity, tradable_delta
 from jules_risk.engine.stops import StopTracker
 from jules_risk.engine.tail import TailRisk, tail_risk
 from jules_risk.engine.throttle import RollingThrottle
 
 __all__ = ["ControlCommand", "Decision", "RiskEngine"]
-
-_ZERO = 1e-12
 
 ControlCommand = EngageKillSwitch | ReleaseKillSwitch | ChangeConfig | SwapModel
 """A control command (``SwapModel`` is not for risk and is ignored)."""
@@ -66,13 +68,15 @@ class RiskEngine:
 
     Args:
         config: The validated configuration.
+        instruments: Specs of the instruments that have one (lot, minimum, multiplier).
     """
 
-    def __init__(self, config: RiskConfig) -> None:
+    def __init__(self, config: RiskConfig, instruments: InstrumentTable | None = None) -> None:
         self._config = config
+        self._specs = dict(instruments or {})
         self._now = 0
         self._markets: dict[str, MarketState] = {}
-        self._book = ExposureBook()
+        self._book = ExposureBook({i: spec.multiplier for i, spec in self._specs.items()})
         self._kill = KillSwitch()
         self._loss = LossMonitor(config.history_length)
         self._throttle = RollingThrottle()
@@ -184,13 +188,14 @@ class RiskEngine:
                     if state and sizing.kind == "volatility_target"
                     else None
                 ),
+                spec=self._specs.get(instrument),
             )
         except SizingUnavailableError as error:
             alert = sizing_unavailable(signal, sizing.kind, str(error))
             return [*events, alert.event(signal)]
         current = self._book.position(instrument) + self._book.working_net(instrument)
-        delta = round_toward_zero(target - current, sizing.step)
-        if abs(delta) <= _ZERO * max(1.0, abs(target)):
+        delta = tradable_delta(sizing, self._specs.get(instrument), target, current)
+        if delta == 0:
             return events
         order = SubmitOrder.derive(
             signal,
@@ -356,13 +361,7 @@ class RiskEngine:
         return self._book.mark(instrument_id) or self._book.average_price(instrument_id) or 0.0
 
     def _holdings(self) -> dict[str, float]:
-        book = self._book
-        return {
-            i: (book.position(i) + book.working_net(i)) * self._mark(i) for i in book.instruments()
-        }
-
-    def _gross(self) -> float:
-        return sum(self._book.exposure(i) * self._mark(i) for i in self._book.instruments())
+        return self._book.holdings(self._mark)
 
     def _tail(self, order: SubmitOrder, price: float | None) -> TailRisk | None:
         limits = self._config.limits
@@ -371,7 +370,8 @@ class RiskEngine:
         before = self._holdings()
         after = dict(before)
         instrument = order.instrument_id
-        after[instrument] = after.get(instrument, 0.0) + signed(order.side, order.quantity) * price
+        change = self._book.value(instrument, signed(order.side, order.quantity), price)
+        after[instrument] = after.get(instrument, 0.0) + change
         histories = {i: self._markets[i].returns for i in after if i in self._markets}
         return tail_risk(
             before,
@@ -390,10 +390,9 @@ class RiskEngine:
         quantity = signed(order.side, order.quantity)
         exposure_before = book.exposure(instrument)
         exposure_after = book.exposure(instrument, quantity)
-        gross_before = self._gross()
-        gross_after = gross_before + (exposure_after - exposure_before) * (
-            price if price is not None else self._mark(instrument)
-        )
+        gross_before = book.gross(self._mark)
+        mark = price if price is not None else self._mark(instrument)
+        gross_after = gross_before + book.value(instrument, exposure_after - exposure_before, mark)
         limits = self._config.limits
         return OrderContext(
             order=order,
@@ -415,6 +414,7 @@ class RiskEngine:
             open_orders=book.open_order_count(),
             recent_orders=self._throttle.count(self._now, limits.throttle_window_ns),
             tail=self._tail(order, price),
+            spec=self._specs.get(instrument),
         )
 
     def _decide(self, order: SubmitOrder) -> Decision:

@@ -3,7 +3,9 @@
 Every function is pure. ``target_quantity`` dispatches on ``SizingConfig.kind``; all kinds
 except ``all_equity`` scale with the weight (a weight of 0.5 asks for half the position of
 1.0); a weight of zero always gives a flat target and needs no price, ATR or volatility.
-Targets are rounded toward zero to the configured step (lot or whole unit).
+Targets are rounded toward zero to a step: the configured one (``SizingConfig.lot_size`` or
+``whole_units``), else the instrument's lot size from its ``InstrumentSpec``. With a spec, a
+unit of quantity is worth ``price * multiplier`` (and an ATR ``atr * multiplier``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 
 import numpy as np
 from jules_contracts import JulesError
+from jules_contracts.instruments import InstrumentSpec, round_to_increment
 
 from jules_risk.engine.config import SizingConfig
 
@@ -22,11 +25,15 @@ __all__ = [
     "atr_risk_quantity",
     "fixed_fraction_quantity",
     "round_toward_zero",
+    "sizing_step",
     "target_quantity",
+    "tradable_delta",
     "volatility_target_quantity",
 ]
 
 _EPSILON = 1e-9
+_DUST = 1e-12
+"""Relative size below which an order is float dust (nothing to trade)."""
 
 
 class SizingUnavailableError(JulesError, ValueError):
@@ -40,8 +47,44 @@ def round_toward_zero(quantity: float, step: float | None) -> float:
     """
     if step is None:
         return quantity
-    steps = math.floor(abs(quantity) / step + _EPSILON)
-    return math.copysign(round(steps * step, 12), quantity) if steps else 0.0
+    rounded = round_to_increment(abs(quantity), step)
+    return math.copysign(rounded, quantity) if rounded else 0.0
+
+
+def sizing_step(config: SizingConfig, spec: InstrumentSpec | None) -> float | None:
+    """The step targets are rounded to: the configured one, else the instrument's lot size.
+
+    A run's ``lot_size`` or ``whole_units`` is a deliberate choice for that run, so it wins
+    over the instrument table; it should then be a multiple of the instrument's lot (orders
+    off the instrument's lot are denied ``INVALID_ORDER``).
+    """
+    if config.step is not None or spec is None:
+        return config.step
+    return spec.lot_size
+
+
+def tradable_delta(
+    config: SizingConfig, spec: InstrumentSpec | None, target: float, current: float
+) -> float:
+    """The order that moves ``current`` toward ``target``, or 0 when there is none to send.
+
+    The difference is rounded toward zero to ``sizing_step``; it is 0 when that leaves float
+    dust, or an order below the instrument's ``min_quantity`` that would not close the whole
+    of ``current`` (an order closing a position may be smaller than the minimum).
+
+    Args:
+        config: The sizing configuration.
+        spec: The instrument's spec, if the instrument table has one.
+        target: The target position.
+        current: The position plus the working orders' net quantity.
+    """
+    delta = round_toward_zero(target - current, sizing_step(config, spec))
+    if abs(delta) <= _DUST * max(1.0, abs(target)):
+        return 0.0
+    closes = target == 0 or abs(current + delta) <= _DUST * max(1.0, abs(current))
+    if spec is not None and not closes and abs(delta) < spec.smallest_order * (1 - _EPSILON):
+        return 0.0
+    return delta
 
 
 def fixed_fraction_quantity(weight: float, equity: float, price: float, fraction: float) -> float:
@@ -105,6 +148,7 @@ def target_quantity(
     *,
     atr: float | None = None,
     returns: list[float] | None = None,
+    spec: InstrumentSpec | None = None,
 ) -> float:
     """Target position (signed quantity) for a target weight.
 
@@ -116,9 +160,11 @@ def target_quantity(
         atr: ATR of the instrument (``atr_risk``).
         returns: Recent bar returns of the instrument (``volatility_target``); the last
             ``config.volatility_lookback`` are used and that many are required.
+        spec: The instrument's spec: its multiplier values a unit, its lot size is the step
+            when the configuration sets none.
 
     Returns:
-        The target position, rounded toward zero to ``config.step``.
+        The target position, rounded toward zero to ``sizing_step(config, spec)``.
 
     Raises:
         SizingUnavailableError: A needed input is missing, or equity is not positive.
@@ -129,10 +175,14 @@ def target_quantity(
         raise SizingUnavailableError("no reference price to size at")
     if equity <= 0:
         raise SizingUnavailableError(f"equity {equity} is not positive")
+    step = sizing_step(config, spec)
+    if spec is not None:  # the value of one unit of quantity per unit of price (and of ATR)
+        price *= spec.multiplier
+        atr = None if atr is None else atr * spec.multiplier
     if config.kind == "fixed_fraction":
         quantity = fixed_fraction_quantity(weight, equity, price, config.fraction)
     elif config.kind == "all_equity":
-        return all_equity_quantity(weight, equity, price, config.step or 1.0)
+        return all_equity_quantity(weight, equity, price, step or 1.0)
     elif config.kind == "atr_risk":
         if atr is None or atr <= 0:
             raise SizingUnavailableError("no ATR yet for atr_risk sizing")
@@ -148,4 +198,4 @@ def target_quantity(
         quantity = volatility_target_quantity(
             weight, equity, price, volatility, config.target_volatility, config.max_leverage
         )
-    return round_toward_zero(quantity, config.step)
+    return round_toward_zero(quantity, step)
