@@ -28,19 +28,18 @@ def create_app(settings: OrderRouterSettings) -> AsgiFastStream:
         return create_service_app(
             settings,
             lambda runtime: run_lockstep(
-                runtime,
-                VenueDriver(
-                    OrderRouterEngine(settings.router_config), close_at_end=settings.close_at_end
-                ),
+                runtime, VenueDriver(_engine(settings), close_at_end=settings.close_at_end)
             ),
         )
 
     def wire(runtime: ServiceRuntime) -> None:
-        handler = RouterHandler(
-            OrderRouterEngine(settings.router_config), dedup_window=settings.dedup_window
-        )
+        handler = RouterHandler(_engine(settings), dedup_window=settings.dedup_window)
         runtime.bus.subscribe(
             INPUT_TOPICS, handler.handle, on_outputs_published=handler.acknowledged
         )
 
     return create_service_app(settings, wire)
+
+
+def _engine(settings: OrderRouterSettings) -> OrderRouterEngine:
+    return OrderRouterEngine(settings.router_config, settings.instrument_table())

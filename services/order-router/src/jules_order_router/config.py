@@ -21,8 +21,13 @@ Every variable, with ``__`` for nesting (defaults shown, examples in parentheses
     JULES_ORDER_ROUTER__ENGINE__MAX_PARTICIPATION               (unset: no cap; 0.1)
     JULES_ORDER_ROUTER__ENGINE__INSTRUMENTS                     (unset: all; '["BTCUSD.COINBASE"]')
 
+    JULES_ORDER_ROUTER__INSTRUMENTS                             (unset: no instrument table;
+                                                                 /etc/jules/instruments.yaml)
+
 The fill model, the fees or the whole venue may also be one JSON variable
 (``JULES_ORDER_ROUTER__ENGINE__FILL_MODEL='{"kind": "bar_close_slippage", "slippage_bps": 2.5}'``).
+The instrument table (tick and lot grids, contract multipliers, fees per contract) is a YAML
+file's path, or its entries as a JSON list; risk needs the same table.
 
 The engine's models stay the one place that says what is valid and what the defaults are; an
 invalid value is reported under its own variable (a parameter that the chosen fill model does
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Self
 
+from jules_runtime.instruments import InstrumentTableSettings
 from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
 from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -45,7 +51,7 @@ DEFAULT_ACCOUNT_ID = "BACKTEST"
 """The account of a backtest (``jules backtest``'s and the risk service's default)."""
 
 
-class OrderRouterSettings(ServiceSettings):
+class OrderRouterSettings(ServiceSettings, InstrumentTableSettings):
     """Settings of the order-router service: the account and the simulated venue.
 
     Attributes:
@@ -55,6 +61,8 @@ class OrderRouterSettings(ServiceSettings):
         starting_cash: Cash at the start.
         engine: The simulated venue (``VenueConfig``: fill model, fees, latency, participation
             cap, listed instruments), with the engine's defaults.
+        instruments: The instrument table (``InstrumentTableSettings``): tick and lot grids,
+            contract multipliers, fees per contract.
         dedup_window: How many acknowledged commands (decisions, cancels) are remembered, to
             recognise one delivered again (it publishes nothing the second time).
         lockstep: Backtest mode (topic replay): the venue's steps in lockstep with risk

@@ -42,6 +42,7 @@ from typing import Literal
 from jules_contracts.base import Event
 from jules_contracts.enums import LiquiditySide, OrderSide, TimeInForce
 from jules_contracts.ids import client_order_id
+from jules_contracts.instruments import InstrumentTable
 from jules_contracts.market_data import Bar, Quote, Trade
 from jules_contracts.orders import (
     CancelOrder,
@@ -58,7 +59,7 @@ from jules_contracts.orders import (
 from jules_contracts.portfolio import PortfolioSnapshot, Position
 
 from jules_order_router.engine.config import RouterConfig
-from jules_order_router.engine.fills import SimulatedVenue, fill_fee
+from jules_order_router.engine.fills import SimulatedVenue, below_one_tick, fill_fee, on_tick
 from jules_order_router.engine.liquidity import (
     Execution,
     MarketEvent,
@@ -91,12 +92,19 @@ class OrderRouterEngine:
 
     Args:
         config: The account, fill model, fees, latency and participation cap.
+        instruments: Specs of the instruments that have one: tick and lot grids, contract
+            multiplier and fee per contract (``jules_order_router.engine.fills``); the others
+            trade with multiplier 1, no rounding and no per-contract fee.
     """
 
-    def __init__(self, config: RouterConfig) -> None:
+    def __init__(self, config: RouterConfig, instruments: InstrumentTable | None = None) -> None:
         self._config = config
-        self._venue = SimulatedVenue(config)
-        self._portfolio = Portfolio(config.account_id, config.currency, config.starting_cash)
+        self._specs = dict(instruments or {})
+        self._venue = SimulatedVenue(config, self._specs)
+        multipliers = {i: spec.multiplier for i, spec in self._specs.items()}
+        self._portfolio = Portfolio(
+            config.account_id, config.currency, config.starting_cash, multipliers
+        )
         self._orders: dict[str, WorkingOrder] = {}
         self._working: dict[str, dict[str, WorkingOrder]] = {}
         self._replies: dict[str, tuple[Event, ...]] = {}
@@ -282,12 +290,18 @@ class OrderRouterEngine:
                 f"expire_time {intent.expire_time} is not after the acceptance time "
                 f"{decision.event_time}"
             )
+        spec = self._specs.get(intent.instrument_id)
+        problem = None if spec is None else below_one_tick(intent, spec)
+        if problem is not None:
+            return RejectReason.PRICE_BELOW_TICK, problem
         return None
 
     def _accept_or_reject(self, decision: OrderApproved) -> Event:
         ids = {"client_order_id": decision.client_order_id, "instrument_id": decision.instrument_id}
         rejection = self._rejection(decision)
-        order = self._new_order(decision.order, decision.quantity)
+        spec = self._specs.get(decision.instrument_id)
+        intent = decision.order if spec is None else on_tick(decision.order, spec)
+        order = self._new_order(intent, decision.quantity)
         if rejection is not None:
             code, message = rejection
             if code is not RejectReason.DUPLICATE_CLIENT_ORDER_ID:
@@ -346,7 +360,8 @@ class OrderRouterEngine:
 
     def _fill(self, order: WorkingOrder, execution: Execution, event: Event) -> Event:
         quantity, price = execution.quantity, execution.price
-        fee, bps_fee = fill_fee(self._config.fees, order, quantity * price, execution.liquidity)
+        spec = self._specs.get(order.instrument_id)
+        fee, bps_fee = fill_fee(self._config.fees, order, execution, spec)
         complete = order.record_fill(quantity, price, fee, bps_fee)
         self._portfolio.apply_fill(order.instrument_id, order.side, quantity, price, fee)
         if complete:

@@ -20,23 +20,34 @@ Order-type rules (``L`` the limit price, ``S`` the stop price; the market views 
   canceled without a fill. **DAY** and **GTD** orders expire (see the engine).
 * **Reduce-only** orders fill at most the position they reduce and are canceled when there is
   nothing left to reduce.
+
+Instruments with a spec (``InstrumentSpec``) trade on their grids: limit and stop prices are
+put on the tick at acceptance (``on_tick``), in the direction that never gives the order a
+better price or an earlier trigger than it asked for; a partial fill is rounded down to the
+lot (a fill that completes the order is whole); each fill pays ``fee_per_contract`` per unit
+of quantity besides the basis-point fee on ``quantity * price * multiplier``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from jules_contracts.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
+from jules_contracts.instruments import InstrumentSpec, round_to_increment
+from jules_contracts.orders import SubmitOrder
 
 from jules_order_router.engine.config import FeeSchedule, RouterConfig
 from jules_order_router.engine.liquidity import Execution, MarketEvent, MarketView, view_for
 from jules_order_router.engine.orders import WorkingOrder
 from jules_order_router.engine.reasons import CancelReason
 
-__all__ = ["Match", "SimulatedVenue", "fill_fee"]
+__all__ = ["Match", "SimulatedVenue", "below_one_tick", "fill_fee", "on_tick"]
 
 _TAKING_TYPES = (OrderType.MARKET, OrderType.STOP)
 _IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)
+_QUANTITY_TOLERANCE = 1e-9
+"""Relative shortfall below which an execution counts as whole (float dust)."""
 
 
 @dataclass(frozen=True)
@@ -52,26 +63,72 @@ class Match:
     cancel: CancelReason | None = None
 
 
+def on_tick(intent: SubmitOrder, spec: InstrumentSpec) -> SubmitOrder:
+    """The order with its limit and stop prices on the instrument's tick grid.
+
+    A price is rounded away from a better deal for the order: a buy limit down and a sell
+    limit up (never pay more, or get less, than asked); a buy stop up and a sell stop down
+    (never trigger earlier than asked). A price already on the grid is kept as it is. A
+    price rounded to zero stays zero (the router rejects the order).
+    """
+    buy = intent.side is OrderSide.BUY
+    limit, stop = intent.limit_price, intent.stop_price
+    if limit is not None:
+        limit = spec.round_price(limit, up=not buy)
+    if stop is not None:
+        stop = spec.round_price(stop, up=buy)
+    if (limit, stop) == (intent.limit_price, intent.stop_price):
+        return intent
+    return intent.model_copy(update={"limit_price": limit, "stop_price": stop})
+
+
+def below_one_tick(intent: SubmitOrder, spec: InstrumentSpec) -> str | None:
+    """Why the order's limit or stop price has no place on the tick grid, or ``None``.
+
+    A price that ``on_tick`` would round to zero (a sell stop or buy limit below one tick).
+    """
+    rounded = on_tick(intent, spec)
+    for name, price in (("limit", rounded.limit_price), ("stop", rounded.stop_price)):
+        if price == 0:
+            given = getattr(intent, f"{name}_price")
+            return (
+                f"{name} price {given:g} is below one tick ({spec.tick_size:g}) of "
+                f"{spec.instrument_id}"
+            )
+    return None
+
+
 def fill_fee(
-    schedule: FeeSchedule, order: WorkingOrder, notional: float, liquidity: LiquiditySide
+    schedule: FeeSchedule,
+    order: WorkingOrder,
+    execution: Execution,
+    spec: InstrumentSpec | None = None,
 ) -> tuple[float, float]:
     """The fee of a fill, honouring the order's minimum fee.
 
-    The order's fills together are charged ``max(sum of bps fees, min_fee)``, or the plain
-    sum when it is negative (rebates pay no minimum); each fill pays the difference to what
-    the order was charged before.
+    A fill's fee before the minimum is the bps fee of its notional (``quantity * price``,
+    times the multiplier of an instrument with a spec) plus the spec's ``fee_per_contract``
+    per unit of quantity. The order's fills together are charged ``max(sum of those fees,
+    min_fee)``, or the plain sum when it is negative (rebates pay no minimum); each fill pays
+    the difference to what the order was charged before.
 
     Args:
         schedule: The fee schedule.
         order: The order, before this fill is booked.
-        notional: The fill's quantity times price.
-        liquidity: Whether the fill added (maker) or took (taker) liquidity.
+        execution: The fill: quantity, price, and whether it added (maker) or took (taker)
+            liquidity.
+        spec: The instrument's spec, if it has one.
 
     Returns:
-        The fee to charge for this fill and its bps fee before the minimum.
+        The fee to charge for this fill and its fee before the minimum.
     """
-    bps = schedule.maker_bps if liquidity is LiquiditySide.MAKER else schedule.taker_bps
-    raw = notional * bps / 10_000
+    quantity, price = execution.quantity, execution.price
+    maker = execution.liquidity is LiquiditySide.MAKER
+    bps = schedule.maker_bps if maker else schedule.taker_bps
+    if spec is None:
+        raw = quantity * price * bps / 10_000
+    else:
+        raw = spec.notional(quantity, price) * bps / 10_000 + quantity * spec.fee_per_contract
     total = order.bps_fees + raw
     charged_total = total if total < 0 else max(total, schedule.min_fee)
     return charged_total - order.fees_charged, raw
@@ -82,11 +139,15 @@ class SimulatedVenue:
 
     Args:
         config: The router's configuration (fill model and participation cap).
+        instruments: Specs of the instruments that have one (their lots bound partial fills).
     """
 
-    def __init__(self, config: RouterConfig) -> None:
+    def __init__(
+        self, config: RouterConfig, instruments: Mapping[str, InstrumentSpec] | None = None
+    ) -> None:
         self._model = config.fill_model
         self._participation = config.max_participation
+        self._specs = dict(instruments or {})
 
     def view(self, event: MarketEvent) -> MarketView | None:
         """The liquidity ``event`` offers, or ``None`` if the fill model does not fill on it.
@@ -127,6 +188,9 @@ class SimulatedVenue:
         execution = self._execute(
             order, view, quantity, stop, arriving=arriving, may_rest=not immediate
         )
+        spec = self._specs.get(order.instrument_id)
+        if execution is not None and spec is not None:
+            execution = _on_lot(execution, spec, quantity)
         filled = 0.0 if execution is None else order.snap_quantity(execution.quantity)
         complete = filled >= order.leaves_quantity
         cancel: CancelReason | None = None
@@ -136,7 +200,7 @@ class SimulatedVenue:
             cancel = CancelReason.IOC_REMAINDER
         elif reducible is not None and not complete and filled >= reducible:
             cancel = CancelReason.REDUCE_ONLY  # the position is closed: nothing left to reduce
-        return self._commit(order, view, execution, cancel)
+        return self._commit(order, view, execution, cancel, spec)
 
     @staticmethod
     def _execute(
@@ -165,9 +229,24 @@ class SimulatedVenue:
         view: MarketView,
         execution: Execution | None,
         cancel: CancelReason | None,
+        spec: InstrumentSpec | None,
     ) -> Match:
         if execution is None:
             return Match(cancel=cancel)
         view.commit(order.side, execution.quantity)
         quantity = order.snap_quantity(execution.quantity)
+        if spec is not None and spec.on_lot(quantity):  # 9.99999999995e-06 is one lot of 1e-05
+            quantity = round_to_increment(quantity, spec.lot_size)
         return Match(Execution(quantity, execution.price, execution.liquidity), cancel)
+
+
+def _on_lot(execution: Execution, spec: InstrumentSpec, most: float) -> Execution | None:
+    """An execution of less than ``most`` rounded down to the lot (``None`` under one lot).
+
+    An execution of all of ``most`` (the order's leaves quantity, or the position a
+    reduce-only order may still reduce) is kept whole.
+    """
+    if execution.quantity >= most * (1 - _QUANTITY_TOLERANCE):
+        return execution
+    quantity = spec.round_quantity(execution.quantity)
+    return replace(execution, quantity=quantity) if quantity > 0 else None

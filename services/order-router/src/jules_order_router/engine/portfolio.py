@@ -1,21 +1,26 @@
 """The account: cash, positions, realised and unrealised PnL, fees, equity.
 
-Accounting (linear instruments, multiplier 1, everything in the account currency):
+Accounting (linear instruments, everything in the account currency; ``m`` is the instrument's
+contract multiplier from its ``InstrumentSpec``, 1 for an instrument without one):
 
-* A buy of ``q`` at ``p`` with fee ``f`` changes cash by ``-q·p - f``; a sell by ``+q·p - f``.
+* A buy of ``q`` at ``p`` with fee ``f`` changes cash by ``-q·p·m - f``; a sell by
+  ``+q·p·m - f``. Positions are fully funded (no margin is modelled): a future's notional
+  moves through cash like a spot purchase, which leaves equity and PnL as a margined account
+  would have them.
 * A fill in the direction of the position (or opening one) moves the average price to the
-  size-weighted average. A fill against it realises ``closed * (p - average) * sign`` on the
-  closed quantity; if it is larger than the position, the position reverses and the rest opens
-  at ``p`` (long 10 @ 100, sell 15 @ 110: realised +100, then short 5 @ 110).
+  size-weighted average. A fill against it realises ``closed * (p - average) * sign * m`` on
+  the closed quantity; if it is larger than the position, the position reverses and the rest
+  opens at ``p`` (long 10 @ 100, sell 15 @ 110: realised +100, then short 5 @ 110).
 * Realised PnL is before fees; fees are reported apart, so
   ``equity - starting cash = realised + unrealised - fees``.
 * Positions are marked at the latest market price (bar close, quote or book mid, trade
   price), or at the last fill price until a market price is known. Unrealised PnL is
-  ``quantity * (mark - average)``; equity is ``cash + Σ quantity * mark``.
+  ``quantity * (mark - average) * m``; equity is ``cash + Σ quantity * mark * m``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from jules_contracts.base import Event
@@ -40,18 +45,26 @@ class PositionState:
     mark: float | None = None
     mark_time: int | None = None
     traded: bool = False
+    multiplier: float | None = None
+    """The contract multiplier, ``None`` for an instrument without a spec (1)."""
+
+    def value(self, quantity: float, price: float) -> float:
+        """``quantity * price``, times the multiplier when the instrument has one."""
+        if self.multiplier is None:
+            return quantity * price
+        return quantity * price * self.multiplier
 
     @property
     def market_value(self) -> float:
         """Signed value at the mark."""
-        return self.quantity * (self.mark if self.mark is not None else self.average_price)
+        return self.value(self.quantity, self.mark if self.mark is not None else self.average_price)
 
     @property
     def unrealized_pnl(self) -> float:
-        """``quantity * (mark - average price)``."""
+        """``quantity * (mark - average price) * multiplier``."""
         if self.quantity == 0 or self.mark is None:
             return 0.0
-        return self.quantity * (self.mark - self.average_price)
+        return self.value(self.quantity, self.mark - self.average_price)
 
     def to_contract(self) -> Position:
         """The position as a ``Position`` contract."""
@@ -72,15 +85,30 @@ class Portfolio:
         account_id: The account.
         currency: The account currency.
         starting_cash: Cash at the start.
+        multipliers: Contract multipliers of the instruments that have one (others: 1).
     """
 
-    def __init__(self, account_id: str, currency: str, starting_cash: float) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        currency: str,
+        starting_cash: float,
+        multipliers: Mapping[str, float] | None = None,
+    ) -> None:
         self.account_id = account_id
         self.currency = currency
         self.starting_cash = starting_cash
         self._cash = starting_cash
         self._fees = 0.0
         self._positions: dict[str, PositionState] = {}
+        self._multipliers = dict(multipliers or {})
+
+    def _state(self, instrument_id: str) -> PositionState:
+        state = self._positions.get(instrument_id)
+        if state is None:
+            state = PositionState(instrument_id, multiplier=self._multipliers.get(instrument_id))
+            self._positions[instrument_id] = state
+        return state
 
     @property
     def cash(self) -> float:
@@ -137,9 +165,9 @@ class Portfolio:
             price: Fill price.
             fee: Fee charged (negative: rebate).
         """
-        state = self._positions.setdefault(instrument_id, PositionState(instrument_id))
+        state = self._state(instrument_id)
         signed = quantity if side is OrderSide.BUY else -quantity
-        self._cash -= signed * price + fee
+        self._cash -= state.value(signed, price) + fee
         self._fees += fee
         held = state.quantity
         if held == 0:
@@ -150,7 +178,8 @@ class Portfolio:
             state.quantity = held + signed
         else:
             closed = min(quantity, abs(held))
-            state.realized_pnl += closed * (price - state.average_price) * (1 if held > 0 else -1)
+            closed_pnl = state.value(closed, price - state.average_price)
+            state.realized_pnl += closed_pnl * (1 if held > 0 else -1)
             remaining = held + signed
             if abs(remaining) <= _DUST * max(abs(held), quantity):
                 state.quantity, state.average_price = 0.0, 0.0
@@ -170,7 +199,7 @@ class Portfolio:
             price: The market price.
             event_time: When the price was observed.
         """
-        state = self._positions.setdefault(instrument_id, PositionState(instrument_id))
+        state = self._state(instrument_id)
         if state.mark_time is not None and event_time < state.mark_time:
             return
         state.mark, state.mark_time = price, event_time

@@ -23,6 +23,8 @@ class RejectReason(StrEnum):
     """The venue does not list the instrument."""
     EXPIRED_ON_ARRIVAL = "EXPIRED_ON_ARRIVAL"
     """A ``GTD`` order whose expiry time is not after its acceptance."""
+    PRICE_BELOW_TICK = "PRICE_BELOW_TICK"
+    """A limit or stop price that rounds to zero on the instrument's tick grid."""
 
 
 class CancelReason(StrEnum):
