@@ -1,7 +1,8 @@
 """Topic-replay backtests equal the embedded run (real broker, every service its own process).
 
 One multi-instrument backtest (three Coinbase instruments, one day of minute bars, an SMA
-crossover long/short, ATR stops and limits that deny orders) runs embedded once; then through
+crossover long/short, ATR stops and limits that deny orders, lots and minimums from the
+shipped instrument table) runs embedded once; then through
 Kafka three ways: one process per service; two replicas of features (splitting the partitions)
 and of risk (each running the whole book); and with the order-router killed with SIGKILL in
 the middle of the replay and started again. Every file of the run folder the embedded run
@@ -71,6 +72,7 @@ def _config(output_dir: Path) -> BacktestConfig:
             "stops": {"stop_loss_atr_multiple": 3.0},
         },
         "execution": {"fees": {"taker_bps": 5}},
+        "instruments": str(REPO_ROOT / "examples" / "instruments.yaml"),
         "account": {"account_id": "PARITY", "starting_cash": 100_000},
         "monte_carlo": {"samples": 100, "block": 20},
         "output_dir": str(output_dir),

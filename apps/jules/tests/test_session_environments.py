@@ -58,3 +58,25 @@ def test_engine_options_reach_the_services_engines(
     assert router.router_config == config.execution.for_account(
         account.account_id, account.currency, account.starting_cash
     )
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_the_instrument_table_reaches_risk_and_the_order_router(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inline: bool
+) -> None:
+    table = Path(__file__).resolve().parents[3] / "examples" / "instruments.yaml"
+    config = BacktestConfig.model_validate(small_config(DATA_DIR, tmp_path / "run"))
+    config = config.model_copy(update={"instruments": table})
+    if inline:
+        config = config.model_copy(
+            update={"instruments": tuple(config.instrument_table().values())}
+        )
+
+    environments = service_environments(config, tmp_path / "session", None)
+    risk = _load(monkeypatch, "JULES_RISK__", environments["risk"], RiskSettings)
+    router = _load(
+        monkeypatch, "JULES_ORDER_ROUTER__", environments["order-router"], OrderRouterSettings
+    )
+
+    assert risk.instrument_table() == router.instrument_table() == config.instrument_table()
+    assert risk.instrument_table()["6EH4.XCME"].multiplier == 125_000.0

@@ -3,7 +3,8 @@
 ``jules up`` and ``jules backtest --mode kafka`` start the services as processes; each gets
 its settings as environment variables (without its ``JULES_<SERVICE>__`` prefix). The engine
 configurations travel whole, as the JSON of the backtest's nested sections, so a service
-builds the same engines as the embedded run.
+builds the same engines as the embedded run; so does the instrument table (a file by its
+absolute path, inline entries as JSON), given to risk and the order-router alike.
 """
 
 from __future__ import annotations
@@ -60,13 +61,18 @@ def service_environments(
     market_data = {"FILES": _json(files)}
     if speed is not None:
         market_data["SPEED"] = repr(speed)
+    risk = {"ACCOUNT_ID": account.account_id, "ENGINE": _json(config.risk.model_dump(mode="json"))}
+    table = config.instruments
+    if table is not None:
+        router["INSTRUMENTS"] = risk["INSTRUMENTS"] = (
+            str(table.resolve())
+            if isinstance(table, Path)
+            else _json([spec.model_dump(mode="json") for spec in table])
+        )
     return {
         "audit": {"DIRECTORY": str((run_dir / "audit").resolve())},
         "order-router": router,
-        "risk": {
-            "ACCOUNT_ID": account.account_id,
-            "ENGINE": _json(config.risk.model_dump(mode="json")),
-        },
+        "risk": risk,
         "signal": signal,
         "features": {"FEATURES": _json(features)},
         "market-data": market_data,

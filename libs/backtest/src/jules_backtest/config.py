@@ -16,11 +16,14 @@ Example (``examples/backtest.yaml``)::
 sizing, stops, ``atr_period``, ``history_length``, ``cancel_on_halt``) and ``execution`` the
 order-router engine's simulated venue without the account (``VenueConfig``: fill model, fees,
 latency, participation cap, listed instruments), with the engines' own defaults; ``account``
-supplies the account of both.
+supplies the account of both. ``instruments`` is the instrument table both engines take (tick
+and lot sizes, minimums, contract multipliers, fees per contract): a YAML file, relative to
+the config file's folder (``instruments: ../instruments.yaml``), or a list of entries.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +33,7 @@ import yaml
 from jules_contracts import PriceType
 from jules_order_router.engine import VenueConfig
 from jules_risk.engine import RiskControls
+from jules_runtime.instruments import InstrumentTableSettings
 from jules_signal.engine import StrategyConfig, strategy_config_from_mapping
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -126,8 +130,12 @@ class AuditOptions(_Frozen):
     features or portfolio snapshots), for sweeps; ``off`` no audit log."""
 
 
-class BacktestConfig(_Frozen):
-    """Everything a backtest needs."""
+class BacktestConfig(_Frozen, InstrumentTableSettings):
+    """Everything a backtest needs.
+
+    ``instruments`` (from ``InstrumentTableSettings``) is the instrument table of the risk and
+    order-router engines: a YAML file's path or a list of entries (``None``: no table).
+    """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = "backtest"
     data_dir: Path = Path("..") / "shared" / "data"
@@ -219,8 +227,8 @@ def load_config(
     """Read a configuration file (YAML or TOML), apply overrides and validate.
 
     Relative data and model paths stay relative to the working directory, except an ONNX
-    model path and a Python strategy's file (``path: strategies/mine.py:Mine``), which are
-    resolved against the config file's folder.
+    model path, a Python strategy's file (``path: strategies/mine.py:Mine``) and an
+    instrument table file, which are resolved against the config file's folder.
 
     Raises:
         pydantic.ValidationError: A field is invalid (the message names it).
@@ -236,6 +244,9 @@ def load_config(
             data["strategy"] = {**strategy, "model": str(path.parent / model)}
     if path is not None and isinstance(strategy, dict) and strategy.get("kind") == "python":
         data["strategy"] = {**strategy, "path": _strategy_file(strategy.get("path"), path.parent)}
+    table = data.get("instruments")
+    if path is not None and isinstance(table, str) and not Path(table).is_absolute():
+        data["instruments"] = os.path.normpath(path.parent / table)
     return BacktestConfig.model_validate(data)
 
 

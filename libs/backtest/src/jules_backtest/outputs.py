@@ -67,7 +67,6 @@ class RunRecorder:
     submitted: int = 0
     denied: int = 0
     filled_orders: int = 0
-    traded_notional: float = 0.0
     events: int = 0
 
     def __call__(self, event: Event) -> None:
@@ -139,7 +138,6 @@ class RunRecorder:
         row.filled_quantity = event.cumulative_quantity
         row.average_price = event.average_price
         row.fees += event.fee
-        self.traded_notional += event.last_quantity * event.last_price
         if isinstance(event, OrderFilled) and row.decision == "APPROVED":
             self.filled_orders += 1  # orders that went through risk (not the closing ones)
         self.fills.append(

@@ -36,7 +36,7 @@ from jules_backtest.metrics import ExecutionCounts, bootstrap_intervals, compute
 from jules_backtest.node import EmbeddedNode
 from jules_backtest.outputs import RunRecorder, iso
 from jules_backtest.report import render_report
-from jules_backtest.trades import RoundTrip, round_trips
+from jules_backtest.trades import RoundTrip, round_trips, traded_notional
 
 __all__ = [
     "RUN_FOLDER",
@@ -280,19 +280,21 @@ def build_node(
     """Wire the engines of a backtest (features, strategy, risk, venue) into an embedded node.
 
     Args:
-        config: The account, risk and execution sections are read.
+        config: The account, risk, execution and instrument table sections are read.
         strategy: The strategy (see ``build_strategy_and_schema``).
         schema: The feature schema the features engine computes.
         emit: Receives every event, in order.
     """
+    instruments = config.instrument_table()
     return EmbeddedNode(
         features=FeatureEngine(schema),
         strategy=strategy,
-        risk=RiskEngine(config.risk.for_account(config.account.account_id)),
+        risk=RiskEngine(config.risk.for_account(config.account.account_id), instruments),
         router=OrderRouterEngine(
             config.execution.for_account(
                 config.account.account_id, config.account.currency, config.account.starting_cash
-            )
+            ),
+            instruments,
         ),
         emit=emit,
     )
@@ -355,11 +357,15 @@ def finish_run(
         mode: ``embedded`` or ``kafka`` (``run.json``).
     """
     run_dir = config.run_dir
-    trips = round_trips(recorder.fills)
+    multipliers = {i: spec.multiplier for i, spec in config.instrument_table().items()}
+    trips = round_trips(recorder.fills, multipliers)
     times = [point[0] for point in recorder.equity]
     equity = [point[1] for point in recorder.equity]
     counts = ExecutionCounts(
-        recorder.submitted, recorder.denied, recorder.filled_orders, recorder.traded_notional
+        recorder.submitted,
+        recorder.denied,
+        recorder.filled_orders,
+        traded_notional(recorder.fills, multipliers),
     )
     metrics = compute_metrics(times, equity, [p[4] for p in recorder.equity], trips, counts)
     intervals = bootstrap_intervals(

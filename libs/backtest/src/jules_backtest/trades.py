@@ -2,14 +2,16 @@
 
 A round trip opens when a position leaves zero and closes when it returns to zero. A fill that
 reverses the position (long 10, sell 15) closes the round trip at that fill and opens a new
-one in the other direction with the remainder. Fees are split pro rata by quantity.
+one in the other direction with the remainder. Fees are split pro rata by quantity. PnL and
+notional count each instrument's contract multiplier (1 without one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["Fill", "RoundTrip", "round_trips"]
+__all__ = ["Fill", "RoundTrip", "round_trips", "traded_notional"]
 
 _EPS = 1e-12
 
@@ -73,7 +75,7 @@ class _Open:
     exit_fees: float = 0.0
     exit_time: int = 0
 
-    def close(self, instrument_id: str) -> RoundTrip:
+    def close(self, instrument_id: str, multiplier: float) -> RoundTrip:
         entry_price = self.entry_notional / self.size
         exit_price = self.exit_notional / self.exit_size
         return RoundTrip(
@@ -84,19 +86,32 @@ class _Open:
             entry_price=entry_price,
             exit_time=self.exit_time,
             exit_price=exit_price,
-            pnl=self.side * (exit_price - entry_price) * self.size,
+            pnl=self.side * (exit_price - entry_price) * self.size * multiplier,
             fees=self.entry_fees + self.exit_fees,
         )
 
 
-def round_trips(fills: list[Fill]) -> list[RoundTrip]:
+def traded_notional(fills: list[Fill], multipliers: Mapping[str, float] | None = None) -> float:
+    """Sum of ``|quantity| * price * multiplier`` over the fills (multiplier 1 by default)."""
+    factors = multipliers or {}
+    return sum(abs(f.quantity) * f.price * factors.get(f.instrument_id, 1.0) for f in fills)
+
+
+def round_trips(
+    fills: list[Fill], multipliers: Mapping[str, float] | None = None
+) -> list[RoundTrip]:
     """Rebuild round trips from fills in time order, per instrument.
 
     Scaling in adds to the open round trip (the entry price becomes the average); scaling out
     closes it only when the position reaches zero, at the average exit price. Round trips
     still open at the end are returned with ``exit_time`` and ``exit_price`` of ``None``, their
     remaining ``size``, and as ``pnl`` what their partial exits realised.
+
+    Args:
+        fills: The fills, in time order.
+        multipliers: Contract multipliers of the instruments that have one (others: 1).
     """
+    factors = multipliers or {}
     trips: list[RoundTrip] = []
     open_by_instrument: dict[str, _Open] = {}
     position: dict[str, float] = {}
@@ -126,12 +141,15 @@ def round_trips(fills: list[Fill]) -> list[RoundTrip]:
             remaining -= step
             if abs(position[fill.instrument_id]) <= _EPS:
                 position[fill.instrument_id] = 0.0
-                trips.append(trip.close(fill.instrument_id))
+                trips.append(trip.close(fill.instrument_id, factors.get(fill.instrument_id, 1.0)))
                 del open_by_instrument[fill.instrument_id]
     for instrument_id, trip in sorted(open_by_instrument.items()):
         entry_price = trip.entry_notional / trip.size
         realized = (
-            trip.side * (trip.exit_notional / trip.exit_size - entry_price) * trip.exit_size
+            trip.side
+            * (trip.exit_notional / trip.exit_size - entry_price)
+            * trip.exit_size
+            * factors.get(instrument_id, 1.0)
             if trip.exit_size
             else 0.0
         )
