@@ -167,7 +167,8 @@ def test_partial_fills_under_a_participation_cap_are_whole_lots() -> None:
 
     events = fills(feed(venue, bars))
 
-    assert [e.last_quantity for e in events] == [0.33333, 0.33333, 0.33333, 0.00001]
+    # the last is what is left of the order: 1.0 - 3 * 0.33333, one lot to float dust
+    assert [e.last_quantity for e in events] == pytest.approx([0.33333, 0.33333, 0.33333, 1e-05])
     assert all(BTC_SPEC.on_lot(e.last_quantity) for e in events)
 
 
@@ -215,3 +216,18 @@ def test_a_missing_instrument_table_stops_the_service_naming_the_file(
 
     with pytest.raises(ConfigError, match=f"JULES_ORDER_ROUTER__INSTRUMENTS=.*{missing}"):
         load_settings(OrderRouterSettings)
+
+
+def test_an_order_for_a_position_with_float_dust_fills_whole() -> None:
+    venue = engine()
+    venue.on_decision(approve("a", BUY, 0.7, at=bar_time(0)))
+    venue.on_decision(approve("b", BUY, 0.1, at=bar_time(0)))
+    feed(venue, [make_bar(1, 60_000.0)])
+    held = position_of(venue).quantity  # 0.7999999999999999: lots add up with float dust
+    venue.on_decision(approve("exit", SELL, held, at=bar_time(1), reduce_only=True))
+
+    (fill,) = fills(feed(venue, [make_bar(2, 60_000.0)]))
+
+    assert fill.last_quantity == fill.cumulative_quantity == held
+    assert fill.leaves_quantity == 0.0
+    assert position_of(venue).quantity == 0.0

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from jules_contracts.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
-from jules_contracts.instruments import InstrumentSpec, round_to_increment
+from jules_contracts.instruments import InstrumentSpec
 from jules_contracts.orders import SubmitOrder
 
 from jules_order_router.engine.config import FeeSchedule, RouterConfig
@@ -200,7 +200,7 @@ class SimulatedVenue:
             cancel = CancelReason.IOC_REMAINDER
         elif reducible is not None and not complete and filled >= reducible:
             cancel = CancelReason.REDUCE_ONLY  # the position is closed: nothing left to reduce
-        return self._commit(order, view, execution, cancel, spec)
+        return self._commit(order, view, execution, cancel)
 
     @staticmethod
     def _execute(
@@ -229,14 +229,11 @@ class SimulatedVenue:
         view: MarketView,
         execution: Execution | None,
         cancel: CancelReason | None,
-        spec: InstrumentSpec | None,
     ) -> Match:
         if execution is None:
             return Match(cancel=cancel)
         view.commit(order.side, execution.quantity)
         quantity = order.snap_quantity(execution.quantity)
-        if spec is not None and spec.on_lot(quantity):  # 9.99999999995e-06 is one lot of 1e-05
-            quantity = round_to_increment(quantity, spec.lot_size)
         return Match(Execution(quantity, execution.price, execution.liquidity), cancel)
 
 

@@ -277,8 +277,7 @@ class WorkingOrder:
         """Book a fill and move the state machine.
 
         Args:
-            quantity: Filled quantity (at most the leaves quantity, to float dust; see
-                ``snap_quantity``).
+            quantity: Filled quantity (at most the leaves quantity; see ``snap_quantity``).
             price: Fill price.
             fee: Fee charged for this fill.
             bps_fee: The fill's fee before the order's minimum fee.
@@ -286,7 +285,7 @@ class WorkingOrder:
         Returns:
             Whether the order is now completely filled.
         """
-        complete = quantity >= self.leaves_quantity * (1 - _QUANTITY_TOLERANCE)
+        complete = quantity >= self.leaves_quantity
         self.filled_quantity = self.quantity if complete else self.filled_quantity + quantity
         self._notional += quantity * price
         self.fees_charged += fee
