@@ -11,7 +11,7 @@ import pytest
 from jules_contracts import OrderAccepted, OrderApproved, OrderRejected, OrderSide, OrderType
 from jules_contracts.instruments import InstrumentSpec
 from jules_order_router.config import OrderRouterSettings
-from jules_order_router.engine import FeeSchedule, OrderRouterEngine, RouterConfig
+from jules_order_router.engine import FeeSchedule, KyleLambda, OrderRouterEngine, RouterConfig
 from jules_runtime.errors import ConfigError
 from jules_runtime.instruments import load_instrument_table
 from jules_runtime.settings import load_settings
@@ -24,6 +24,7 @@ from .helpers import (  # type: ignore[import-not-found]
     feed,
     fills,
     make_bar,
+    make_trade,
     position_of,
     reason_of,
 )
@@ -170,6 +171,17 @@ def test_partial_fills_under_a_participation_cap_are_whole_lots() -> None:
     # the last is what is left of the order: 1.0 - 3 * 0.33333, one lot to float dust
     assert [e.last_quantity for e in events] == pytest.approx([0.33333, 0.33333, 0.33333, 1e-05])
     assert all(BTC_SPEC.on_lot(e.last_quantity) for e in events)
+
+
+def test_a_partial_fill_rounded_to_the_lot_is_priced_for_what_fills() -> None:
+    venue = engine(fill_model=KyleLambda(impact_lambda=2.0), max_participation=0.1)
+    venue.on_decision(approve("a", BUY, 1.0, at=bar_time(0)))  # BTC, lot 0.00001
+    trade = make_trade(bar_time(1), 60_000.0, 3.3333333)  # 10%: 0.33333333, 0.33333 in lots
+
+    (fill,) = fills(feed(venue, [trade]))
+
+    assert fill.last_quantity == pytest.approx(0.33333)
+    assert fill.last_price == pytest.approx(60_000.0 + 2.0 * 0.33333, rel=1e-12)
 
 
 def test_an_instrument_without_a_spec_trades_as_before() -> None:

@@ -190,7 +190,13 @@ class SimulatedVenue:
         )
         spec = self._specs.get(order.instrument_id)
         if execution is not None and spec is not None:
-            execution = _on_lot(execution, spec, quantity)
+            on_lot = _on_lot(execution, spec, quantity)
+            if on_lot is not None and on_lot.quantity != execution.quantity:
+                # priced again for what fills: impact and a book's walk depend on the size
+                on_lot = self._execute(
+                    order, view, on_lot.quantity, stop, arriving=arriving, may_rest=not immediate
+                )
+            execution = on_lot
         filled = 0.0 if execution is None else order.snap_quantity(execution.quantity)
         complete = filled >= order.leaves_quantity
         cancel: CancelReason | None = None
