@@ -30,6 +30,14 @@ def test_show_gives_the_parameters_and_the_features_of_the_parameters_given() ->
     cells = [cell.strip() for cell in row.split("│")[1:-1]]
     assert cells == ["stop_atr", "number", "2.0", "Trailing stop, in ATRs. > 0 <= 50"]
     assert "features: atr_20" in result.output
+    assert "tick hooks: (none: bars only)" in result.output
+
+
+def test_show_says_which_tick_hooks_a_strategy_has() -> None:
+    result = RUNNER.invoke(app, ["strategy", "show", "book_imbalance"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "features: (none)" in result.output
+    assert "tick hooks: on_book" in result.output
 
 
 def test_show_names_the_required_parameters_and_refuses_what_it_cannot_load(

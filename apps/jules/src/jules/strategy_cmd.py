@@ -83,7 +83,7 @@ def show(
     The features are those of the default parameters, or of those given with --param.
     """
     from jules_signal.engine import PythonStrategyConfig, StrategyLoadError, load_strategy
-    from jules_signal.engine.python_strategy import load_strategy_class
+    from jules_signal.engine.python_strategy import TICK_HOOKS, load_strategy_class
     from pydantic import ValidationError
 
     console = Console()
@@ -111,3 +111,5 @@ def show(
         console.print(f"features: give {missing} to see them")
         return
     console.print(f"features: {', '.join(strategy.required_features) or '(none)'}")
+    ticks = sorted(TICK_HOOKS[kind] for kind in strategy.market_kinds)
+    console.print(f"tick hooks: {', '.join(ticks) or '(none: bars only)'}")
