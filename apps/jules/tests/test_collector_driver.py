@@ -28,7 +28,6 @@ from jules_contracts import (
 )
 from jules_contracts.topics import (
     FEATURES,
-    IN_BAND_WATERMARK_TOPICS,
     MD_BARS,
     ORDERS_DECISIONS,
     ORDERS_EVENTS,
@@ -55,6 +54,8 @@ PRODUCERS: dict[str, tuple[Topic, ...]] = {
     "risk": (ORDERS_INTENTS, ORDERS_DECISIONS, RISK_ALERTS),
 }
 PRODUCER_OF = {topic.name: name for name, topics in PRODUCERS.items() for topic in topics}
+RUN_TOPICS = tuple(topic for topics in PRODUCERS.values() for topic in topics)
+"""The topics of a bar-driven run (a tick-driven one adds md.quotes, md.trades, md.book)."""
 
 Message = tuple[Event, int | None]  # the event and its jules-seq
 
@@ -144,7 +145,7 @@ def write_topics(run: EmbeddedRun, partitions: int) -> dict[tuple[str, int], lis
     """Every partition of every topic: each producer's step outputs (with their sequence),
     then its watermark of the step into every partition of its topics; then the final steps."""
     topics: dict[tuple[str, int], list[Message]] = {
-        (t.name, p): [] for t in IN_BAND_WATERMARK_TOPICS for p in range(partitions)
+        (t.name, p): [] for t in RUN_TOPICS for p in range(partitions)
     }
 
     def step(producer: str, events: Iterable[Event], time: int, *, final: bool) -> None:
@@ -186,7 +187,7 @@ def collect(
 ) -> tuple[CollectorDriver, list[Event]]:
     """Feed the collector in random batches, advancing after each (as the runner does)."""
     rng = random.Random(seed)
-    buffer = StepBuffer({t.name: range(partitions) for t in IN_BAND_WATERMARK_TOPICS})
+    buffer = StepBuffer({t.name: range(partitions) for t in RUN_TOPICS})
     emitted: list[Event] = []
     collector = CollectorDriver(emitted.append)
     position = 0
@@ -251,7 +252,7 @@ def test_duplicates_of_replicas_and_restarts_change_nothing(partitions: int, see
     assert len(read) > sum(len(m) for m in write_topics(run, partitions).values())
 
 
-@pytest.mark.parametrize("held", IN_BAND_WATERMARK_TOPICS, ids=lambda t: t.name)
+@pytest.mark.parametrize("held", RUN_TOPICS, ids=lambda t: t.name)
 def test_no_step_is_emitted_before_every_topic_reached_it(held: Topic) -> None:
     """One partition of one topic is read only up to its first watermark, excluded."""
     run, partitions = embedded_run(), 3

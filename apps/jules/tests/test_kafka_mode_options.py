@@ -34,14 +34,3 @@ def test_a_bad_replicas_option_names_what_is_wrong(value: str, tmp_path: Path) -
     assert "--replicas" in result.output
     assert repr(value) in result.output
 
-
-def test_a_tick_driven_run_is_refused_in_kafka_mode_before_the_run(tmp_path: Path) -> None:
-    config = BacktestConfig.model_validate(small_config(DATA_DIR, tmp_path / "run"))
-    ticks = config.data[0].model_copy(update={"events": ("quote", "bar")})
-    config = config.model_copy(update={"data": (ticks,)})
-    options = KafkaRunOptions(bootstrap="127.0.0.1:1", partitions=1)
-
-    with pytest.raises(ValueError, match="embedded mode only"):
-        run_backtest_kafka(config, options)
-
-    assert not (tmp_path / "run").exists()

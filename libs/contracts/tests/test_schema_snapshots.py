@@ -67,7 +67,7 @@ def test_index_lists_every_topic_with_its_key_dead_letter_topic_and_event_types(
         "key_field": "instrument_id",
         "default_key": "",
         "dlq": "md.trades.v1.dlq",
-        "event_types": ["md.trade"],
+        "event_types": ["md.trade", "system.watermark"],  # watermarks: topic replays
         "description": "Trades printed by venues.",
     }
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
@@ -28,10 +28,10 @@ from pathlib import Path
 from aiokafka.errors import KafkaError
 from jules_backtest.audit import audit_sink
 from jules_backtest.config import BacktestConfig
-from jules_backtest.data import DataQuality, load_bars
+from jules_backtest.data import DataQuality, load_market
 from jules_backtest.outputs import RunRecorder
 from jules_backtest.run import RunSummary, build_strategy_and_schema, finish_run, prepare_run_dir
-from jules_contracts import Bar, Event
+from jules_contracts import Event, MarketEvent, Topic
 from jules_contracts.topics import (
     IN_BAND_WATERMARK_TOPICS,
     MD_BARS,
@@ -42,12 +42,11 @@ from jules_runtime.bus import KafkaBus, ensure_topics
 from jules_runtime.bus.kafka import admin_client
 from jules_runtime.bus.records import OutboundMessage, outbound_event
 from jules_runtime.lockstep import (
-    COLLECT_RULE,
-    STEP_ORDER,
     StepBuffer,
     StepDriver,
     StepOutput,
     Taken,
+    step_rules,
 )
 from jules_runtime.lockstep.runner import LockstepRunner, partition_counts, watermark_message
 from jules_runtime.logging import logger
@@ -125,10 +124,12 @@ class CollectorDriver(StepDriver):
 
     Args:
         emit: Receives every event, in order.
+        ticks: A quote-, trade- or book-driven run (its market part holds the ticks too).
     """
 
-    def __init__(self, emit: Callable[[Event], None]) -> None:
-        super().__init__(COLLECT_RULE)
+    def __init__(self, emit: Callable[[Event], None], *, ticks: bool = False) -> None:
+        self.rules = step_rules(ticks=ticks)
+        super().__init__(self.rules.collect)
         self.emit = emit
         self.steps = 0
         self.last_time: int | None = None
@@ -165,8 +166,9 @@ class CollectorDriver(StepDriver):
         time = buffer.next_watermark(self.rule.now[0].topics[0].name)
         if time is None:  # the next bars, or the end of the run
             parts = [p for p in self.rule.final_on or self.rule.now if not p.is_final(buffer)]
-            if BARS_PART in parts:
-                parts = [BARS_PART]
+            market = self.rules.order[0]
+            if market in parts:
+                parts = [market]
                 step += f" (after {_shown_time(self.last_time)})"
             else:
                 step = f"the end of the run (after step {self.steps})"
@@ -177,7 +179,7 @@ class CollectorDriver(StepDriver):
         return f"{step} waited for {waiting}"
 
     def _emit_parts(self, taken: Taken) -> None:
-        for part in STEP_ORDER:
+        for part in self.rules.order:
             for event in taken.now[part.name]:
                 self.emit(event)
 
@@ -191,8 +193,6 @@ MAKERS = {
 }
 """The maker of each part of a step (``STEP_ORDER``)."""
 
-BARS_PART = STEP_ORDER[0]
-
 
 def _shown_time(nanos: int | None) -> str:
     if nanos is None:
@@ -202,49 +202,55 @@ def _shown_time(nanos: int | None) -> str:
 
 async def publish_bars(
     bus: KafkaBus,
-    bars: Iterable[Bar],
+    bars: Iterable[MarketEvent],
     *,
     partitions: int,
     speed: float | None = None,
     batch: int = 500,
+    topics: Sequence[Topic] = (MD_BARS,),
 ) -> int:
-    """Replay bars into ``md.bars.v1`` of the bus's scope, with the replay's watermarks.
+    """Replay market events into their ``md.*`` topics of the bus's scope, with watermarks.
 
-    The bars of one event time go out in instrument-id order, then the watermark of that time
-    into every partition; at the end a final watermark. At full speed messages go out in
-    batches acknowledged by the broker before the next; paced, each event time goes out when
-    the wall clock reaches it (``Pacer``).
+    The events of one event time go out in the order given (a backtest's loading order: by
+    instrument id, each instrument's as loaded), numbered in that order (``jules-seq``), then
+    the watermark of that time into every partition of each of ``topics`` (the md topics the
+    run's lockstep reads: ``md.bars.v1``, and in a tick-driven run ``md.quotes.v1``,
+    ``md.trades.v1`` and ``md.book.v1``); at the end a final watermark. At full speed messages
+    go out in batches acknowledged by the broker before the next; paced, each event time goes
+    out when the wall clock reaches it (``Pacer``).
 
     Returns:
-        How many bars were published.
+        How many events were published.
     """
     pacer = Pacer(speed) if speed else None
     pending: list[OutboundMessage] = []
     count = 0
     last = 0
-    for when, group in groupby(bars, key=lambda bar: bar.event_time):
-        ordered = sorted(group, key=lambda bar: bar.instrument_id)
+    for when, group in groupby(bars, key=lambda event: event.event_time):
+        ordered = sorted(group, key=lambda event: event.instrument_id)
         if pacer is not None:
             await pacer.wait(when)
         pending.extend(
-            outbound_event(bar, bus.scope, sequence=index) for index, bar in enumerate(ordered)
+            outbound_event(event, bus.scope, sequence=index) for index, event in enumerate(ordered)
         )
-        pending.extend(_watermarks(bus.scope, partitions, when, final=False))
+        pending.extend(_watermarks(bus.scope, partitions, when, topics, final=False))
         count += len(ordered)
         last = when
         if pacer is not None or len(pending) >= batch:
             await bus.send(pending)
             pending = []
-    pending.extend(_watermarks(bus.scope, partitions, last, final=True))
+    pending.extend(_watermarks(bus.scope, partitions, last, topics, final=True))
     await bus.send(pending)
     return count
 
 
 def _watermarks(
-    scope: str | None, partitions: int, when: int, *, final: bool
+    scope: str | None, partitions: int, when: int, topics: Sequence[Topic], *, final: bool
 ) -> list[OutboundMessage]:
     return [
-        watermark_message(REPLAY_SOURCE, MD_BARS, p, when, scope, final) for p in range(partitions)
+        watermark_message(REPLAY_SOURCE, topic, p, when, scope, final)
+        for topic in topics
+        for p in range(partitions)
     ]
 
 
@@ -288,6 +294,8 @@ def backtest_service_environments(config: BacktestConfig) -> dict[str, dict[str,
     environments = service_environments(config, config.run_dir, None)
     # one broker round trip per event time sets the pace: no linger, short fetch waits
     on = {"LOCKSTEP__ENABLED": "true", "KAFKA__LINGER_MS": "0", "KAFKA__FETCH_MAX_WAIT_MS": "5"}
+    if config.tick_driven:
+        on["LOCKSTEP__TICKS"] = "true"
     return {
         "features": {**environments["features"], **on},
         "signal": {**environments["signal"], **on},
@@ -309,7 +317,7 @@ def run_backtest_kafka(
     config: BacktestConfig,
     options: KafkaRunOptions,
     *,
-    progress: Callable[[Iterator[Bar]], Iterator[Bar]] | None = None,
+    progress: Callable[[Iterator[MarketEvent]], Iterator[MarketEvent]] | None = None,
     on_ready: Callable[[SessionState], None] | None = None,
     overwrite: bool = False,
 ) -> RunSummary:
@@ -318,7 +326,7 @@ def run_backtest_kafka(
     Args:
         config: The validated configuration.
         options: Broker, scope, partitions, replicas, and whether the services already run.
-        progress: Wraps the replayed bar stream (a progress bar).
+        progress: Wraps the replayed market events (a progress bar).
         on_ready: Called with the run's processes once they are ready, before the replay.
         overwrite: Write into a non-empty folder that holds no run
             (``jules_backtest.run.prepare_run_dir``).
@@ -328,16 +336,10 @@ def run_backtest_kafka(
             message names it, with its exit code and the end of its log).
         TimeoutError: The run took longer than ``options.timeout_s`` (the message says what
             the run waited for).
-        ValueError: More replicas of features or signal than partitions, or a data source
-            drives the run with quotes, trades or books (embedded mode only, for now).
+        ValueError: More replicas of features or signal than partitions.
         jules_runtime.output_paths.OutputRefusedError: The run folder is refused (before the
             broker or any service starts); nothing was changed.
     """
-    if config.tick_driven:
-        raise ValueError(
-            "a quote-, trade- or book-driven run (a data source's events other than 'bar') "
-            "runs in embedded mode only: the services' lockstep steps on bars"
-        )
     for name in PARTITIONED_SERVICES:
         if options.replicas.get(name, 1) > options.partitions:
             raise ValueError(
@@ -370,9 +372,9 @@ def run_backtest_kafka(
                 recorder(event)
                 audit(event)
 
-            bars: Iterator[Bar] = load_bars(config, quality)
-            run = _Run(kafka, scope, options, children, deadline)
-            asyncio.run(run.replay_and_collect(progress(bars) if progress else bars, emit))
+            market: Iterator[MarketEvent] = load_market(config, quality)
+            run = _Run(kafka, scope, options, children, deadline, config.tick_driven)
+            asyncio.run(run.replay_and_collect(progress(market) if progress else market, emit))
     finally:
         if children:
             logger.info("the run's services stopped: " + "; ".join(stop_processes(children)))
@@ -431,15 +433,18 @@ class _Run:
     options: KafkaRunOptions
     children: list[ChildProcess]
     deadline: float | None
+    ticks: bool = False
 
-    async def replay_and_collect(self, bars: Iterable[Bar], emit: Callable[[Event], None]) -> None:
-        """Publish ``bars`` and collect the run's events into ``emit`` until the run ends."""
+    async def replay_and_collect(
+        self, market: Iterable[MarketEvent], emit: Callable[[Event], None]
+    ) -> None:
+        """Publish ``market`` and collect the run's events into ``emit`` until the run ends."""
         bus = KafkaBus("backtest", self.kafka, self.scope, client_id="jules-backtest")
         await bus.start()
-        collector = CollectorDriver(emit)
+        collector = CollectorDriver(emit, ticks=self.ticks)
         runner = LockstepRunner(collector, bus, self.kafka, self.scope, "backtest")
         collecting = asyncio.create_task(runner.run())
-        publishing = asyncio.create_task(self._publish(bus, bars))
+        publishing = asyncio.create_task(self._publish(bus, market))
         try:
             while not collecting.done():
                 if publishing.done():
@@ -454,10 +459,13 @@ class _Run:
             await asyncio.gather(collecting, publishing, return_exceptions=True)
             await bus.stop()
 
-    async def _publish(self, bus: KafkaBus, bars: Iterable[Bar]) -> None:
+    async def _publish(self, bus: KafkaBus, market: Iterable[MarketEvent]) -> None:
         topic = MD_BARS.scoped(self.scope)
         partitions = (await partition_counts(self.kafka, [topic]))[topic]  # the topic's count
-        await publish_bars(bus, bars, partitions=partitions, speed=self.options.speed)
+        topics = step_rules(ticks=self.ticks).order[0].topics
+        await publish_bars(
+            bus, market, partitions=partitions, speed=self.options.speed, topics=topics
+        )
 
     def _check(self, collector: CollectorDriver) -> None:
         """Fail the run when a service ended or the time is up."""

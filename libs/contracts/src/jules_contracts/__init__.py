@@ -43,6 +43,7 @@ from jules_contracts.enums import (
 from jules_contracts.errors import JulesError
 from jules_contracts.features import FeatureVector
 from jules_contracts.market_data import (
+    MARKET_EVENT_TYPES,
     Bar,
     BookChange,
     BookDelta,
@@ -74,6 +75,7 @@ from jules_contracts.topics import ALL_TOPICS, Topic, backtest_scope, topic_for
 __all__ = [
     "ALL_TOPICS",
     "EVENT_TYPES",
+    "MARKET_EVENT_TYPES",
     "MAX_MESSAGE",
     "AggressorSide",
     "AlertCode",

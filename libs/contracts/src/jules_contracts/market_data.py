@@ -19,6 +19,7 @@ from jules_contracts.base import (
 from jules_contracts.enums import AggressorSide, BookSide, PriceType
 
 __all__ = [
+    "MARKET_EVENT_TYPES",
     "Bar",
     "BookChange",
     "BookDelta",
@@ -169,6 +170,9 @@ class BookDelta(Event):
 
 MarketEvent = Bar | Quote | Trade | BookSnapshot
 """A market event an order can fill on and a position be marked at."""
+
+MARKET_EVENT_TYPES = (Bar, Quote, Trade, BookSnapshot)
+"""The classes of ``MarketEvent`` (for ``isinstance``)."""
 
 
 def market_price(event: MarketEvent) -> float | None:

@@ -124,12 +124,16 @@ def backtest_scope(run_id: str) -> str:
     return _check_scope(f"bt-{run_id}")
 
 
-MD_TRADES: Final = Topic("md.trades.v1", (Trade,), "instrument_id", "", "Trades printed by venues.")
-MD_QUOTES: Final = Topic("md.quotes.v1", (Quote,), "instrument_id", "", "Best bid and offer.")
+MD_TRADES: Final = Topic(
+    "md.trades.v1", (Trade, Watermark), "instrument_id", "", "Trades printed by venues."
+)
+MD_QUOTES: Final = Topic(
+    "md.quotes.v1", (Quote, Watermark), "instrument_id", "", "Best bid and offer."
+)
 MD_BARS: Final = Topic("md.bars.v1", (Bar, Watermark), "instrument_id", "", "OHLCV bars, closed.")
 MD_BOOK: Final = Topic(
     "md.book.v1",
-    (BookSnapshot, BookDelta),
+    (BookSnapshot, BookDelta, Watermark),
     "instrument_id",
     "",
     "L2 order books: snapshots and the deltas after them.",
@@ -237,6 +241,9 @@ ALL_TOPICS: Final[tuple[Topic, ...]] = (
 
 IN_BAND_WATERMARK_TOPICS: Final[tuple[Topic, ...]] = (
     MD_BARS,
+    MD_QUOTES,
+    MD_TRADES,
+    MD_BOOK,
     FEATURES,
     SIGNALS,
     ORDERS_INTENTS,

@@ -204,11 +204,15 @@ class LockstepSettings(BaseModel):
         replica_index: This process's place among the replicas (features, signal: each owns
             the partitions ``replica_index mod replicas``).
         replicas: How many replicas share the partitions.
+        ticks: The run is driven by quotes, trades or books too: a step's market part reads
+            ``md.quotes``, ``md.trades`` and ``md.book`` besides ``md.bars``
+            (``jules_runtime.lockstep.step_rules``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = False
+    ticks: bool = False
     replica_index: Annotated[int, Field(ge=0)] = 0
     replicas: Annotated[int, Field(ge=1)] = 1
 

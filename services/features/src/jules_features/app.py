@@ -30,7 +30,9 @@ def create_app(settings: FeaturesSettings) -> AsgiFastStream:
             settings,
             lambda runtime: run_lockstep(
                 runtime,
-                FeaturesDriver(FeatureEngine(settings.feature_schema, settings.engine)),
+                FeaturesDriver(
+                    FeatureEngine(settings.feature_schema, settings.engine), ticks=lockstep.ticks
+                ),
                 replica=Replica(lockstep.replica_index, lockstep.replicas),
             ),
         )

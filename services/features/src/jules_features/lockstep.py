@@ -15,7 +15,7 @@ ids, and the services downstream take each id once.
 from __future__ import annotations
 
 from jules_contracts import Bar, Event
-from jules_runtime.lockstep import BARS, FEATURES_RULE, StepDriver, Taken
+from jules_runtime.lockstep import BARS, StepDriver, Taken, step_rules
 
 from jules_features.engine import FeatureEngine
 
@@ -23,14 +23,15 @@ __all__ = ["FeaturesDriver"]
 
 
 class FeaturesDriver(StepDriver):
-    """The lockstep driver of the features service: ``FEATURES_RULE`` (module docstring).
+    """The lockstep driver of the features service: ``step_rules().features`` (module docstring).
 
     Args:
         engine: The features engine.
+        ticks: A quote-, trade- or book-driven run (features still read the bars only).
     """
 
-    def __init__(self, engine: FeatureEngine) -> None:
-        super().__init__(FEATURES_RULE)
+    def __init__(self, engine: FeatureEngine, *, ticks: bool = False) -> None:
+        super().__init__(step_rules(ticks=ticks).features)
         self.engine = engine
 
     def step(self, time: int, taken: Taken) -> list[Event]:

@@ -28,7 +28,12 @@ def create_app(settings: OrderRouterSettings) -> AsgiFastStream:
         return create_service_app(
             settings,
             lambda runtime: run_lockstep(
-                runtime, VenueDriver(_engine(settings), close_at_end=settings.close_at_end)
+                runtime,
+                VenueDriver(
+                    _engine(settings),
+                    close_at_end=settings.close_at_end,
+                    ticks=settings.lockstep.ticks,
+                ),
             ),
         )
 

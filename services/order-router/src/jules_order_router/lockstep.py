@@ -19,8 +19,8 @@ watermark.
 
 from __future__ import annotations
 
-from jules_contracts import Bar, Event
-from jules_runtime.lockstep import BARS, RISK, VENUE_RULE, StepDriver, Taken
+from jules_contracts import MARKET_EVENT_TYPES, Bar, Event, MarketEvent
+from jules_runtime.lockstep import BARS, RISK, StepDriver, Taken, step_rules
 
 from jules_order_router.engine import OrderRouterEngine
 from jules_order_router.engine.step import venue_commands, venue_finish, venue_step
@@ -29,32 +29,40 @@ __all__ = ["VenueDriver"]
 
 
 class VenueDriver(StepDriver):
-    """The lockstep driver of the order-router: ``VENUE_RULE`` (see the module docstring).
+    """The lockstep driver of the order-router: ``step_rules().venue`` (the module docstring).
 
     Args:
         engine: The router engine.
         close_at_end: Flatten the account when the replay ends.
+        ticks: A quote-, trade- or book-driven run: the market of a step holds the ticks too.
     """
 
-    def __init__(self, engine: OrderRouterEngine, *, close_at_end: bool = True) -> None:
-        super().__init__(VENUE_RULE)
+    def __init__(
+        self, engine: OrderRouterEngine, *, close_at_end: bool = True, ticks: bool = False
+    ) -> None:
+        super().__init__(step_rules(ticks=ticks).venue)
         self.engine = engine
         self.close_at_end = close_at_end
         self.last_bars: dict[str, Bar] = {}
+        self.last_ticks: dict[str, MarketEvent] = {}
 
     def step(self, time: int, taken: Taken) -> list[Event]:
-        """Risk's commands of the previous step, then fills against the bars of ``time``."""
+        """Risk's commands of the previous step, then fills against the market of ``time``."""
         commands = taken.before[RISK.name]
-        bars = [e for e in taken.now[BARS.name] if isinstance(e, Bar)]
-        if not bars:  # a time with no bar at all: nothing to step
+        market = [e for e in taken.now[BARS.name] if isinstance(e, MARKET_EVENT_TYPES)]
+        if not market:  # a time with no market event at all: nothing to step
             return venue_commands(self.engine, commands)
-        for bar in bars:
-            self.last_bars[bar.instrument_id] = bar
-        return venue_step(self.engine, commands, bars)
+        for event in market:
+            if isinstance(event, Bar):
+                self.last_bars[event.instrument_id] = event
+            else:
+                self.last_ticks[event.instrument_id] = event
+        return venue_step(self.engine, commands, market)
 
     def finish(self, taken: Taken) -> list[Event]:
-        """Risk's last commands, then the close-out at each instrument's last bar."""
-        last = [self.last_bars[key] for key in sorted(self.last_bars)]
+        """Risk's last commands, then the close-out at each instrument's last bar (or tick)."""
+        lasts: dict[str, MarketEvent] = {**self.last_bars, **self.last_ticks}
+        last = [lasts[key] for key in sorted(lasts)]
         return venue_finish(
             self.engine, taken.before[RISK.name], last, close_at_end=self.close_at_end
         )

@@ -39,7 +39,10 @@ def create_app(settings: RiskSettings) -> AsgiFastStream:
     """
     if settings.lockstep.enabled:
         return create_service_app(
-            settings, lambda runtime: run_lockstep(runtime, RiskDriver(_engine(settings)))
+            settings,
+            lambda runtime: run_lockstep(
+                runtime, RiskDriver(_engine(settings), ticks=settings.lockstep.ticks)
+            ),
         )
     service = RiskService(_engine(settings), dedup_window=settings.dedup_window)
 

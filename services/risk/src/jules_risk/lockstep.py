@@ -16,8 +16,8 @@ ids, which the venue and the collector take once (a hot standby, not a partition
 
 from __future__ import annotations
 
-from jules_contracts import Bar, Event, SignalGenerated
-from jules_runtime.lockstep import BARS, RISK_RULE, SIGNALS_PART, VENUE, StepDriver, Taken
+from jules_contracts import MARKET_EVENT_TYPES, Event, SignalGenerated
+from jules_runtime.lockstep import BARS, SIGNALS_PART, VENUE, StepDriver, Taken, step_rules
 
 from jules_risk.engine import RiskEngine
 from jules_risk.engine.step import risk_step
@@ -26,21 +26,22 @@ __all__ = ["RiskDriver"]
 
 
 class RiskDriver(StepDriver):
-    """The lockstep driver of risk: ``RISK_RULE`` (see the module docstring).
+    """The lockstep driver of risk: ``step_rules().risk`` (see the module docstring).
 
     Args:
         engine: The risk engine.
+        ticks: A quote-, trade- or book-driven run: the market of a step holds the ticks too.
     """
 
-    def __init__(self, engine: RiskEngine) -> None:
-        super().__init__(RISK_RULE)
+    def __init__(self, engine: RiskEngine, *, ticks: bool = False) -> None:
+        super().__init__(step_rules(ticks=ticks).risk)
         self.engine = engine
 
     def step(self, time: int, taken: Taken) -> list[Event]:
-        """Risk's step ``time``: the venue's events, then each bar with its signals."""
-        bars = [e for e in taken.now[BARS.name] if isinstance(e, Bar)]
+        """Risk's step ``time``: the venue's events, then the market with its signals."""
+        market = [e for e in taken.now[BARS.name] if isinstance(e, MARKET_EVENT_TYPES)]
         signals = [e for e in taken.now[SIGNALS_PART.name] if isinstance(e, SignalGenerated)]
-        return risk_step(self.engine, taken.now[VENUE.name], bars, signals)
+        return risk_step(self.engine, taken.now[VENUE.name], market, signals)
 
     def finish(self, taken: Taken) -> list[Event]:
         """The venue's last events (the close-out at the end of the run)."""

@@ -73,7 +73,7 @@ def create_app(settings: SignalSettings) -> AsgiFastStream:
             )
             run_lockstep(
                 runtime,
-                SignalDriver(handler),
+                SignalDriver(handler, ticks=lockstep.ticks),
                 replica=Replica(lockstep.replica_index, lockstep.replicas),
             )
 

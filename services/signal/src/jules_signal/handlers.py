@@ -42,8 +42,10 @@ from jules_signal.engine import (
     OnnxPolicy,
     Pairing,
     PairingOutcome,
+    PythonStrategy,
     Strategy,
     StrategyQuarantinedError,
+    Tick,
     quarantine_alert,
 )
 from jules_signal.engine.pairing import Kind
@@ -182,7 +184,30 @@ class SignalHandler:
             return [self._refuse(vector, AlertCode.FEATURE_SCHEMA_MISMATCH, problem)]
         return self._on_outcome("vector", vector, self._pairing.add_vector(vector))
 
+    def on_tick(self, tick: Tick) -> list[Event]:
+        """Run a user's strategy on a quote, trade or book it asked for (``on_quote`` ...).
+
+        Other strategies, and ticks it did not ask for, decide nothing.
+        """
+        strategy = self._models.strategy
+        if not isinstance(strategy, PythonStrategy) or type(tick) not in strategy.market_kinds:
+            return []
+        try:
+            signals = strategy.on_market(tick)
+        except StrategyQuarantinedError as error:
+            return [self._quarantined(tick, error)]
+        for signal in signals:
+            self._note_signal(signal)
+        return list(signals)
+
     # --- internals ------------------------------------------------------------------------
+
+    def _quarantined(self, cause: FeatureVector | Tick, error: StrategyQuarantinedError) -> Event:
+        """A user's strategy raised: it stops, with a ``STRATEGY_QUARANTINED`` alert."""
+        logger.error("strategy quarantined", strategy_id=error.strategy_id, error=str(error))
+        if self._metrics is not None:
+            self._metrics.refused.labels(code=AlertCode.STRATEGY_QUARANTINED).inc()
+        return quarantine_alert(cause, error)
 
     def _on_outcome(
         self, kind: Kind, event: Bar | FeatureVector, outcome: PairingOutcome
@@ -230,10 +255,7 @@ class SignalHandler:
             )
             return []
         except StrategyQuarantinedError as error:  # a user's strategy raised: it stops
-            logger.error("strategy quarantined", strategy_id=error.strategy_id, error=str(error))
-            if self._metrics is not None:
-                self._metrics.refused.labels(code=AlertCode.STRATEGY_QUARANTINED).inc()
-            alerts.append(quarantine_alert(vector, error))
+            alerts.append(self._quarantined(vector, error))
             return []
         for signal in signals:
             self._note_signal(signal)

@@ -4,9 +4,11 @@ The service reads its partitions of ``md.bars.v1`` and ``features.v1`` from the 
 (``jules_runtime.lockstep``). Once both inputs' watermarks of every partition it owns have
 reached ``t``, it pairs each bar of ``t`` with its vector (``vector.causation_id ==
 bar.event_id``) and runs the strategy on the pairs in instrument-id order, as the embedded loop
-does; then it publishes the signals (and any ``RiskAlert`` for a refused vector or model
-output, see ``jules_signal.handlers``) and its watermark ``t`` into the same partitions of
-``signals.v1``. Replicas split the partitions, as the features service's do.
+does (in a tick-driven run, ``ticks``, it also reads the step's quotes, trades and books and
+runs the strategy's tick hooks on them, in the market's order); then it publishes the signals
+(and any ``RiskAlert`` for a refused vector or model output, see ``jules_signal.handlers``)
+and its watermark ``t`` into the same partitions of ``signals.v1``. Replicas split the
+partitions, as the features service's do.
 
 Watermarks on ``risk.alerts.v1`` are risk's alone (one producer's watermarks cut a partition
 into steps), so an alert of the signal service travels without one: the collector of a run
@@ -16,8 +18,8 @@ vector of another schema, or a model output the policy cannot use).
 
 from __future__ import annotations
 
-from jules_contracts import Bar, Event, FeatureVector
-from jules_runtime.lockstep import BARS, SIGNAL_RULE, VECTORS, StepDriver, Taken
+from jules_contracts import Bar, BookSnapshot, Event, FeatureVector, Quote, Trade
+from jules_runtime.lockstep import BARS, VECTORS, StepDriver, Taken, step_rules
 from jules_runtime.logging import logger
 
 from jules_signal.handlers import SignalHandler
@@ -26,27 +28,34 @@ __all__ = ["SignalDriver"]
 
 
 class SignalDriver(StepDriver):
-    """The lockstep driver of the signal service: ``SIGNAL_RULE`` (module docstring).
+    """The lockstep driver of the signal service: ``step_rules().signal`` (module docstring).
 
     Args:
         handler: Pairs a bar with its vector and runs the strategy (schema checks, alerts).
+        ticks: A quote-, trade- or book-driven run: the strategy's tick hooks run on the
+            ticks of a step, in the market's order.
     """
 
-    def __init__(self, handler: SignalHandler) -> None:
-        super().__init__(SIGNAL_RULE)
+    def __init__(self, handler: SignalHandler, *, ticks: bool = False) -> None:
+        super().__init__(step_rules(ticks=ticks).signal)
         self.handler = handler
 
     def step(self, time: int, taken: Taken) -> list[Event]:
-        """The strategy on each bar of ``time`` and its vector, in instrument-id order."""
-        bars = [e for e in taken.now[BARS.name] if isinstance(e, Bar)]
+        """The strategy on each bar of ``time`` with its vector, and on each tick, in order."""
         vectors = {
             e.causation_id: e for e in taken.now[VECTORS.name] if isinstance(e, FeatureVector)
         }
-        return self._decide(bars, vectors)
+        return self._decide(taken.now[BARS.name], vectors)
 
-    def _decide(self, bars: list[Bar], vectors: dict[str | None, FeatureVector]) -> list[Event]:
+    def _decide(self, market: list[Event], vectors: dict[str | None, FeatureVector]) -> list[Event]:
         events: list[Event] = []
-        for bar in bars:
+        for event in market:
+            if isinstance(event, Quote | Trade | BookSnapshot):
+                events.extend(self.handler.on_tick(event))
+                continue
+            if not isinstance(event, Bar):
+                continue
+            bar = event
             vector = vectors.pop(bar.event_id, None)
             if vector is None:
                 logger.warning(

@@ -28,6 +28,7 @@ from jules_runtime.lockstep.steps import (
     SIGNAL_RULE,
     SIGNALS_PART,
     STEP_ORDER,
+    TICKS,
     VECTORS,
     VENUE,
     VENUE_RULE,
@@ -36,7 +37,9 @@ from jules_runtime.lockstep.steps import (
     StepDriver,
     StepOutput,
     StepRule,
+    StepRules,
     Taken,
+    step_rules,
 )
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "SIGNALS_PART",
     "SIGNAL_RULE",
     "STEP_ORDER",
+    "TICKS",
     "VECTORS",
     "VENUE",
     "VENUE_RULE",
@@ -60,8 +64,10 @@ __all__ = [
     "StepDriver",
     "StepOutput",
     "StepRule",
+    "StepRules",
     "Taken",
     "by_instrument",
     "in_step_order",
     "make_watermark",
+    "step_rules",
 ]

@@ -22,6 +22,9 @@ from jules_contracts import Event, Topic
 from jules_contracts.topics import (
     FEATURES,
     MD_BARS,
+    MD_BOOK,
+    MD_QUOTES,
+    MD_TRADES,
     ORDERS_DECISIONS,
     ORDERS_EVENTS,
     ORDERS_INTENTS,
@@ -41,6 +44,7 @@ __all__ = [
     "SIGNALS_PART",
     "SIGNAL_RULE",
     "STEP_ORDER",
+    "TICKS",
     "VECTORS",
     "VENUE",
     "VENUE_RULE",
@@ -49,7 +53,9 @@ __all__ = [
     "StepDriver",
     "StepOutput",
     "StepRule",
+    "StepRules",
     "Taken",
+    "step_rules",
 ]
 
 
@@ -91,6 +97,9 @@ class Part:
 
 
 BARS = Part("bars", (MD_BARS,), made_in_order=False)
+TICKS = Part("bars", (MD_BARS, MD_QUOTES, MD_TRADES, MD_BOOK), made_in_order=True)
+"""The market part of a quote-, trade- or book-driven run: bars and ticks, in the replay's
+order (event time, instrument id, then as loaded: ``jules_backtest.data.load_market``)."""
 VENUE = Part("venue", (ORDERS_EVENTS, PORTFOLIO), made_in_order=True)
 VECTORS = Part("vectors", (FEATURES,), made_in_order=False)
 SIGNALS_PART = Part("signals", (SIGNALS,), made_in_order=False)
@@ -129,22 +138,62 @@ class StepRule:
         return self.makes.topics if self.makes is not None else ()
 
 
-VENUE_RULE = StepRule(
-    makes=VENUE, now=(BARS,), before=(RISK.only(ORDERS_DECISIONS, ORDERS_INTENTS),)
-)
-"""The order-router: the bars of ``t`` and risk's commands of ``t'`` (not its alerts)."""
+@dataclass(frozen=True)
+class StepRules:
+    """The rule of every lockstep service of a run, and the run's parts in step order.
 
-FEATURES_RULE = StepRule(makes=VECTORS, now=(BARS,))
-"""Features: the bars of ``t`` (runs ahead of the venue and risk)."""
+    Attributes:
+        order: The parts of a step, in the order of the embedded loop.
+        venue: The order-router: the market of ``t`` and risk's commands of ``t'`` (not its
+            alerts).
+        features: Features: the bars of ``t`` (runs ahead of the venue and risk).
+        signal: Signal: the market and vectors of ``t`` (runs ahead of the venue and risk).
+        risk: Risk: the market, signals and the venue's events of ``t``.
+        collect: The collector of a run: every part of ``t``.
+    """
 
-SIGNAL_RULE = StepRule(makes=SIGNALS_PART, now=(BARS, VECTORS))
-"""Signal: the bars and vectors of ``t`` (runs ahead of the venue and risk)."""
+    order: tuple[Part, ...]
+    venue: StepRule
+    features: StepRule
+    signal: StepRule
+    risk: StepRule
+    collect: StepRule
 
-RISK_RULE = StepRule(makes=RISK, now=(BARS, SIGNALS_PART, VENUE), final_on=(BARS, VENUE))
-"""Risk: the bars, signals and the venue's events of ``t``."""
 
-COLLECT_RULE = StepRule(makes=None, now=STEP_ORDER, final_on=(BARS, VENUE, RISK))
-"""The collector of a run: every part of ``t``."""
+def step_rules(*, ticks: bool = False) -> StepRules:
+    """The rules of a bar-driven run, or with ``ticks`` of a quote-, trade- or book-driven one.
+
+    In a tick-driven run the market part (``TICKS``) reads ``md.quotes``, ``md.trades`` and
+    ``md.book`` besides ``md.bars``, in the replay's order; features read the bars only.
+    """
+    market = TICKS if ticks else BARS
+    return StepRules(
+        order=(market, VENUE, VECTORS, SIGNALS_PART, RISK),
+        venue=StepRule(
+            makes=VENUE, now=(market,), before=(RISK.only(ORDERS_DECISIONS, ORDERS_INTENTS),)
+        ),
+        features=StepRule(makes=VECTORS, now=(market.only(MD_BARS),)),
+        signal=StepRule(makes=SIGNALS_PART, now=(market, VECTORS)),
+        risk=StepRule(makes=RISK, now=(market, SIGNALS_PART, VENUE), final_on=(market, VENUE)),
+        collect=StepRule(
+            makes=None,
+            now=(market, VENUE, VECTORS, SIGNALS_PART, RISK),
+            final_on=(market, VENUE, RISK),
+        ),
+    )
+
+
+_BAR_RULES = step_rules()
+VENUE_RULE = _BAR_RULES.venue
+"""The order-router of a bar-driven run."""
+FEATURES_RULE = _BAR_RULES.features
+"""Features of a bar-driven run."""
+SIGNAL_RULE = _BAR_RULES.signal
+"""Signal of a bar-driven run."""
+RISK_RULE = _BAR_RULES.risk
+"""Risk of a bar-driven run."""
+COLLECT_RULE = _BAR_RULES.collect
+"""The collector of a bar-driven run."""
 
 
 @dataclass(frozen=True)

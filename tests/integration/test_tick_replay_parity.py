@@ -1,0 +1,77 @@
+"""Quote- and book-driven backtests replayed through Kafka equal their embedded runs.
+
+The replay publishes the run's quotes (or rebuilt books) and the bars built beside them on
+``md.quotes.v1`` / ``md.book.v1`` and ``md.bars.v1`` with its watermarks; the services step
+in lockstep on that market (``jules_runtime.lockstep.step_rules(ticks=True)``): the router
+fills on the ticks, the signal service runs the strategy's ``on_quote`` / ``on_book`` hooks,
+risk prices on the ticks. The run folder, audit log included, is the embedded run's, byte for
+byte.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
+from jules_backtest.config import BacktestConfig, load_config
+from jules_backtest.run import run_backtest
+from jules_contracts import backtest_scope
+
+from .kafka_helpers import KafkaEndpoint
+from .test_topic_replay_parity import DATA_DIR, REPO_ROOT, assert_same_run
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = REPO_ROOT / "examples" / "ticks"
+
+RUNS: dict[str, dict[str, Any]] = {
+    # 20 minutes of FXCM EURUSD quotes, the quote-momentum strategy on every quote
+    "quotes": {
+        "config": "eurusd_fxcm_quotes",
+        "start": datetime(2014, 5, 6, 13, 0, tzinfo=UTC),
+        "end": datetime(2014, 5, 6, 13, 20, tzinfo=UTC),
+        "overrides": [
+            "strategy.params.fast=20",
+            "strategy.params.slow=200",
+            "strategy.params.min_hold_s=60",
+        ],
+    },
+    # two minutes of the Binance futures book, book imbalance on every update
+    "book": {
+        "config": "btcusdt_binance_book",
+        "start": datetime(2024, 8, 8, 23, 55, tzinfo=UTC),
+        "end": datetime(2024, 8, 8, 23, 57, tzinfo=UTC),
+        "overrides": ["strategy.params.min_hold_s=10"],
+    },
+}
+
+
+def config(which: str, output_dir: Path) -> BacktestConfig:
+    run = RUNS[which]
+    return load_config(
+        EXAMPLES / f"{run['config']}.yaml",
+        run["overrides"],
+        data_dir=DATA_DIR,
+        output_dir=output_dir,
+        start=run["start"],
+        end=run["end"],
+    )
+
+
+@pytest.mark.parametrize("which", sorted(RUNS))
+def test_a_tick_driven_run_replayed_through_kafka_equals_the_embedded_run(
+    which: str, kafka: KafkaEndpoint, tmp_path: Path
+) -> None:
+    embedded = run_backtest(config(which, tmp_path / "embedded"))
+    assert sum(embedded.quality.ticks.values()) >= 1_000
+    orders = (embedded.run_dir / "orders.csv").read_text().splitlines()
+    assert len(orders) >= 5  # the strategy traded on the ticks
+    scope = backtest_scope(f"ticks-{which}-{time.time_ns()}")
+    options = KafkaRunOptions(bootstrap=kafka.bootstrap, scope=scope, partitions=2)
+    replayed = run_backtest_kafka(config(which, tmp_path / "kafka"), options)
+    assert replayed.quality.ticks == embedded.quality.ticks
+    assert_same_run(embedded, replayed)
