@@ -16,13 +16,13 @@ from jules_contracts.examples import example_events
 from typer.testing import CliRunner
 
 KEY = b"jules-audit-cli-key"
-ORDER_EVENTS = 10  # order events among the example events (one of each kind)
+ORDER_EVENTS = 11  # order events among the example events (one of each kind)
 
 runner = CliRunner()
 
 
 def _write(directory: Path, key: bytes | None = None) -> Path:
-    """The 26 example events in segments of 8, checkpointed every 3."""
+    """The 27 example events in segments of 8, checkpointed every 3."""
     with AuditWriter(directory, segment_records=8, checkpoint_every=3, key=key) as writer:
         for event in example_events():
             writer.append(event)
@@ -43,7 +43,7 @@ def test_verify_intact_log_exits_0_and_prints_one_summary_line(log):
 
     assert result.exit_code == 0, result.output
     assert result.stdout.count("\n") == 1
-    assert "audit log intact: 26 records in 4 segment(s)" in result.stdout
+    assert "audit log intact: 27 records in 4 segment(s)" in result.stdout
 
 
 def test_verify_names_segment_line_seq_and_reason_of_the_first_bad_record(log):
@@ -82,7 +82,7 @@ def test_verify_reports_records_appended_after_close_unless_allowed(log):
         json.loads(event.model_dump_json()), sort_keys=True, separators=(",", ":")
     ).encode()
     header = {
-        "seq": 27,
+        "seq": 28,
         "event_id": event.event_id,
         "event_type": event.event_type,
         "event_time": event.event_time,
@@ -97,7 +97,7 @@ def test_verify_reports_records_appended_after_close_unless_allowed(log):
     tolerant = runner.invoke(audit_app, ["verify", str(log), "--allow-tail"])
 
     assert strict.exit_code == 1
-    assert "APPENDED_AFTER_CLOSE at segment-000004.jsonl line 3 (seq 27)" in strict.stderr
+    assert "APPENDED_AFTER_CLOSE at segment-000004.jsonl line 4 (seq 28)" in strict.stderr
     assert tolerant.exit_code == 0, tolerant.output
     assert "1 record(s) after the last checkpoint" in tolerant.stdout
 
@@ -109,7 +109,7 @@ def test_verify_truncated_log(log):
     result = runner.invoke(audit_app, ["verify", str(log)])
 
     assert result.exit_code == 1
-    assert "TRUNCATED at segment-000004.jsonl line 2 (seq 26)" in result.stderr
+    assert "TRUNCATED at segment-000004.jsonl line 3 (seq 27)" in result.stderr
 
 
 def test_verify_with_the_key_file_checks_the_signatures(tmp_path):
@@ -139,7 +139,7 @@ def test_export_writes_csv_to_stdout(log):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == ORDER_EVENTS
-    assert [int(row["record_seq"]) for row in rows] == list(range(8, 18))
+    assert [int(row["record_seq"]) for row in rows] == list(range(8, 8 + ORDER_EVENTS))
     assert rows[0]["client_order_id"] == "jules-7f3a9c2e01"
     assert f"exported {ORDER_EVENTS} order event(s) as csv to stdout" in result.stderr
 

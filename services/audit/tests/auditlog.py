@@ -23,6 +23,7 @@ ORDER_EVENT_TYPES = {
     "risk.order_denied",
     "order.accepted",
     "order.rejected",
+    "order.resized",
     "order.partially_filled",
     "order.filled",
     "order.canceled",

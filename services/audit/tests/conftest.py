@@ -15,7 +15,7 @@ def events() -> list[Event]:
 
 @pytest.fixture
 def log_dir(tmp_path: Path, events: list[Event]) -> Path:
-    """A closed, unsigned log of 312 records: 7 segments of 50 (the last 12), 19 checkpoints."""
+    """A closed, unsigned log of 324 records: 7 segments of 50 (the last 24), 20 checkpoints."""
     return write_log(tmp_path / "audit", events)
 
 

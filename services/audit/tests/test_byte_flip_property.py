@@ -21,7 +21,7 @@ def _verify(files: dict[str, bytes], key: bytes | None) -> VerifyResult:
 
 
 def _small_log(directory: Path, key: bytes | None) -> dict[str, bytes]:
-    """26 records in 3 segments of 10, checkpointed every 4."""
+    """27 records in 3 segments of 10, checkpointed every 4."""
     write_log(directory, list(example_events()), segment_records=10, checkpoint_every=4, key=key)
     files = {path.name: path.read_bytes() for path in directory.iterdir()}
     assert sorted(files) == [CHECKPOINTS_FILE, *SEGMENTS]

@@ -17,7 +17,7 @@ def test_verify_of_an_intact_log_exits_0_with_a_one_line_summary(log_dir):
 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [result.stdout.strip()]
-    assert result.stdout.startswith("audit log intact: 312 records in 7 segment(s), 19 checkpoint")
+    assert result.stdout.startswith("audit log intact: 324 records in 7 segment(s), 20 checkpoint")
 
 
 def test_verify_of_a_broken_log_exits_1_naming_the_first_bad_record(log_dir):
@@ -51,8 +51,8 @@ def test_export_writes_the_csv_to_a_file(log_dir, tmp_path):
     )
 
     assert result.exit_code == 0, result.output
-    assert len(target.read_text().splitlines()) == 121
-    assert "exported 120 order event(s) as csv" in result.stderr
+    assert len(target.read_text().splitlines()) == 133
+    assert "exported 132 order event(s) as csv" in result.stderr
 
 
 def test_check_config_is_still_there(tmp_path):

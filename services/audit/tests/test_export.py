@@ -7,9 +7,17 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from jules_audit.engine import EXPORT_COLUMNS, format_utc_micros
+from jules_audit.engine import EXPORT_COLUMNS, OrderRecordExporter, format_utc_micros
 from jules_audit.store import AuditLogError, export_csv
-from jules_contracts import OrderDenied, OrderFilled, SubmitOrder
+from jules_contracts import (
+    OrderAccepted,
+    OrderApproved,
+    OrderDenied,
+    OrderFilled,
+    OrderResized,
+    SubmitOrder,
+)
+from jules_contracts.examples import example_for
 
 from .auditlog import ORDER_EVENT_TYPES, locate, read_lines, write_lines
 
@@ -37,7 +45,7 @@ def test_one_row_per_order_event_in_log_order_after_a_header(log_dir, events):
         (seq, event) for seq, event in enumerate(events, 1) if event.event_type in ORDER_EVENT_TYPES
     ]
     assert text.splitlines()[0] == ",".join(EXPORT_COLUMNS)
-    assert count == len(rows) == len(expected) == 120
+    assert count == len(rows) == len(expected) == 132
     assert [(int(r["record_seq"]), r["event_id"]) for r in rows] == [
         (seq, event.event_id) for seq, event in expected
     ]
@@ -154,3 +162,31 @@ def test_tampered_log_is_not_exported(log_dir):
 def test_microsecond_timestamps_truncate_nanoseconds(nanos, text):
     assert format_utc_micros(nanos) == text
     assert _micros_reference(nanos) == text
+
+
+def test_an_order_sized_at_the_fill_has_a_resize_row_and_its_new_quantity_afterwards():
+    submit, approved = example_for(SubmitOrder), example_for(OrderApproved)
+    accepted, filled = example_for(OrderAccepted), example_for(OrderFilled)
+    resized = example_for(OrderResized).model_copy(
+        update={
+            "client_order_id": submit.client_order_id,
+            "instrument_id": submit.instrument_id,
+            "venue_order_id": accepted.venue_order_id,
+            "quantity": 0.045,
+            "previous_quantity": approved.quantity,
+        }
+    )
+    exporter = OrderRecordExporter()
+
+    rows = [
+        exporter.row(seq, e)
+        for seq, e in enumerate((submit, approved, accepted, resized, filled), 1)
+    ]
+
+    row = rows[3]
+    assert row is not None
+    assert rows[4] is not None
+    assert (row["order_event"], row["status"]) == ("REME", "RESIZED")
+    assert (row["order_quantity"], row["leaves_quantity"]) == ("0.045", "0.045")
+    assert row["cumulative_quantity"] == "0.0"
+    assert rows[4]["order_quantity"] == "0.045"  # the fill of the resized order

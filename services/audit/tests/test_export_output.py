@@ -28,7 +28,7 @@ def test_overwrite_replaces_the_output_file(log_dir, tmp_path):
     result = runner.invoke(app, ["export", str(log_dir), "--output", str(target), "--overwrite"])
 
     assert result.exit_code == 0, result.output
-    assert len(target.read_text().splitlines()) == 121
+    assert len(target.read_text().splitlines()) == 133
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audit", "orders.csv"]
 
 

@@ -39,10 +39,10 @@ def test_intact_log_verifies_with_the_independently_computed_head(log_dir, event
     result = verify(log_dir)
 
     assert result.ok, result.summary()
-    assert (result.records, result.segments, result.checkpoints) == (312, 7, 19)
-    assert result.head_sequence == 312
+    assert (result.records, result.segments, result.checkpoints) == (324, 7, 20)
+    assert result.head_sequence == 324
     assert result.head_hash == reference_chain(events)[-1]
-    assert result.summary().startswith("audit log intact: 312 records in 7 segment(s)")
+    assert result.summary().startswith("audit log intact: 324 records in 7 segment(s)")
 
 
 def test_flipped_byte_in_a_middle_record_is_a_bad_hash_naming_that_record(log_dir):
@@ -120,31 +120,31 @@ def test_swapped_records_keeping_their_numbers_are_a_broken_link(log_dir):
 
 
 def test_record_appended_after_close_is_detected(log_dir, events: list[Event]):
-    last_file, last_line = locate(312)
+    last_file, last_line = locate(324)
     last = record_of(read_lines(log_dir / last_file)[-1])
     extra = events[0].model_copy(update={"event_id": "00000000-0000-8000-8000-000000000001"})
     payload = json.dumps(
         json.loads(extra.model_dump_json()), sort_keys=True, separators=(",", ":")
     ).encode()
     with (log_dir / last_file).open("ab") as handle:
-        handle.write(forged_line(313, last["hash"], payload))
+        handle.write(forged_line(325, last["hash"], payload))
 
     result = _assert_failure(
-        log_dir, VerifyReason.APPENDED_AFTER_CLOSE, last_file.name, last_line + 1, 313
+        log_dir, VerifyReason.APPENDED_AFTER_CLOSE, last_file.name, last_line + 1, 325
     )
-    assert "records 313..313 follow the last checkpoint (seq 312)" in result.summary()
+    assert "records 325..325 follow the last checkpoint (seq 324)" in result.summary()
     tolerant = verify(log_dir, allow_tail=True)
     assert tolerant.ok
-    assert (tolerant.records, tolerant.unchecked_tail) == (313, 1)
+    assert (tolerant.records, tolerant.unchecked_tail) == (325, 1)
 
 
 def test_truncated_tail_is_detected_by_the_last_checkpoint(log_dir):
-    last_file, _ = locate(312)
+    last_file, _ = locate(324)
     lines = read_lines(log_dir / last_file)
     write_lines(log_dir / last_file, lines[:-3])
 
-    result = _assert_failure(log_dir, VerifyReason.TRUNCATED, last_file.name, 10, 310)
-    assert "records 310..312 are missing" in result.summary()
+    result = _assert_failure(log_dir, VerifyReason.TRUNCATED, last_file.name, 22, 322)
+    assert "records 322..324 are missing" in result.summary()
 
 
 def test_removed_last_segment_is_truncated(log_dir):
@@ -244,7 +244,7 @@ def test_unparseable_line_is_malformed(log_dir):
 
 
 def test_interrupted_last_write_is_malformed(log_dir):
-    last_file, last_line = locate(312)
+    last_file, last_line = locate(324)
     data = (log_dir / last_file).read_bytes()
     (log_dir / last_file).write_bytes(data[:-40])
 

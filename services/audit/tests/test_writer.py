@@ -46,7 +46,7 @@ def _checkpoints(directory: Path) -> list[AuditCheckpoint]:
 def test_records_go_to_numbered_segments_one_json_record_per_line(log_dir, events):
     sizes = {p.name: len(read_lines(p)) for p in sorted(log_dir.glob("segment-*.jsonl"))}
 
-    assert sizes == {segment_name(i): 50 for i in range(1, 7)} | {"segment-000007.jsonl": 12}
+    assert sizes == {segment_name(i): 50 for i in range(1, 7)} | {"segment-000007.jsonl": 24}
     hashes = reference_chain(events)
     for seq, (line, event) in enumerate(zip(_all_lines(log_dir), events, strict=True), 1):
         record = record_of(line)
@@ -60,7 +60,7 @@ def test_records_go_to_numbered_segments_one_json_record_per_line(log_dir, event
 def test_checkpoints_every_m_records_at_each_full_segment_and_at_close(log_dir, events):
     checkpoints = _checkpoints(log_dir)
 
-    expected_ends = [s + n for s in range(0, 300, 50) for n in (20, 40, 50)] + [312]
+    expected_ends = [s + n for s in range(0, 300, 50) for n in (20, 40, 50)] + [320, 324]
     assert [c.last_sequence for c in checkpoints] == expected_ends
     assert [c.first_sequence for c in checkpoints] == [1] + [e + 1 for e in expected_ends[:-1]]
     hashes = reference_chain(events)

@@ -1,4 +1,10 @@
-"""What a run records as it goes: orders, fills, equity points, for the run folder."""
+"""What a run records as it goes: orders, fills, equity points, for the run folder.
+
+An order's ``quantity`` in ``orders.csv`` is the quantity it had at the venue: the approved
+one, or for an order sized at the fill (``sizing.at: fill``) the one the router sized it to
+(``OrderResized``); the estimate risk sized and checked at the decision stays in the audit
+log (``SubmitOrder``, ``OrderApproved``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from jules_contracts import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderResized,
     OrderSide,
     PortfolioSnapshot,
     SubmitOrder,
@@ -95,6 +102,10 @@ class RunRecorder:
             self.equity.append(
                 (event.event_time, event.equity, event.cash, event.gross_exposure, exposed)
             )
+        elif isinstance(event, OrderResized):
+            row = self.orders.get(event.client_order_id)
+            if row is not None:
+                row.quantity = event.quantity
         elif isinstance(event, tuple(_STATUS)):
             self._order_event(event)
 

@@ -64,6 +64,8 @@ from jules_contracts.orders import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderResized,
+    SizeAtFill,
     SubmitOrder,
 )
 from jules_contracts.portfolio import PortfolioSnapshot, Position
@@ -110,6 +112,7 @@ __all__ = [
     "OrderFilled",
     "OrderPartiallyFilled",
     "OrderRejected",
+    "OrderResized",
     "OrderSide",
     "OrderType",
     "PortfolioSnapshot",
@@ -121,6 +124,7 @@ __all__ = [
     "RiskReason",
     "SignalDirection",
     "SignalGenerated",
+    "SizeAtFill",
     "SubmitOrder",
     "SwapModel",
     "TimeInForce",

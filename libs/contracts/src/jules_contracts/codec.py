@@ -24,6 +24,7 @@ from jules_contracts.orders import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderResized,
     SubmitOrder,
 )
 from jules_contracts.portfolio import PortfolioSnapshot
@@ -54,6 +55,7 @@ EVENT_TYPES: Final[tuple[type[Event], ...]] = (
     OrderDenied,
     OrderAccepted,
     OrderRejected,
+    OrderResized,
     OrderPartiallyFilled,
     OrderFilled,
     OrderCanceled,
@@ -84,6 +86,7 @@ AnyEvent = Annotated[
     | OrderDenied
     | OrderAccepted
     | OrderRejected
+    | OrderResized
     | OrderPartiallyFilled
     | OrderFilled
     | OrderCanceled

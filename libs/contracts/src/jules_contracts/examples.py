@@ -3,8 +3,8 @@
 The examples tell one story: a BTCUSDT trade on Binance is aggregated into a bar, the bar
 into features, the features into a long signal, the signal into a stop-limit order that risk
 approves and the venue fills in two parts; beside it, EURUSD orders at OANDA are denied,
-rejected, canceled and expired, and operators act through the control topic. Derived events
-are built with ``Event.derive``, so their ids, correlation and causation ids are what a
+rejected, canceled, resized and expired, and operators act through the control topic. Derived
+events are built with ``Event.derive``, so their ids, correlation and causation ids are what a
 replay would produce. Optional fields are filled in wherever that is realistic, so encoding
 round trips exercise them.
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import cache
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from jules_contracts.base import Event, derive_event_id, parse_utc_nanos
 from jules_contracts.codec import EVENT_TYPES
@@ -60,10 +60,13 @@ from jules_contracts.orders import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderResized,
+    SizeAtFill,
     SubmitOrder,
 )
 from jules_contracts.portfolio import PortfolioSnapshot, Position
 from jules_contracts.risk import AlertCode, RiskAlert
+from jules_contracts.shifted import shifted_example
 from jules_contracts.signals import SignalGenerated
 from jules_contracts.system import AuditCheckpoint, Watermark
 
@@ -186,6 +189,7 @@ def _build() -> dict[type[Event], Event]:
         reduce_only=False,
         strategy_id=STRATEGY,
         reference_price=61_234.5,
+        size_at_fill=SizeAtFill(fraction=0.25, step=0.001),
     )
     approved = OrderApproved.derive(
         submit,
@@ -242,6 +246,18 @@ def _build() -> dict[type[Event], Event]:
         instrument_id=EURUSD,
         venue_order_id="OANDA-19283",
         reason="insufficient margin for 5000000 EURUSD",
+    )
+    resized = OrderResized(
+        event_id=_root_id("resized"),
+        source="order-router",
+        event_time=_T0 + 60_000_000_000,
+        client_order_id="jules-3e8f1a6b90",
+        instrument_id=EURUSD,
+        venue_order_id="OANDA-19285",
+        quantity=200_000.0,
+        previous_quantity=250_000.0,
+        price=1.09315,
+        equity=218_630.0,
     )
     partial = OrderPartiallyFilled.derive(
         accepted,
@@ -419,6 +435,7 @@ def _build() -> dict[type[Event], Event]:
         denied,
         accepted,
         rejected,
+        resized,
         partial,
         filled,
         canceled,
@@ -465,35 +482,3 @@ def example_for(cls: type[E]) -> E:
     if not isinstance(event, cls):
         raise KeyError(f"no example for {cls.__name__}: it is not a v1 event class")
     return event
-
-
-_SHIFT_NS = 60_000_000_000
-
-
-def shifted_example(event: E, index: int) -> E:
-    """An example moved ``index`` minutes later, with its own ids (``index`` 0: itself).
-
-    Ids (event, correlation, causation) are re-derived with ``index``, times move by ``index``
-    minutes and client order ids get a ``-<index>`` suffix, so a whole example story can be
-    repeated into a longer, still consistent stream (audit logs, load tests).
-    """
-    if index == 0:
-        return event
-    return type(event).model_validate(_shift(event.model_dump(mode="json"), index))
-
-
-def _shift(value: Any, index: int) -> Any:
-    if isinstance(value, list):
-        return [_shift(item, index) for item in value]
-    if not isinstance(value, dict):
-        return value
-    out = {key: _shift(item, index) for key, item in value.items()}
-    for key in ("event_id", "correlation_id", "causation_id"):
-        if out.get(key) is not None:
-            out[key] = derive_event_id("shifted", out[key], index)
-    for key in ("event_time", "expire_time", "start_time"):
-        if out.get(key) is not None:
-            out[key] += index * _SHIFT_NS
-    if out.get("client_order_id") is not None:
-        out["client_order_id"] = f"{out['client_order_id']}-{index}"
-    return out

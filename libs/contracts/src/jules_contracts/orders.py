@@ -3,16 +3,27 @@
 ``SubmitOrder`` and ``CancelOrder`` are commands (``orders.intents.v1``); the risk service
 answers each with ``OrderApproved`` or ``OrderDenied`` (``orders.decisions.v1``); the
 order-router reports the lifecycle of approved orders (``orders.events.v1``):
-accepted → partially filled → filled / canceled / rejected / expired.
+accepted → (resized) → partially filled → filled / canceled / rejected / expired.
+An order with ``size_at_fill`` is sized again by the router when it first fills
+(``OrderResized``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import (
+    AllowInfNan,
+    Field,
+    SerializerFunctionWrapHandler,
+    Strict,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
 from jules_contracts.base import (
+    Contract,
     Event,
     FiniteFloat,
     Identifier,
@@ -34,11 +45,33 @@ __all__ = [
     "OrderFilled",
     "OrderPartiallyFilled",
     "OrderRejected",
+    "OrderResized",
+    "SizeAtFill",
     "SubmitOrder",
 ]
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,12}$")]
 """An asset or currency code (``USD``, ``USDT``, ``BTC``)."""
+
+
+class SizeAtFill(Contract):
+    """How the order-router sizes an order when it first fills, at the fill price.
+
+    The order's quantity becomes the position wanted after the fill minus the position (and
+    the instrument's other working orders), where the position wanted is
+    ``fraction * equity / (price * multiplier * (1 + fee))`` rounded toward zero to ``step``:
+    ``price`` the fill price, ``equity`` the account marked at it (less the fee of closing a
+    position the order reverses), ``fee`` the fill's fee rate.
+
+    Attributes:
+        fraction: The position wanted after the fill, as a signed fraction of equity in
+            [-1, 1] (negative: short; zero: flat).
+        step: The quantity grid the position wanted is rounded toward zero to (``1.0``:
+            whole units); ``None``: the instrument's lot, or no rounding without a spec.
+    """
+
+    fraction: Annotated[float, Strict(), AllowInfNan(False), Field(ge=-1, le=1)]
+    step: PositiveFloat | None = None
 
 
 class SubmitOrder(Event):
@@ -58,6 +91,9 @@ class SubmitOrder(Event):
         reduce_only: The order may only reduce a position.
         strategy_id: The strategy or model behind the order.
         reference_price: Market price when the order was decided (for collars and sizing).
+        size_at_fill: Size the order again when it first fills, at the fill price; its
+            ``quantity`` is then the estimate at the decision (checked by risk). Absent
+            from the JSON when ``None``.
     """
 
     event_type: Literal["order.submit"] = "order.submit"
@@ -74,6 +110,15 @@ class SubmitOrder(Event):
     reduce_only: bool = False
     strategy_id: Identifier
     reference_price: PositiveFloat | None = None
+    size_at_fill: SizeAtFill | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unused_sizing(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """An order sized at the decision serialises as before the field existed."""
+        data: dict[str, Any] = handler(self)
+        if self.size_at_fill is None:
+            data.pop("size_at_fill", None)
+        return data
 
     @model_validator(mode="after")
     def _check_prices(self) -> Self:
@@ -176,6 +221,26 @@ class OrderAccepted(_OrderEvent):
     """The venue accepted the order; it is working."""
 
     event_type: Literal["order.accepted"] = "order.accepted"
+
+
+class OrderResized(_OrderEvent):
+    """The router sized an order with ``size_at_fill`` at its first fill's price.
+
+    Published before that fill, and only when the quantity changed; nothing of the order has
+    filled before. A later fill's cumulative and leaves quantities are the new quantity's.
+
+    Attributes:
+        quantity: The order's new quantity.
+        previous_quantity: Its quantity before (the approved estimate).
+        price: The price it was sized at.
+        equity: The equity it was sized on.
+    """
+
+    event_type: Literal["order.resized"] = "order.resized"
+    quantity: PositiveFloat
+    previous_quantity: PositiveFloat
+    price: PositiveFloat
+    equity: FiniteFloat
 
 
 class OrderRejected(_OrderEvent):

@@ -25,6 +25,7 @@ from jules_contracts.orders import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderResized,
     SubmitOrder,
 )
 from jules_contracts.portfolio import PortfolioSnapshot
@@ -178,6 +179,7 @@ ORDERS_EVENTS: Final = Topic(
     (
         OrderAccepted,
         OrderRejected,
+        OrderResized,
         OrderPartiallyFilled,
         OrderFilled,
         OrderCanceled,

@@ -49,6 +49,7 @@ from jules_contracts import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderResized,
     PortfolioSnapshot,
     Quote,
     ReleaseKillSwitch,
@@ -169,7 +170,8 @@ class RiskService:
             | OrderFilled
             | OrderCanceled
             | OrderRejected
-            | OrderExpired,
+            | OrderExpired
+            | OrderResized,
         ):
             return self.engine.on_order_event(event)
         if isinstance(event, EngageKillSwitch | ReleaseKillSwitch | ChangeConfig):

@@ -1,7 +1,8 @@
 """Order records in the manner of MiFID II RTS 24 (order record keeping), one row per event.
 
 Which events: the venue-side lifecycle of every order (``OrderAccepted``, ``OrderRejected``,
-``OrderPartiallyFilled``, ``OrderFilled``, ``OrderCanceled``, ``OrderExpired``), and also the
+``OrderResized``, ``OrderPartiallyFilled``, ``OrderFilled``, ``OrderCanceled``,
+``OrderExpired``), and also the
 firm-side steps before the venue: the order decision (``SubmitOrder``), the cancel request
 (``CancelOrder``) and the pre-trade risk decision (``OrderApproved`` / ``OrderDenied``). The
 firm-side rows are there because an algorithmic trading firm must also keep records of its
@@ -11,7 +12,9 @@ its decision time and the reason codes of a denial. ``order_event`` carries an R
 
 Lifecycle events do not repeat the order's terms (side, type, limit price, quantity,
 strategy), so the exporter remembers each order's intent by client order id, in log order,
-and fills them in; the approved quantity replaces the intent's once risk approved it.
+and fills them in; the approved quantity replaces the intent's once risk approved it, and the
+quantity the router sized it to at the fill (``OrderResized``, a ``REME`` row: a modification
+of the order's quantity) replaces that.
 Timestamps are UTC with microseconds (``2024-08-08T13:31:00.004500Z``), the nanosecond event
 time truncated. Numbers are written as Python's shortest round-trip form; empty cells mean
 "not applicable or not known".
@@ -32,6 +35,7 @@ from jules_contracts.orders import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderResized,
     SubmitOrder,
 )
 
@@ -79,6 +83,7 @@ _KINDS: dict[type[Event], tuple[str, str]] = {
     OrderDenied: ("", "DENIED"),
     OrderAccepted: ("NEWO", "ACCEPTED"),
     OrderRejected: ("REMO", "REJECTED"),
+    OrderResized: ("REME", "RESIZED"),
     OrderPartiallyFilled: ("PARF", "PARTIALLY_FILLED"),
     OrderFilled: ("FILL", "FILLED"),
     OrderCanceled: ("CAME", "CANCELED"),
@@ -146,6 +151,8 @@ class OrderRecordExporter:
             self._intents.setdefault(event.client_order_id, event.order)
             if isinstance(event, OrderApproved):
                 self._approved[event.client_order_id] = event.quantity
+        elif isinstance(event, OrderResized):
+            self._approved[event.client_order_id] = event.quantity
 
     def _order_terms(self, row: Row, client_order_id: str) -> None:
         intent = self._intents.get(client_order_id)
@@ -182,6 +189,10 @@ class OrderRecordExporter:
         elif isinstance(event, OrderRejected):
             row["reason_text"] = event.reason
             row["leaves_quantity"] = _number(0.0)
+        elif isinstance(event, OrderResized):
+            row["order_quantity"] = _number(event.quantity)
+            row["cumulative_quantity"] = _number(0.0)
+            row["leaves_quantity"] = _number(event.quantity)
         elif isinstance(event, OrderPartiallyFilled | OrderFilled):
             row.update(
                 side=event.side.value,

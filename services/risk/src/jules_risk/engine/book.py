@@ -6,8 +6,8 @@ with ``event_time <= T``, so such a fill, whenever it is reported, changes only 
 quantity, never the position twice. Fills are deduplicated by ``(client_order_id, fill_id)``.
 
 An order counts as working from the moment risk approves it (working orders count at once),
-with its remaining quantity taken from the venue's fill reports, until it is filled,
-canceled, rejected or expired.
+with its remaining quantity taken from the venue's reports (an ``OrderResized`` order sized
+at the fill, then its fills), until it is filled, canceled, rejected or expired.
 
 Notional is ``quantity * price * multiplier``, with the multipliers of the instruments that
 have one (from the instrument table) and 1 for the others.
@@ -26,6 +26,7 @@ from jules_contracts.orders import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderResized,
     SubmitOrder,
 )
 from jules_contracts.portfolio import PortfolioSnapshot
@@ -39,6 +40,7 @@ OrderEvent = (
     | OrderCanceled
     | OrderRejected
     | OrderExpired
+    | OrderResized
 )
 """An order lifecycle event the book tracks."""
 
@@ -151,6 +153,9 @@ class ExposureBook:
         if isinstance(event, OrderAccepted):
             if working is not None:
                 working.accepted = True
+        elif isinstance(event, OrderResized):
+            if working is not None:  # sized at the fill, before any of it filled
+                working.leaves = event.quantity
         elif isinstance(event, OrderPartiallyFilled | OrderFilled):
             self._apply_fill(event)
             if isinstance(event, OrderFilled):
