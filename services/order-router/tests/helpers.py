@@ -20,6 +20,7 @@ from jules_contracts import (
     Position,
     PriceType,
     Quote,
+    SizeAtFill,
     SubmitOrder,
     TimeInForce,
     Trade,
@@ -146,6 +147,7 @@ def approve(
     expire: int | None = None,
     reduce_only: bool = False,
     coid: str | None = None,
+    size_at_fill: SizeAtFill | None = None,
 ) -> OrderApproved:
     """An approval of an order decided at ``at``; its client order id derives from ``name``."""
     signal_id = root_id("signal", name)
@@ -165,6 +167,7 @@ def approve(
         expire_time=expire,
         reduce_only=reduce_only,
         strategy_id=STRATEGY,
+        size_at_fill=size_at_fill,
     )
     return OrderApproved.derive(
         intent,

@@ -9,9 +9,12 @@ byte-identical events (every output is ``Event.derive``-d from its cause). Time 
 Ids and causes of the events it emits (``derive(cause, key=...)``):
 
 * ``OrderAccepted`` / ``OrderRejected``: the decision, key ``""``.
+* ``OrderResized`` (an order sized at its fill price, ``jules_order_router.engine.resize``):
+  the order's ``OrderAccepted``, key ``resize``; ``event_time`` is the market event's.
 * ``OrderPartiallyFilled`` / ``OrderFilled``: the order's ``OrderAccepted``, key ``fill-<n>``
   (n = 1, 2, ... per order); ``event_time`` is the market event's.
-* ``OrderExpired`` and the router's own ``OrderCanceled`` (IOC, FOK, reduce-only): the order's
+* ``OrderExpired`` and the router's own ``OrderCanceled`` (IOC, FOK, reduce-only, nothing to
+  trade at the fill): the order's
   ``OrderAccepted``, key = the client order id.
 * ``OrderCanceled`` by request: the ``CancelOrder``, key = the client order id.
 * ``close_all``: cancels derive from the bar, key = the client order id; each closing order's
@@ -69,6 +72,7 @@ from jules_order_router.engine.liquidity import (
 from jules_order_router.engine.orders import OrderEventKind, OrderSnapshot, WorkingOrder
 from jules_order_router.engine.portfolio import Portfolio
 from jules_order_router.engine.reasons import CancelReason, RejectReason
+from jules_order_router.engine.resize import FillSizer
 
 __all__ = ["SOURCE", "OrderRouterEngine"]
 
@@ -84,6 +88,9 @@ _CANCEL_DETAILS = {
     CancelReason.IOC_REMAINDER: "the rest of an immediate-or-cancel order could not fill",
     CancelReason.FOK_NOT_FILLED: "a fill-or-kill order could not fill completely",
     CancelReason.REDUCE_ONLY: "a reduce-only order has no position left to reduce",
+    CancelReason.NOTHING_TO_TRADE_AT_FILL: (
+        "sized at the fill price, the order has nothing left to trade in its direction"
+    ),
 }
 
 
@@ -105,6 +112,7 @@ class OrderRouterEngine:
         self._portfolio = Portfolio(
             config.account_id, config.currency, config.starting_cash, multipliers
         )
+        self._sizer = FillSizer(self._portfolio, config.fees, self._specs)
         self._orders: dict[str, WorkingOrder] = {}
         self._working: dict[str, dict[str, WorkingOrder]] = {}
         self._replies: dict[str, tuple[Event, ...]] = {}
@@ -190,8 +198,9 @@ class OrderRouterEngine:
             event: A bar, quote, book snapshot or trade.
 
         Returns:
-            Order events, order by order in acceptance order: an expiry, or a fill and/or a
-            cancel (IOC remainder, FOK, reduce-only).
+            Order events, order by order in acceptance order: an expiry, or a resize (an order
+            sized at the fill), a fill and/or a cancel (IOC remainder, FOK, reduce-only,
+            nothing to trade at the fill).
         """
         instrument = event.instrument_id
         latest_time, latest = self._latest_market.get(instrument, (-1, {}))
@@ -350,7 +359,8 @@ class OrderRouterEngine:
                 continue
             order.last_market_time = event.event_time
             position = self._portfolio.quantity(order.instrument_id)
-            match = self._venue.match(order, view, position)
+            size = self._sizer.sizer(order, book.values(), event, events)
+            match = self._venue.match(order, view, position, size)
             if match.execution is not None:
                 events.append(self._fill(order, match.execution, event))
             if match.cancel is not None and not order.machine.is_terminal:

@@ -20,6 +20,9 @@ Order-type rules (``L`` the limit price, ``S`` the stop price; the market views 
   canceled without a fill. **DAY** and **GTD** orders expire (see the engine).
 * **Reduce-only** orders fill at most the position they reduce and are canceled when there is
   nothing left to reduce.
+* An order with **size_at_fill** is sized on the first event it would fill on, at the price
+  it would fill at with its approved quantity (``match``'s ``size``); it is canceled when
+  nothing is left to trade in its direction.
 
 Instruments with a spec (``InstrumentSpec``) trade on their grids: limit and stop prices are
 put on the tick at acceptance (``on_tick``), in the direction that never gives the order a
@@ -30,7 +33,7 @@ of quantity besides the basis-point fee on ``quantity * price * multiplier``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from jules_contracts.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
@@ -156,7 +159,13 @@ class SimulatedVenue:
         """
         return view_for(self._model, event, self._participation)
 
-    def match(self, order: WorkingOrder, view: MarketView, position: float) -> Match:
+    def match(
+        self,
+        order: WorkingOrder,
+        view: MarketView,
+        position: float,
+        size: Callable[[Execution], float] | None = None,
+    ) -> Match:
         """Match an eligible working order against one event.
 
         Updates the order's ``triggered`` and ``resting`` flags and consumes the liquidity the
@@ -166,6 +175,9 @@ class SimulatedVenue:
             order: A working order that is eligible for the event.
             view: The event's liquidity.
             position: The account's signed position in the order's instrument.
+            size: For an order still to be sized at the fill: called with the execution of
+                its approved quantity, it resizes the order and returns its new quantity
+                (0: nothing to trade, the order is canceled ``NOTHING_TO_TRADE_AT_FILL``).
         """
         intent = order.intent
         side = order.side
@@ -188,6 +200,14 @@ class SimulatedVenue:
         execution = self._execute(
             order, view, quantity, stop, arriving=arriving, may_rest=not immediate
         )
+        if size is not None and execution is not None:
+            sized = size(execution)
+            if sized <= 0:
+                return Match(cancel=CancelReason.NOTHING_TO_TRADE_AT_FILL)
+            quantity = sized if reducible is None else min(sized, reducible)
+            execution = self._execute(
+                order, view, quantity, stop, arriving=arriving, may_rest=not immediate
+            )
         spec = self._specs.get(order.instrument_id)
         if execution is not None and spec is not None:
             on_lot = _on_lot(execution, spec, quantity)

@@ -184,6 +184,8 @@ class WorkingOrder:
             a limit order's later fills add liquidity (maker) at its limit price.
         last_market_time: Event time of the last market event the order was matched against;
             older events (replays of old data) are not matched again.
+        sized: Whether the quantity is final: ``False`` for an order with ``size_at_fill``
+            until its first fill sizes it (``resize``).
         fees_charged: Fees charged to the order so far.
         bps_fees: Fees of its fills before the minimum fee.
         fill_count: Number of fills (the key of the next fill's id).
@@ -205,6 +207,7 @@ class WorkingOrder:
         self.triggered = intent.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT)
         self.resting = False
         self.last_market_time = 0
+        self.sized = intent.size_at_fill is None
         self.fees_charged = 0.0
         self.bps_fees = 0.0
         self.fill_count = 0
@@ -265,6 +268,16 @@ class WorkingOrder:
             self.expire_time = self.intent.expire_time
         elif tif is TimeInForce.DAY:
             self.expire_time = (accepted.event_time // DAY_NS + 1) * DAY_NS
+
+    def resize(self, quantity: float) -> None:
+        """Give the order its quantity sized at the fill (before anything of it filled)."""
+        if self.filled_quantity > 0:
+            raise ValueError(
+                f"order {self.client_order_id} cannot be resized: {self.filled_quantity:g} of "
+                "it filled already"
+            )
+        self.quantity = quantity
+        self.sized = True
 
     def snap_quantity(self, quantity: float) -> float:
         """Round a fill quantity that leaves only float dust up to the whole leaves quantity."""

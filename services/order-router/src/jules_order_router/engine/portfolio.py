@@ -135,6 +135,14 @@ class Portfolio:
         """Cash plus the marked value of every position."""
         return self._cash + sum(p.market_value for p in self._positions.values())
 
+    def equity_at(self, instrument_id: str, price: float) -> float:
+        """Equity with ``instrument_id`` marked at ``price`` (the others at their marks)."""
+        total = self._cash
+        for key, state in self._positions.items():
+            held = state.value(state.quantity, price) if key == instrument_id else None
+            total += state.market_value if held is None else held
+        return total
+
     @property
     def positions(self) -> tuple[Position, ...]:
         """Every position ever traded, flat ones included, by instrument id."""

@@ -40,3 +40,6 @@ class CancelReason(StrEnum):
     """A reduce-only order with no position left to reduce."""
     CLOSE_ALL = "CLOSE_ALL"
     """``close_all`` flattened the account."""
+    NOTHING_TO_TRADE_AT_FILL = "NOTHING_TO_TRADE_AT_FILL"
+    """An order sized at the fill price (``size_at_fill``) with nothing left to trade in its
+    direction: the account already holds the position wanted, or more."""

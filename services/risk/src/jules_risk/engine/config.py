@@ -21,8 +21,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     Strict,
     ValidationError,
+    model_serializer,
     model_validator,
 )
 
@@ -34,6 +36,7 @@ __all__ = [
     "RiskLimits",
     "SizingConfig",
     "SizingKind",
+    "SizingTime",
     "StopsConfig",
     "with_change",
 ]
@@ -55,6 +58,12 @@ Nanos = Annotated[int, Strict(), Field(gt=0)]
 
 SizingKind = Literal["fixed_fraction", "all_equity", "atr_risk", "volatility_target"]
 """How a signal's target weight becomes a quantity (see ``jules_risk.engine.sizing``)."""
+
+SizingTime = Literal["decision", "fill"]
+"""When an order is sized: at the decision (the signal's price) or at the fill (its price)."""
+
+FILL_SIZING_KINDS: tuple[SizingKind, ...] = ("fixed_fraction", "all_equity")
+"""The kinds that can size at the fill: they need only the price and the equity."""
 
 _SECOND = 1_000_000_000
 
@@ -128,6 +137,15 @@ class SizingConfig(_Frozen):
             ``weight * risk_fraction * equity / (ATR * atr_multiple)``;
             ``volatility_target``: ``weight * min(target_volatility / volatility,
             max_leverage) * equity / price``.
+        at: ``decision``: the target is computed from the signal's reference price (the
+            bar's close) and the order's quantity is final. ``fill`` (``fixed_fraction`` and
+            ``all_equity`` only): the order-router sizes the order again when it fills, at
+            the fill price (backtesting.py's and Lean's semantics): the position wanted is
+            ``weight * fraction`` (``fixed_fraction``) or ``sign(weight)`` (``all_equity``)
+            times the equity at that price, over ``price * multiplier * (1 + fee)``,
+            rounded toward zero to the step; the quantity sized at the decision is the
+            estimate risk's limits check. A configuration written out leaves ``at`` out
+            when it is ``decision``.
         fraction: Fraction of equity for ``fixed_fraction``.
         risk_fraction: Fraction of equity risked per trade for ``atr_risk``.
         atr_multiple: Stop distance in ATRs assumed by ``atr_risk``.
@@ -142,6 +160,7 @@ class SizingConfig(_Frozen):
     """
 
     kind: SizingKind = "fixed_fraction"
+    at: SizingTime = "decision"
     fraction: Fraction = 1.0
     risk_fraction: Fraction = 0.01
     atr_multiple: PositiveNumber = 2.0
@@ -159,6 +178,23 @@ class SizingConfig(_Frozen):
                 f"lot_size {self.lot_size} must be a whole number when whole_units is set"
             )
         return self
+
+    @model_validator(mode="after")
+    def _check_at(self) -> Self:
+        if self.at == "fill" and self.kind not in FILL_SIZING_KINDS:
+            raise ValueError(
+                f"at 'fill' sizes with fixed_fraction or all_equity only, not {self.kind} "
+                "(it needs an ATR or a volatility known at the decision); use at 'decision'"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_default_at(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Sizing at the decision is written as before ``at`` existed."""
+        data: dict[str, Any] = handler(self)
+        if self.at == "decision":
+            data.pop("at", None)
+        return data
 
     @property
     def step(self) -> float | None:

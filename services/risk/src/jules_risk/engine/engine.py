@@ -19,7 +19,9 @@ Inputs and what they mean to the engine:
   Report fills to the engine before passing it a snapshot built on later fills.
 * ``on_control``: kill switch and configuration changes.
 
-Decisions never resize an order: an approved quantity is the intent's.
+Decisions never resize an order: an approved quantity is the intent's. With ``sizing.at``
+``fill`` a signal's order carries ``size_at_fill`` and the order-router sizes it again at the
+fill price (``OrderResized`` then tells the book the order's new quantity).
 
 Instruments with a spec (``instruments``) are sized to their lot; their notional (limits,
 exposure, VaR, ES) is ``quantity * price * multiplier``; others count with multiplier 1.
@@ -49,7 +51,12 @@ from jules_risk.engine.config import ConfigChangeError, RiskConfig, with_change
 from jules_risk.engine.halts import KillSwitch, LossMonitor
 from jules_risk.engine.market import MarketEvent, MarketState
 from jules_risk.engine.monitor import PortfolioMetrics, compute_portfolio_metrics
-from jules_risk.engine.sizing import SizingUnavailableError, target_quantity, tradable_delta
+from jules_risk.engine.sizing import (
+    SizingUnavailableError,
+    signal_target,
+    size_at_fill,
+    tradable_delta,
+)
 from jules_risk.engine.stops import StopTracker
 from jules_risk.engine.tail import TailRisk, tail_risk
 from jules_risk.engine.throttle import RollingThrottle
@@ -173,28 +180,18 @@ class RiskEngine:
         price = signal.reference_price
         if price is None and state is not None and state.reference is not None:
             price = state.reference.price
-        sizing = self._config.sizing
+        sizing, spec = self._config.sizing, self._specs.get(instrument)
         try:
             if self._book.equity is None:
                 raise SizingUnavailableError(no_snapshot(self._config.account_id))
-            target = target_quantity(
-                sizing,
-                signal.target_weight,
-                self._book.equity,
-                price,
-                atr=state.atr if state else None,
-                returns=(
-                    state.recent_returns(sizing.volatility_lookback)
-                    if state and sizing.kind == "volatility_target"
-                    else None
-                ),
-                spec=self._specs.get(instrument),
+            target = signal_target(
+                sizing, signal.target_weight, self._book.equity, price, state, spec
             )
         except SizingUnavailableError as error:
             alert = sizing_unavailable(signal, sizing.kind, str(error))
             return [*events, alert.event(signal)]
         current = self._book.position(instrument) + self._book.working_net(instrument)
-        delta = tradable_delta(sizing, self._specs.get(instrument), target, current)
+        delta = tradable_delta(sizing, spec, target, current)
         if delta == 0:
             return events
         order = SubmitOrder.derive(
@@ -208,6 +205,7 @@ class RiskEngine:
             order_type=OrderType.MARKET,
             strategy_id=signal.strategy_id,
             reference_price=signal.reference_price,
+            size_at_fill=size_at_fill(sizing, signal.target_weight, spec),
         )
         return [*events, order, self._decide(order)]
 

@@ -6,6 +6,9 @@ except ``all_equity`` scale with the weight (a weight of 0.5 asks for half the p
 Targets are rounded toward zero to a step: the configured one (``SizingConfig.lot_size`` or
 ``whole_units``), else the instrument's lot size from its ``InstrumentSpec``. With a spec, a
 unit of quantity is worth ``price * multiplier`` (and an ATR ``atr * multiplier``).
+
+With ``SizingConfig.at`` ``fill``, the target computed here is an estimate at the decision;
+``size_at_fill`` says how the order-router sizes the order again at the fill price.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import math
 import numpy as np
 from jules_contracts import JulesError
 from jules_contracts.instruments import InstrumentSpec, round_to_increment
+from jules_contracts.orders import SizeAtFill
 
 from jules_risk.engine.config import SizingConfig
+from jules_risk.engine.market import MarketState
 
 __all__ = [
     "SizingUnavailableError",
@@ -25,6 +30,8 @@ __all__ = [
     "atr_risk_quantity",
     "fixed_fraction_quantity",
     "round_toward_zero",
+    "signal_target",
+    "size_at_fill",
     "sizing_step",
     "target_quantity",
     "tradable_delta",
@@ -61,6 +68,24 @@ def sizing_step(config: SizingConfig, spec: InstrumentSpec | None) -> float | No
     if config.step is not None or spec is None:
         return config.step
     return spec.lot_size
+
+
+def size_at_fill(
+    config: SizingConfig, weight: float, spec: InstrumentSpec | None
+) -> SizeAtFill | None:
+    """How the router sizes a signal's order at the fill, or ``None`` when sized at decision.
+
+    The position wanted after the fill, as a signed fraction of equity: ``weight * fraction``
+    (``fixed_fraction``) or ``sign(weight)`` (``all_equity``, in whole units or lots); the
+    step is ``sizing_step`` (whole units for ``all_equity`` without one), as at the decision.
+    """
+    if config.at != "fill":
+        return None
+    step = sizing_step(config, spec)
+    if config.kind == "all_equity":
+        fraction = 0.0 if weight == 0 else math.copysign(1.0, weight)
+        return SizeAtFill(fraction=fraction, step=step or 1.0)
+    return SizeAtFill(fraction=weight * config.fraction, step=step)
 
 
 def tradable_delta(
@@ -199,3 +224,22 @@ def target_quantity(
             weight, equity, price, volatility, config.target_volatility, config.max_leverage
         )
     return round_toward_zero(quantity, step)
+
+
+def signal_target(
+    config: SizingConfig,
+    weight: float,
+    equity: float,
+    price: float | None,
+    market: MarketState | None,
+    spec: InstrumentSpec | None,
+) -> float:
+    """``target_quantity`` with what the engine knows of the instrument's market.
+
+    Its ATR, and for ``volatility_target`` its recent returns (``market`` ``None``: none).
+    """
+    returns = None
+    if market is not None and config.kind == "volatility_target":
+        returns = market.recent_returns(config.volatility_lookback)
+    atr = market.atr if market is not None else None
+    return target_quantity(config, weight, equity, price, atr=atr, returns=returns, spec=spec)
