@@ -33,4 +33,3 @@ def test_a_bad_replicas_option_names_what_is_wrong(value: str, tmp_path: Path) -
     assert result.exit_code == 2
     assert "--replicas" in result.output
     assert repr(value) in result.output
-
