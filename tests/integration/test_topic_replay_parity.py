@@ -135,6 +135,23 @@ def test_a_backtest_through_kafka_equals_the_embedded_run(
     assert logs == {"features-0.log", "signal-0.log", "risk-0.log", "order-router-0.log"}
 
 
+def test_orders_sized_at_the_fill_replayed_through_kafka_equal_the_embedded_run(
+    kafka: KafkaEndpoint, tmp_path: Path
+) -> None:
+    def config(folder: Path) -> BacktestConfig:
+        data = _config(folder).model_dump(mode="json")
+        data["risk"]["sizing"] = {"kind": "fixed_fraction", "fraction": 0.3, "at": "fill"}
+        return BacktestConfig.model_validate(data)
+
+    embedded = run_backtest(config(tmp_path / "embedded"))
+    audited = "".join(p.read_text() for p in sorted((embedded.run_dir / "audit").glob("*.jsonl")))
+    assert audited.count('"order.resized"') >= 10  # the router resized orders at the open
+    scope = backtest_scope(f"at-fill-{time.time_ns()}")
+    options = KafkaRunOptions(bootstrap=kafka.bootstrap, scope=scope, partitions=2)
+
+    assert_same_run(embedded, run_backtest_kafka(config(tmp_path / "kafka"), options))
+
+
 def test_a_backtest_through_kafka_with_confluent_kafka_equals_the_embedded_run(
     kafka: KafkaEndpoint, embedded: RunSummary, tmp_path: Path
 ) -> None:
