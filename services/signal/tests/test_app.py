@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from jules_contracts import AlertCode, Event, RiskAlert, SignalGenerated, decode_event
+from jules_contracts import (
+    AlertCode,
+    Event,
+    Quote,
+    RiskAlert,
+    SignalGenerated,
+    decode_event,
+    derive_event_id,
+)
 from jules_contracts.topics import RISK_ALERTS, SIGNALS
 from jules_runtime.bus import InMemoryBus
 from jules_signal.app import subscribe
 from jules_signal.config import PairingSettings
+from jules_signal.engine import PythonStrategy
+from jules_signal.examples.quote_momentum import QuoteMomentum, QuoteMomentumParams
 from jules_signal.handlers import SignalHandler
 from jules_signal.metrics import SignalMetrics
 from prometheus_client import CollectorRegistry
@@ -54,3 +64,35 @@ async def test_a_swap_command_delivered_twice_is_handled_once(tmp_path):
     for result, count in (("swapped", 1), ("rejected", 1), ("unchanged", 0)):
         labels = {"stage": "PRODUCTION", "result": result}
         assert sample(metrics_registry, "jules_signal_model_swaps_total", **labels) == count
+
+
+async def test_a_strategy_with_a_quote_hook_gets_the_quotes_on_the_bus() -> None:
+    def strategy() -> PythonStrategy:
+        params = QuoteMomentumParams(fast=2, slow=10, scale_spreads=1, threshold=0.5, min_hold_s=0)
+        return PythonStrategy(QuoteMomentum(params), "qm")
+
+    quotes = [
+        Quote(
+            event_id=derive_event_id("test-quote", i),
+            source="market-data",
+            event_time=1_700_000_000_000_000_000 + i * 100_000_000,
+            instrument_id="EURUSD.FXCM",
+            bid_price=1.3 + 0.001 * (i if i < 20 else 40 - i),
+            ask_price=1.3001 + 0.001 * (i if i < 20 else 40 - i),
+        )
+        for i in range(40)
+    ]
+    handler = SignalHandler(
+        strategy(), SCHEMA, PairingSettings(), SignalMetrics(CollectorRegistry())
+    )
+    bus = InMemoryBus("signal")
+    subscribe(bus, handler)
+    async with bus:
+        await bus.publish(*quotes)
+        await bus.drain()
+
+    reference = strategy()
+    expected = [s for quote in quotes for s in reference.on_market(quote)]
+    published = [decode_event(record.value) for record in bus.records(SIGNALS.name)]
+    assert [s.direction.value for s in expected] == ["LONG", "FLAT", "SHORT"]  # up, then down
+    assert published == expected

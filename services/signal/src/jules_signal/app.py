@@ -21,8 +21,16 @@ import time
 from collections.abc import Sequence
 
 from faststream.asgi import AsgiFastStream
-from jules_contracts import SignalGenerated
-from jules_contracts.topics import CONTROL, FEATURES, MD_BARS, SIGNALS_SHADOW
+from jules_contracts import BookSnapshot, Quote, SignalGenerated, Topic, Trade
+from jules_contracts.topics import (
+    CONTROL,
+    FEATURES,
+    MD_BARS,
+    MD_BOOK,
+    MD_QUOTES,
+    MD_TRADES,
+    SIGNALS_SHADOW,
+)
 from jules_runtime.bus import Bus
 from jules_runtime.bus.records import outbound_event
 from jules_runtime.lockstep import Replica
@@ -30,7 +38,7 @@ from jules_runtime.logging import logger
 from jules_runtime.service import ServiceRuntime, create_service_app, run_lockstep
 
 from jules_signal.config import SignalSettings
-from jules_signal.engine import LiveSchema, OnnxPolicy
+from jules_signal.engine import LiveSchema, OnnxPolicy, PythonStrategy, Tick
 from jules_signal.handlers import SignalHandler
 from jules_signal.lockstep import SignalDriver
 from jules_signal.metrics import SignalMetrics
@@ -39,13 +47,23 @@ from jules_signal.models import load_models
 __all__ = ["create_app", "subscribe"]
 
 
+TICK_TOPICS: dict[type[Tick], Topic] = {Quote: MD_QUOTES, Trade: MD_TRADES, BookSnapshot: MD_BOOK}
+"""The topic of each kind of tick a user's strategy may ask for."""
+
+
 def subscribe(bus: Bus, handler: SignalHandler) -> None:
     """Subscribe the handler on ``bus``: bars and vectors, and ``control.v1`` for model swaps.
 
-    A command's outputs, once published, are acknowledged to the handler, so a ``SwapModel``
-    delivered again changes and publishes nothing.
+    A user's strategy with tick hooks gets the ticks it asks for too (``md.quotes.v1`` for
+    ``on_quote``, ``md.trades.v1`` for ``on_trade``, ``md.book.v1`` for ``on_book``, whose
+    book snapshots it sees). A command's outputs, once published, are acknowledged to the
+    handler, so a ``SwapModel`` delivered again changes and publishes nothing.
     """
     bus.subscribe([MD_BARS, FEATURES], handler)
+    strategy = handler.strategy
+    if isinstance(strategy, PythonStrategy) and strategy.market_kinds:
+        asked = [topic for kind, topic in TICK_TOPICS.items() if kind in strategy.market_kinds]
+        bus.subscribe(asked, handler)
     bus.subscribe([CONTROL], handler, on_outputs_published=handler.acknowledged)
 
 

@@ -25,10 +25,13 @@ from jules_contracts import (
     AlertCode,
     AlertSeverity,
     Bar,
+    BookSnapshot,
     Event,
     FeatureVector,
+    Quote,
     RiskAlert,
     SignalGenerated,
+    Trade,
 )
 from jules_contracts.control import SwapModel
 from jules_runtime.bus import InboundRecord
@@ -124,7 +127,9 @@ class SignalHandler:
         return self._models.shadow
 
     async def __call__(self, event: Event) -> Sequence[Event]:
-        """Handle one event of ``md.bars.v1``, ``features.v1`` or ``control.v1``.
+        """Handle one event of ``md.bars.v1``, ``features.v1``, ``control.v1``, or a tick.
+
+        A tick reaches a user's strategy that asked for it (``on_tick``).
 
         The shadow's signals go to ``shadow_sink`` before the production outputs are returned;
         other events (another service's commands) are ignored.
@@ -133,6 +138,8 @@ class SignalHandler:
             outputs = self.on_bar(event)
         elif isinstance(event, FeatureVector):
             outputs = self.on_features(event)
+        elif isinstance(event, Quote | Trade | BookSnapshot):
+            outputs = self.on_tick(event)
         elif isinstance(event, SwapModel):
             return self.on_swap(event)
         else:
