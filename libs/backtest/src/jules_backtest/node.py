@@ -43,7 +43,7 @@ from jules_contracts import (
 )
 from jules_features.engine import FeatureEngine
 from jules_order_router.engine import OrderRouterEngine
-from jules_order_router.engine.step import venue_finish, venue_step
+from jules_order_router.engine.step import LastMarket, venue_finish, venue_step
 from jules_risk.engine import RiskEngine
 from jules_risk.engine.step import risk_step
 from jules_runtime.lockstep import BARS, RISK, SIGNALS_PART, STEP_ORDER, VECTORS, VENUE, Part
@@ -112,8 +112,7 @@ class EmbeddedNode:
         self.risk = risk
         self.router = router
         self._emit = emit
-        self.last_bars: dict[str, Bar] = {}
-        self.last_ticks: dict[str, Tick] = {}
+        self.last = LastMarket()
         self._tick_kinds: frozenset[type[Tick]] = (
             strategy.market_kinds if isinstance(strategy, PythonStrategy) else frozenset()
         )
@@ -171,11 +170,7 @@ class EmbeddedNode:
         return step
 
     def _bars(self, step: _Step) -> Sequence[Event]:
-        for event in step.market:
-            if isinstance(event, Bar):
-                self.last_bars[event.instrument_id] = event
-            else:
-                self.last_ticks[event.instrument_id] = event
+        self.last.remember(step.market)
         return step.market
 
     def _venue(self, step: _Step) -> Sequence[Event]:
@@ -216,9 +211,9 @@ class EmbeddedNode:
 
         An instrument closes at its last bar's open, or at its last tick when it had ticks.
         """
-        lasts: dict[str, MarketEvent] = {**self.last_bars, **self.last_ticks}
-        last = [lasts[key] for key in sorted(lasts)]
-        venue = venue_finish(self.router, self._commands, last, close_at_end=close_at_end)
+        venue = venue_finish(
+            self.router, self._commands, self.last.closing(), close_at_end=close_at_end
+        )
         self._commands = []
         self._emit_all(venue)
         self._emit_all(risk_step(self.risk, venue, [], []))

@@ -19,11 +19,16 @@ watermark.
 
 from __future__ import annotations
 
-from jules_contracts import MARKET_EVENT_TYPES, Bar, Event, MarketEvent
+from jules_contracts import MARKET_EVENT_TYPES, Event
 from jules_runtime.lockstep import BARS, RISK, StepDriver, Taken, step_rules
 
 from jules_order_router.engine import OrderRouterEngine
-from jules_order_router.engine.step import venue_commands, venue_finish, venue_step
+from jules_order_router.engine.step import (
+    LastMarket,
+    venue_commands,
+    venue_finish,
+    venue_step,
+)
 
 __all__ = ["VenueDriver"]
 
@@ -43,8 +48,7 @@ class VenueDriver(StepDriver):
         super().__init__(step_rules(ticks=ticks).venue)
         self.engine = engine
         self.close_at_end = close_at_end
-        self.last_bars: dict[str, Bar] = {}
-        self.last_ticks: dict[str, MarketEvent] = {}
+        self.last = LastMarket()
 
     def step(self, time: int, taken: Taken) -> list[Event]:
         """Risk's commands of the previous step, then fills against the market of ``time``."""
@@ -52,17 +56,14 @@ class VenueDriver(StepDriver):
         market = [e for e in taken.now[BARS.name] if isinstance(e, MARKET_EVENT_TYPES)]
         if not market:  # a time with no market event at all: nothing to step
             return venue_commands(self.engine, commands)
-        for event in market:
-            if isinstance(event, Bar):
-                self.last_bars[event.instrument_id] = event
-            else:
-                self.last_ticks[event.instrument_id] = event
+        self.last.remember(market)
         return venue_step(self.engine, commands, market)
 
     def finish(self, taken: Taken) -> list[Event]:
         """Risk's last commands, then the close-out at each instrument's last bar (or tick)."""
-        lasts: dict[str, MarketEvent] = {**self.last_bars, **self.last_ticks}
-        last = [lasts[key] for key in sorted(lasts)]
         return venue_finish(
-            self.engine, taken.before[RISK.name], last, close_at_end=self.close_at_end
+            self.engine,
+            taken.before[RISK.name],
+            self.last.closing(),
+            close_at_end=self.close_at_end,
         )

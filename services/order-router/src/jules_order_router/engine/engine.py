@@ -69,15 +69,12 @@ from jules_order_router.engine.liquidity import (
     mark_price,
     observed_time,
 )
-from jules_order_router.engine.orders import OrderEventKind, OrderSnapshot, WorkingOrder
+from jules_order_router.engine.orders import SOURCE, OrderEventKind, OrderSnapshot, WorkingOrder
 from jules_order_router.engine.portfolio import Portfolio
 from jules_order_router.engine.reasons import CancelReason, RejectReason
 from jules_order_router.engine.resize import FillSizer
 
 __all__ = ["SOURCE", "OrderRouterEngine"]
-
-SOURCE = "order-router"
-"""``source`` of every event the engine emits."""
 
 CLOSE_ALL_STRATEGY = "close-all"
 """Strategy id (and client order id seed) of the orders ``close_all`` creates."""

@@ -18,6 +18,7 @@ from jules_contracts.enums import OrderSide, OrderType, TimeInForce
 from jules_contracts.orders import OrderAccepted, SubmitOrder
 
 __all__ = [
+    "SOURCE",
     "InvalidTransitionError",
     "OrderEventKind",
     "OrderSnapshot",
@@ -25,6 +26,9 @@ __all__ = [
     "OrderStatus",
     "WorkingOrder",
 ]
+
+SOURCE = "order-router"
+"""``source`` of every event the router's engine emits."""
 
 DAY_NS = 86_400_000_000_000
 _QUANTITY_TOLERANCE = 1e-9

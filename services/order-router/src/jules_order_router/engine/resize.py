@@ -36,12 +36,11 @@ from jules_contracts.orders import OrderResized, SizeAtFill
 
 from jules_order_router.engine.config import FeeSchedule
 from jules_order_router.engine.liquidity import Execution
-from jules_order_router.engine.orders import WorkingOrder
+from jules_order_router.engine.orders import SOURCE, WorkingOrder
 from jules_order_router.engine.portfolio import Portfolio
 
 __all__ = ["FillSize", "FillSizer", "size_at_fill"]
 
-_SOURCE = "order-router"
 _DUST = 1e-12
 """Relative size below which an order is float dust (nothing to trade)."""
 _EPSILON = 1e-9
@@ -184,7 +183,7 @@ def _resized(
     return OrderResized.derive(
         order.accepted_event,
         key="resize",
-        source=_SOURCE,
+        source=SOURCE,
         event_time=event.event_time,
         client_order_id=order.client_order_id,
         instrument_id=order.instrument_id,

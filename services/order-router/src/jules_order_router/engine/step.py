@@ -16,12 +16,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from jules_contracts import CancelOrder, Event, OrderApproved, OrderDenied
+from jules_contracts import Bar, CancelOrder, Event, OrderApproved, OrderDenied
 
 from jules_order_router.engine.engine import OrderRouterEngine
 from jules_order_router.engine.liquidity import MarketEvent
 
-__all__ = ["venue_commands", "venue_finish", "venue_step"]
+__all__ = ["LastMarket", "venue_commands", "venue_finish", "venue_step"]
+
+
+class LastMarket:
+    """Each instrument's last bar and last tick: what ``venue_finish`` closes positions at."""
+
+    def __init__(self) -> None:
+        self._bars: dict[str, MarketEvent] = {}
+        self._ticks: dict[str, MarketEvent] = {}
+
+    def remember(self, market: Iterable[MarketEvent]) -> None:
+        """Take in a step's market events."""
+        for event in market:
+            held = self._bars if isinstance(event, Bar) else self._ticks
+            held[event.instrument_id] = event
+
+    def closing(self) -> list[MarketEvent]:
+        """Per instrument (in id order) its last tick if it had ticks, else its last bar."""
+        lasts = {**self._bars, **self._ticks}
+        return [lasts[key] for key in sorted(lasts)]
 
 
 def venue_commands(engine: OrderRouterEngine, commands: Iterable[Event]) -> list[Event]:
