@@ -153,9 +153,7 @@ def test_close_all_on_ticks_crosses_the_spread_of_the_last_quote_or_book() -> No
     # the long sells at the bid
     assert (closing[BTC].side, closing[BTC].last_price) == (SELL, 104.0)
     assert (closing[ETH].side, closing[ETH].last_price) == (BUY, 9.5)  # the short buys at the ask
-    assert (
-        closing[BTC].correlation_id == last_quote.chain_id
-    )  # the chain of its tick
+    assert closing[BTC].correlation_id == last_quote.chain_id  # the chain of its tick
     assert all(p.quantity == 0 for p in engine.positions)
 
 
