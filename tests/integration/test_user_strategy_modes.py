@@ -5,7 +5,8 @@ parameter), and the example spread strategy (loaded by its entry point, two inst
 
 * embedded: ``run_backtest``;
 * topic replay: ``jules backtest --mode kafka``, every service its own process, the same run
-  folder byte for byte (the audit log holds every signal);
+  folder byte for byte (the audit log holds every signal); also for the RSI bracket example,
+  whose ``on_fill`` makes the signal service wait for the venue's fills of each step;
 * live: the features and signal services as processes on recorded bars, the signals on
   ``signals.v1`` equal to the strategy's run in process on the same bars.
 
@@ -104,10 +105,10 @@ def user_file(folder: Path) -> Path:
     return path
 
 
-def spread_config(output_dir: Path) -> BacktestConfig:
-    """The example spread, first day only."""
+def example_config(output_dir: Path, name: str = "pair_spread") -> BacktestConfig:
+    """An example strategy's config (the spread by default), first day only."""
     return load_config(
-        REPO_ROOT / "examples" / "strategies" / "pair_spread.yaml",
+        REPO_ROOT / "examples" / "strategies" / f"{name}.yaml",
         data_dir=DATA_DIR,
         output_dir=output_dir,
         end=datetime(2018, 4, 5, tzinfo=UTC),
@@ -115,7 +116,7 @@ def spread_config(output_dir: Path) -> BacktestConfig:
 
 
 def momentum_config(output_dir: Path, strategy_file: Path) -> BacktestConfig:
-    config = spread_config(output_dir).model_dump(mode="json")
+    config = example_config(output_dir).model_dump(mode="json")
     config["strategy"] = {
         "kind": "python",
         "path": f"{strategy_file}:Momentum",
@@ -125,7 +126,7 @@ def momentum_config(output_dir: Path, strategy_file: Path) -> BacktestConfig:
     return BacktestConfig.model_validate(config)
 
 
-@pytest.mark.parametrize("which", ["file", "entry_point", "crossed"])
+@pytest.mark.parametrize("which", ["file", "entry_point", "crossed", "fills"])
 def test_a_users_strategy_replayed_through_kafka_equals_the_embedded_run(
     which: str, kafka: KafkaEndpoint, tmp_path: Path
 ) -> None:
@@ -134,10 +135,12 @@ def test_a_users_strategy_replayed_through_kafka_equals_the_embedded_run(
             return momentum_config(folder, user_file(tmp_path))
         if which == "crossed":
             (tmp_path / "crossed.py").write_text(CROSSED_STRATEGY)
-            crossed = spread_config(folder).model_dump(mode="json")
+            crossed = example_config(folder).model_dump(mode="json")
             crossed["strategy"] = {"kind": "python", "path": f"{tmp_path / 'crossed.py'}:Crossed"}
             return BacktestConfig.model_validate(crossed)
-        return spread_config(folder)
+        if which == "fills":
+            return example_config(folder, "rsi_bracket")  # exits priced from its fills
+        return example_config(folder)
 
     embedded = run_backtest(config(tmp_path / "embedded"))
     audited = "".join(p.read_text() for p in sorted((embedded.run_dir / "audit").glob("*.jsonl")))

@@ -11,9 +11,18 @@ from pathlib import Path
 
 import pytest
 from jules_backtest.config import BacktestConfig, load_config
-from jules_backtest.data import DataQuality, load_bars
-from jules_backtest.run import build_strategy_and_schema, run_backtest
-from jules_contracts import Bar, FeatureVector, SignalGenerated
+from jules_backtest.data import DataQuality, load_bars, load_market
+from jules_backtest.run import build_node, build_strategy_and_schema, run_backtest
+from jules_contracts import (
+    Bar,
+    Event,
+    FeatureVector,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderSide,
+    SignalGenerated,
+)
+from jules_contracts.ids import client_order_id
 from jules_features.engine import FeatureEngine
 
 from .sample_data import DATA_DIR, REPO_ROOT
@@ -134,7 +143,48 @@ def test_pair_spread_trades_both_legs_against_each_other_on_the_z_score(tmp_path
     assert trades >= 10
 
 
-@pytest.mark.parametrize("name", ["bollinger", "atr_breakout", "pair_spread"])
+def test_rsi_bracket_exits_around_the_price_its_entry_filled_at(tmp_path):
+    config = example("rsi_bracket", tmp_path)
+    strategy, schema = build_strategy_and_schema(config)
+    events: list[Event] = []
+    build_node(config, strategy, schema, events.append).run(load_market(config, DataQuality()))
+    signal_orders = {
+        client_order_id(s.strategy_id, s.event_id): s
+        for s in events
+        if isinstance(s, SignalGenerated)
+    }
+    bars = {e.event_id: e for e in events if isinstance(e, Bar)}
+    made: dict[str | None, list[float]] = {}
+    for signal in signal_orders.values():
+        made.setdefault(signal.causation_id, []).append(signal.target_weight)
+    entry: float | None = None  # the average price of the open entry, from its fills
+    held = 0.0
+    entries = exits = 0
+    for event in events:  # a step's fills come before its vectors, as the strategy sees them
+        if isinstance(event, OrderFilled | OrderPartiallyFilled):
+            held += event.last_quantity if event.side is OrderSide.BUY else -event.last_quantity
+            mine = event.client_order_id in signal_orders
+            if held <= 1e-12:
+                entry = None
+            elif mine and event.side is OrderSide.BUY:
+                entry = event.average_price
+        elif isinstance(event, FeatureVector):
+            close = bars[str(event.causation_id)].close
+            decided = made.get(event.event_id, [])
+            if entry is not None:
+                beyond = close >= entry * 1.01 or close <= entry * 0.995
+                assert decided == ([0.0] if beyond else []), event
+                exits += beyond
+            elif decided:
+                rsi = event.features["rsi_14"]
+                assert decided == [1.0]
+                assert rsi is not None
+                assert rsi < 30
+                entries += 1
+    assert min(entries, exits) >= 10, (entries, exits)
+
+
+@pytest.mark.parametrize("name", ["bollinger", "atr_breakout", "pair_spread", "rsi_bracket"])
 def test_each_example_config_runs_as_a_backtest_that_trades(name: str, tmp_path: Path) -> None:
     summary = run_backtest(example(name, tmp_path / "run"))
     assert summary.metrics["trade_count"] >= 10

@@ -24,7 +24,11 @@ strategy_app = typer.Typer(
 
 @strategy_app.command("list")
 def list_strategies() -> None:
-    """List the strategies registered as jules.strategies entry points, and the rule kinds."""
+    """List the strategies registered as jules.strategies entry points, and the rule kinds.
+
+    The rule strategies (sma_cross, ema_cross, rsi_reversion) are registered too, and can also
+    be configured by their kind.
+    """
     from importlib.metadata import entry_points
 
     from jules_signal.engine import STRATEGY_KINDS
@@ -38,20 +42,34 @@ def list_strategies() -> None:
     console = Console()
     console.print(table)
     rules = ", ".join(kind for kind in STRATEGY_KINDS if kind != "python")
-    console.print(f"rule strategies (kind): {rules}; an ONNX policy: kind onnx")
+    console.print(
+        f"rule strategies, also by kind ({{kind: sma_cross, fast: 10, slow: 30}}): {rules}; "
+        "an ONNX policy: kind onnx"
+    )
 
 
 def _required(model: type[BaseModel]) -> list[str]:
     return [name for name, field in model.model_fields.items() if field.is_required()]
 
 
+def _type_of(field: dict[str, Any], definitions: dict[str, Any]) -> str:
+    """A field's JSON type; an enum's values (``long_only | long_short``); options joined."""
+    if "$ref" in field:
+        field = definitions.get(field["$ref"].rsplit("/", 1)[-1], {})
+    if "enum" in field:
+        return " | ".join(str(value) for value in field["enum"])
+    if "type" in field:
+        return str(field["type"])
+    options = field.get("anyOf", ())
+    return " | ".join(_type_of(option, definitions) for option in options) or "?"
+
+
 def _field_rows(schema: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     required = set(schema.get("required", ()))
+    definitions = schema.get("$defs", {})
     rows = []
     for name, field in schema.get("properties", {}).items():
-        kind = field.get("type") or " | ".join(
-            str(option.get("type", "?")) for option in field.get("anyOf", ())
-        )
+        kind = _type_of(field, definitions)
         bounds = [
             f"{label} {field[key]}"
             for key, label in (
@@ -113,3 +131,4 @@ def show(
     console.print(f"features: {', '.join(strategy.required_features) or '(none)'}")
     ticks = sorted(TICK_HOOKS[kind] for kind in strategy.market_kinds)
     console.print(f"tick hooks: {', '.join(ticks) or '(none: bars only)'}")
+    console.print(f"fills: {'on_fill' if strategy.asks_fills else '(none)'}")

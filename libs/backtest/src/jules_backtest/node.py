@@ -12,9 +12,10 @@ step definition, which the services' lockstep drivers and the Kafka-mode collect
    decided at ``t-1`` fills at ``t``'s open, or on the first tick after it), then one
    ``PortfolioSnapshot`` for ``t``;
 3. ``vectors``: one feature vector per bar;
-4. ``signals``: the strategy's signals, on each bar with its vector and on each tick a user's
-   strategy asked for (a user's strategy that raises is quarantined: a
-   ``STRATEGY_QUARANTINED`` alert, then no more signals);
+4. ``signals``: the strategy's signals, on each fill of the venue's step when a user's strategy
+   asks for fills, then on each bar with its vector and on each tick a user's strategy asked
+   for (a user's strategy that raises is quarantined: a ``STRATEGY_QUARANTINED`` alert, then
+   no more signals);
 5. ``risk``: the risk step (``jules_risk.engine.step``): the venue's events, then the market
    events and each instrument's signals, sized and checked against the portfolio as of ``t``.
    Its decisions and cancels reach the venue at the start of the next step.
@@ -38,6 +39,8 @@ from jules_contracts import (
     MarketEvent,
     OrderApproved,
     OrderDenied,
+    OrderFilled,
+    OrderPartiallyFilled,
     PortfolioSnapshot,
     SignalGenerated,
 )
@@ -116,6 +119,7 @@ class EmbeddedNode:
         self._tick_kinds: frozenset[type[Tick]] = (
             strategy.market_kinds if isinstance(strategy, PythonStrategy) else frozenset()
         )
+        self._fills = isinstance(strategy, PythonStrategy) and strategy.asks_fills
         self.last_snapshot: PortfolioSnapshot | None = None
         self._commands: list[Event] = []
         self._parts: dict[str, Callable[[_Step], Sequence[Event]]] = {
@@ -183,6 +187,15 @@ class EmbeddedNode:
     def _signals(self, step: _Step) -> Sequence[Event]:
         signals: list[SignalGenerated] = []
         alerts: list[Event] = []
+        if self._fills:
+            assert isinstance(self.strategy, PythonStrategy)
+            for made in step.made[VENUE.name]:
+                if not isinstance(made, OrderFilled | OrderPartiallyFilled):
+                    continue
+                try:
+                    signals.extend(self.strategy.on_fill(made))
+                except StrategyQuarantinedError as error:
+                    alerts.append(quarantine_alert(made, error))
         vectors = iter(step.vectors)
         for event in step.market:
             cause: FeatureVector | Tick = event if not isinstance(event, Bar) else next(vectors)

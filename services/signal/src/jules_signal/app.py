@@ -29,6 +29,7 @@ from jules_contracts.topics import (
     MD_BOOK,
     MD_QUOTES,
     MD_TRADES,
+    ORDERS_EVENTS,
     SIGNALS_SHADOW,
 )
 from jules_runtime.bus import Bus
@@ -56,7 +57,8 @@ def subscribe(bus: Bus, handler: SignalHandler) -> None:
 
     A user's strategy with tick hooks gets the ticks it asks for too (``md.quotes.v1`` for
     ``on_quote``, ``md.trades.v1`` for ``on_trade``, ``md.book.v1`` for ``on_book``, whose
-    book snapshots it sees). A command's outputs, once published, are acknowledged to the
+    book snapshots it sees), and one with ``on_fill`` the order events (``orders.events.v1``),
+    whose fills it sees. A command's outputs, once published, are acknowledged to the
     handler, so a ``SwapModel`` delivered again changes and publishes nothing.
     """
     bus.subscribe([MD_BARS, FEATURES], handler)
@@ -64,6 +66,8 @@ def subscribe(bus: Bus, handler: SignalHandler) -> None:
     if isinstance(strategy, PythonStrategy) and strategy.market_kinds:
         asked = [topic for kind, topic in TICK_TOPICS.items() if kind in strategy.market_kinds]
         bus.subscribe(asked, handler)
+    if isinstance(strategy, PythonStrategy) and strategy.asks_fills:
+        bus.subscribe([ORDERS_EVENTS], handler)
     bus.subscribe([CONTROL], handler, on_outputs_published=handler.acknowledged)
 
 

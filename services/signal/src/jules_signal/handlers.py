@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
+from typing import Any
 
 from jules_contracts import (
     AlertCode,
@@ -28,6 +29,8 @@ from jules_contracts import (
     BookSnapshot,
     Event,
     FeatureVector,
+    OrderFilled,
+    OrderPartiallyFilled,
     Quote,
     RiskAlert,
     SignalGenerated,
@@ -58,6 +61,9 @@ from jules_signal.serving import ModelSource
 from jules_signal.swap import ModelSwapper
 
 __all__ = ["ShadowSink", "SignalHandler"]
+
+_Cause = FeatureVector | Tick | OrderFilled | OrderPartiallyFilled
+"""What a strategy's hook runs on."""
 
 ShadowSink = Callable[[Sequence[SignalGenerated]], Awaitable[None]]
 """Publishes a shadow model's signals (on ``signals.shadow.v1``)."""
@@ -140,6 +146,8 @@ class SignalHandler:
             outputs = self.on_features(event)
         elif isinstance(event, Quote | Trade | BookSnapshot):
             outputs = self.on_tick(event)
+        elif isinstance(event, OrderFilled | OrderPartiallyFilled):
+            outputs = self.on_fill(event)
         elif isinstance(event, SwapModel):
             return self.on_swap(event)
         else:
@@ -199,17 +207,33 @@ class SignalHandler:
         strategy = self._models.strategy
         if not isinstance(strategy, PythonStrategy) or type(tick) not in strategy.market_kinds:
             return []
+        return self._user_hook(tick, strategy.on_market)
+
+    def on_fill(self, fill: OrderFilled | OrderPartiallyFilled) -> list[Event]:
+        """Run a user's strategy's ``on_fill`` on a fill, when it asks for fills.
+
+        Other strategies decide nothing on a fill.
+        """
+        strategy = self._models.strategy
+        if not isinstance(strategy, PythonStrategy) or not strategy.asks_fills:
+            return []
+        return self._user_hook(fill, strategy.on_fill)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _user_hook(
+        self, cause: _Cause, hook: Callable[[Any], list[SignalGenerated]]
+    ) -> list[Event]:
+        """A user's strategy's signals from one of its hooks, or its quarantine alert."""
         try:
-            signals = strategy.on_market(tick)
+            signals = hook(cause)
         except StrategyQuarantinedError as error:
-            return [self._quarantined(tick, error)]
+            return [self._quarantined(cause, error)]
         for signal in signals:
             self._note_signal(signal)
         return list(signals)
 
-    # --- internals ------------------------------------------------------------------------
-
-    def _quarantined(self, cause: FeatureVector | Tick, error: StrategyQuarantinedError) -> Event:
+    def _quarantined(self, cause: _Cause, error: StrategyQuarantinedError) -> Event:
         """A user's strategy raised: it stops, with a ``STRATEGY_QUARANTINED`` alert."""
         logger.error("strategy quarantined", strategy_id=error.strategy_id, error=str(error))
         if self._metrics is not None:

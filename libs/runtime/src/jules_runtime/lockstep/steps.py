@@ -147,7 +147,8 @@ class StepRules:
         venue: The order-router: the market of ``t`` and risk's commands of ``t'`` (not its
             alerts).
         features: Features: the bars of ``t`` (runs ahead of the venue and risk).
-        signal: Signal: the market and vectors of ``t`` (runs ahead of the venue and risk).
+        signal: Signal: the market and vectors of ``t`` (runs ahead of the venue and risk),
+            and the venue's order events of ``t`` for a strategy that asks for fills.
         risk: Risk: the market, signals and the venue's events of ``t``.
         collect: The collector of a run: every part of ``t``.
     """
@@ -160,20 +161,23 @@ class StepRules:
     collect: StepRule
 
 
-def step_rules(*, ticks: bool = False) -> StepRules:
+def step_rules(*, ticks: bool = False, fills: bool = False) -> StepRules:
     """The rules of a bar-driven run, or with ``ticks`` of a quote-, trade- or book-driven one.
 
     In a tick-driven run the market part (``TICKS``) reads ``md.quotes``, ``md.trades`` and
-    ``md.book`` besides ``md.bars``, in the replay's order; features read the bars only.
+    ``md.book`` besides ``md.bars``, in the replay's order; features read the bars only. With
+    ``fills`` (a strategy with ``on_fill``) the signal step at ``t`` also waits for and takes
+    the venue's order events of ``t``, as the embedded loop runs the strategy after the venue.
     """
     market = TICKS if ticks else BARS
+    signal_now = (market, VECTORS, VENUE.only(ORDERS_EVENTS)) if fills else (market, VECTORS)
     return StepRules(
         order=(market, VENUE, VECTORS, SIGNALS_PART, RISK),
         venue=StepRule(
             makes=VENUE, now=(market,), before=(RISK.only(ORDERS_DECISIONS, ORDERS_INTENTS),)
         ),
         features=StepRule(makes=VECTORS, now=(market.only(MD_BARS),)),
-        signal=StepRule(makes=SIGNALS_PART, now=(market, VECTORS)),
+        signal=StepRule(makes=SIGNALS_PART, now=signal_now),
         risk=StepRule(makes=RISK, now=(market, SIGNALS_PART, VENUE), final_on=(market, VENUE)),
         collect=StepRule(
             makes=None,

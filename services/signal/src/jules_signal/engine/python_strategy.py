@@ -14,6 +14,12 @@ way; a strategy that overrides the event's hook (``on_quote``, ``on_trade``, ``o
 called, and its targets become signals derived from the event, priced at the instrument's
 latest price (the event's own for its instrument).
 
+On a fill (``on_fill``, for a strategy that overrides the hook: ``asks_fills``) the clock
+moves to its time, timers fire, the strategy's ``holding`` moves by the fill, and ``on_fill``
+runs; targets set there are derived from the fill, priced at the instrument's latest price.
+A fill is the strategy's own (``is_mine``) when its order's id is the one risk gives the order
+of one of its signals (``client_order_id(strategy_id, signal id)``).
+
 A hook that raises quarantines the strategy: ``on_features`` raises
 ``StrategyQuarantinedError`` once (the caller turns it into a ``STRATEGY_QUARANTINED`` alert
 with ``quarantine_alert``) and returns no signal afterwards.
@@ -42,6 +48,7 @@ from jules_contracts import (
     BookSnapshot,
     FeatureVector,
     JulesError,
+    OrderSide,
     Quote,
     RiskAlert,
     SignalGenerated,
@@ -49,6 +56,7 @@ from jules_contracts import (
     direction_of,
     market_price,
 )
+from jules_contracts.ids import client_order_id
 from pydantic import ValidationError
 
 from jules_signal.engine import sdk
@@ -100,11 +108,12 @@ class StrategyQuarantinedError(JulesError, RuntimeError):
 
 
 def quarantine_alert(
-    cause: FeatureVector | Quote | Trade | BookSnapshot, error: StrategyQuarantinedError
+    cause: FeatureVector | Quote | Trade | BookSnapshot | sdk.Fill,
+    error: StrategyQuarantinedError,
 ) -> RiskAlert:
     """The ``STRATEGY_QUARANTINED`` alert of ``error``, raised on ``cause``.
 
-    ``cause`` is the feature vector or the tick whose hook raised.
+    ``cause`` is the feature vector, the tick or the fill whose hook raised.
     """
     return RiskAlert.derive(
         cause,
@@ -144,6 +153,8 @@ class PythonStrategy(StrategyIdentity):
             if getattr(type(strategy), hook) is not getattr(sdk.Strategy, hook)
         )
         """The ticks the strategy asks for: those whose hook it overrides."""
+        self.asks_fills: bool = type(strategy).on_fill is not sdk.Strategy.on_fill
+        """Whether the strategy asks for fills (it overrides ``on_fill``)."""
 
     @property
     def strategy(self) -> sdk.Strategy[Any]:
@@ -191,9 +202,28 @@ class PythonStrategy(StrategyIdentity):
             lambda: self._signals(event, None),
         )
 
+    def on_fill(self, fill: sdk.Fill) -> list[SignalGenerated]:
+        """Run the strategy's ``on_fill`` on a fill in the account (see the module docstring).
+
+        Raises:
+            StrategyQuarantinedError: A hook raised (once; the strategy is quarantined).
+        """
+        if self.quarantined is not None:
+            return []
+        user = self._user
+        signed = fill.last_quantity if fill.side is OrderSide.BUY else -fill.last_quantity
+        user._holdings[fill.instrument_id] = user.holding(fill.instrument_id) + signed
+        return self._run(
+            fill,
+            None,
+            "on_fill",
+            lambda: user.on_fill(fill),
+            lambda: self._signals(fill, None),
+        )
+
     def _run(
         self,
-        event: Bar | Tick,
+        event: Bar | Tick | sdk.Fill,
         price: float | None,
         hook: str,
         call: Callable[[], None],
@@ -228,7 +258,9 @@ class PythonStrategy(StrategyIdentity):
                 heapq.heappush(clock.timers, (due + missed * interval, name, interval))
             self._user.on_timer(sdk.Timer(due, name))
 
-    def _signals(self, cause: FeatureVector | Tick, bar: Bar | None) -> list[SignalGenerated]:
+    def _signals(
+        self, cause: FeatureVector | Tick | sdk.Fill, bar: Bar | None
+    ) -> list[SignalGenerated]:
         """The signals of the targets set during a hook, derived from ``cause``.
 
         On a bar (``cause`` its feature vector), a target for the bar's own instrument is the
@@ -253,13 +285,19 @@ class PythonStrategy(StrategyIdentity):
             else:
                 signal = self._derived(cause, instrument, weight, strength)
             user._targets[instrument] = weight
+            if self.asks_fills:
+                user._orders.add(client_order_id(self._strategy_id, signal.event_id))
             signals.append(signal)
         return signals
 
     def _derived(
-        self, cause: FeatureVector | Tick, instrument: str, weight: float, strength: float
+        self,
+        cause: FeatureVector | Tick | sdk.Fill,
+        instrument: str,
+        weight: float,
+        strength: float,
     ) -> SignalGenerated:
-        """A target set on a tick, or for another instrument than the bar's (a spread's leg)."""
+        """A target set on a tick or a fill, or for another instrument than the bar's."""
         reference = self._user._prices.get(instrument)
         if reference is None:
             raise ValueError(f"target for {instrument}, which has had no bar or tick yet")

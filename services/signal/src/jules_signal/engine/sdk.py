@@ -32,6 +32,14 @@ topic replay through Kafka and the live signal service. A hook that raises quara
 strategy: it decides nothing more, an alert (``STRATEGY_QUARANTINED``) says why, and the rest
 of the platform goes on.
 
+A strategy that overrides ``on_fill`` asks for the account's fills in the instruments it sees:
+each partial or complete fill, after the venue made it and before the market events of its
+time reach the strategy (in a backtest, an order decided on one bar fills on the next, and
+``on_fill`` runs before that bar's ``on_bar``). ``is_mine`` tells a fill of an order made from
+the strategy's own targets from one risk made for it (a stop exit); ``holding`` is the
+position those fills add up to, in units. A target set in ``on_fill`` is priced at the
+instrument's latest price.
+
 A signal is emitted only when a target changes, so setting the same target on every bar is
 fine. ``position`` tells the target in force.
 """
@@ -44,7 +52,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
-from jules_contracts import Bar, BookSnapshot, Quote, Trade
+from jules_contracts import (
+    Bar,
+    BookSnapshot,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderSide,
+    Quote,
+    Trade,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from jules_signal.engine.errors import MissingFeaturesError
@@ -54,12 +70,19 @@ __all__ = [
     "BookSnapshot",
     "Features",
     "Field",
+    "Fill",
+    "OrderSide",
     "Params",
     "Quote",
     "Strategy",
     "Timer",
     "Trade",
 ]
+
+
+Fill = OrderFilled | OrderPartiallyFilled
+"""A fill of an order: its ``side``, ``last_quantity`` at ``last_price``, ``fee``, and what is
+left (``leaves_quantity``; zero on the ``OrderFilled`` that completes the order)."""
 
 
 class Params(BaseModel):
@@ -155,6 +178,8 @@ class Strategy(Generic[P]):
         self._wanted: list[tuple[str, float, float]] = []
         self._bars: dict[str, Bar] = {}
         self._prices: dict[str, float] = {}
+        self._holdings: dict[str, float] = {}
+        self._orders: set[str] = set()
 
     # --- what a strategy declares and overrides ------------------------------------------
 
@@ -179,6 +204,9 @@ class Strategy(Generic[P]):
 
     def on_book(self, book: BookSnapshot) -> None:
         """Called on each update of a book-driven run, with the book after it (override)."""
+
+    def on_fill(self, fill: Fill) -> None:
+        """Called on each fill in the account, before the events of its time (override)."""
 
     # --- what a strategy calls ------------------------------------------------------------
 
@@ -209,6 +237,17 @@ class Strategy(Generic[P]):
     def last_price(self, instrument_id: str) -> float | None:
         """The instrument's latest price (bar close, quote or book mid, trade price), if any."""
         return self._prices.get(instrument_id)
+
+    def holding(self, instrument_id: str) -> float:
+        """The position the fills seen so far add up to, in units (signed; ``on_fill`` only)."""
+        return self._holdings.get(instrument_id, 0.0)
+
+    def is_mine(self, fill: Fill) -> bool:
+        """Whether ``fill`` is of an order made from one of this strategy's targets.
+
+        Other fills are of orders risk made on the strategy's positions (a stop exit).
+        """
+        return fill.client_order_id in self._orders
 
     def last_bar(self, instrument_id: str) -> Bar | None:
         """The instrument's latest bar so far (``None`` before its first)."""
