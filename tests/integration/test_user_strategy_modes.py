@@ -6,7 +6,8 @@ parameter), and the example spread strategy (loaded by its entry point, two inst
 * embedded: ``run_backtest``;
 * topic replay: ``jules backtest --mode kafka``, every service its own process, the same run
   folder byte for byte (the audit log holds every signal); also for the RSI bracket example,
-  whose ``on_fill`` makes the signal service wait for the venue's fills of each step;
+  whose ``on_fill`` makes the signal service wait for the venue's fills of each step, and
+  the limit-dip example, which answers with orders;
 * live: the features and signal services as processes on recorded bars, the signals on
   ``signals.v1`` equal to the strategy's run in process on the same bars.
 
@@ -126,7 +127,7 @@ def momentum_config(output_dir: Path, strategy_file: Path) -> BacktestConfig:
     return BacktestConfig.model_validate(config)
 
 
-@pytest.mark.parametrize("which", ["file", "entry_point", "crossed", "fills"])
+@pytest.mark.parametrize("which", ["file", "entry_point", "crossed", "fills", "orders"])
 def test_a_users_strategy_replayed_through_kafka_equals_the_embedded_run(
     which: str, kafka: KafkaEndpoint, tmp_path: Path
 ) -> None:
@@ -140,6 +141,8 @@ def test_a_users_strategy_replayed_through_kafka_equals_the_embedded_run(
             return BacktestConfig.model_validate(crossed)
         if which == "fills":
             return example_config(folder, "rsi_bracket")  # exits priced from its fills
+        if which == "orders":
+            return example_config(folder, "limit_dip")  # limit orders, not targets
         return example_config(folder)
 
     embedded = run_backtest(config(tmp_path / "embedded"))

@@ -17,10 +17,13 @@ from jules_contracts import (
     Bar,
     Event,
     FeatureVector,
+    OrderExpired,
     OrderFilled,
     OrderPartiallyFilled,
     OrderSide,
+    OrderType,
     SignalGenerated,
+    SubmitOrder,
 )
 from jules_contracts.ids import client_order_id
 from jules_features.engine import FeatureEngine
@@ -184,7 +187,45 @@ def test_rsi_bracket_exits_around_the_price_its_entry_filled_at(tmp_path):
     assert min(entries, exits) >= 10, (entries, exits)
 
 
-@pytest.mark.parametrize("name", ["bollinger", "atr_breakout", "pair_spread", "rsi_bracket"])
+def test_limit_dip_answers_with_limit_orders_filled_at_their_limits(tmp_path):
+    config = example("limit_dip", tmp_path)
+    strategy, schema = build_strategy_and_schema(config)
+    events: list[Event] = []
+    build_node(config, strategy, schema, events.append).run(load_market(config, DataQuality()))
+    orders = {e.client_order_id: e for e in events if isinstance(e, SubmitOrder)}
+    mine = [o for o in orders.values() if o.strategy_id == "limit_dip"]
+    expired = {e.client_order_id for e in events if isinstance(e, OrderExpired)}
+    fills = [e for e in events if isinstance(e, OrderFilled | OrderPartiallyFilled)]
+    bids = [o for o in mine if o.side is OrderSide.BUY]
+    assert all(o.order_type is OrderType.LIMIT and o.expire_time for o in bids)
+    offers = {o.causation_id: o for o in mine if o.side is OrderSide.SELL and o.limit_price}
+    take_profits = exits = 0
+    for fill in fills:
+        order = orders.get(fill.client_order_id)
+        if order is None:  # the router's close at the end of the run
+            continue
+        if order.order_type is OrderType.LIMIT:  # a limit fills at its price or better
+            assert order.limit_price is not None
+            sign = 1 if order.side is OrderSide.BUY else -1
+            # to a part in 1e12: a price on the tick grid is computed in binary floating point
+            assert sign * (fill.last_price - order.limit_price) <= 1e-12 * order.limit_price
+        if order in bids and fill.leaves_quantity == 0:  # a filled bid's take-profit offer
+            signal = [e for e in events if getattr(e, "causation_id", None) == fill.event_id]
+            [offer] = [offers[s.event_id] for s in signal if s.event_id in offers]
+            assert offer.limit_price == round(fill.average_price * 1.003, 2)
+            assert offer.reduce_only
+        take_profits += order in offers.values()
+        exits += order.order_type is OrderType.MARKET and order.strategy_id == "limit_dip"
+    market_exits = [o for o in mine if o.order_type is OrderType.MARKET]
+    assert len(market_exits) == exits  # every time stop filled (none denied)
+    assert len(expired & {o.client_order_id for o in offers.values()}) >= exits
+    expired_bids = len(expired & {o.client_order_id for o in bids})
+    assert min(take_profits, exits, expired_bids) >= 10, (take_profits, exits, expired_bids)
+
+
+@pytest.mark.parametrize(
+    "name", ["bollinger", "atr_breakout", "pair_spread", "rsi_bracket", "limit_dip"]
+)
 def test_each_example_config_runs_as_a_backtest_that_trades(name: str, tmp_path: Path) -> None:
     summary = run_backtest(example(name, tmp_path / "run"))
     assert summary.metrics["trade_count"] >= 10

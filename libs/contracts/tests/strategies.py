@@ -31,6 +31,8 @@ from jules_contracts import (
     OrderDenied,
     OrderFilled,
     OrderPartiallyFilled,
+    OrderRequest,
+    OrderSide,
     OrderType,
     SignalDirection,
     SignalGenerated,
@@ -264,6 +266,12 @@ def _fix_signal(draw: Draw, fields: dict[str, Any]) -> None:
         SignalDirection.FLAT: st.just(0.0),
     }
     fields["target_weight"] = draw(weights[fields["direction"]])
+    order: OrderRequest | None = fields.get("order")
+    if order is not None:  # an order's signal: its side's direction, no target
+        buy = order.side is OrderSide.BUY
+        fields.update(
+            direction=SignalDirection.LONG if buy else SignalDirection.SHORT, target_weight=0.0
+        )
 
 
 def _fix_submit(draw: Draw, fields: dict[str, Any]) -> None:
@@ -309,6 +317,7 @@ _FIXES: dict[type[BaseModel], Callable[[Draw, dict[str, Any]], None]] = {
     AuditCheckpoint: lambda draw, f: _fix_sequences(draw, f, "first_sequence", "last_sequence"),
     SignalGenerated: _fix_signal,
     SubmitOrder: _fix_submit,
+    OrderRequest: _fix_submit,
     OrderApproved: _fix_approved,
     OrderDenied: _fix_decision,
     _FillEvent: _fix_fill,

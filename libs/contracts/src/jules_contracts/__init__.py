@@ -70,7 +70,7 @@ from jules_contracts.orders import (
 )
 from jules_contracts.portfolio import PortfolioSnapshot, Position
 from jules_contracts.risk import RiskAlert
-from jules_contracts.signals import SignalGenerated, direction_of
+from jules_contracts.signals import OrderRequest, SignalGenerated, direction_of
 from jules_contracts.system import AuditCheckpoint, Watermark
 from jules_contracts.topics import ALL_TOPICS, Topic, backtest_scope, topic_for
 
@@ -112,6 +112,7 @@ __all__ = [
     "OrderFilled",
     "OrderPartiallyFilled",
     "OrderRejected",
+    "OrderRequest",
     "OrderResized",
     "OrderSide",
     "OrderType",

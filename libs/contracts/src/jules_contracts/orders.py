@@ -10,7 +10,7 @@ An order with ``size_at_fill`` is sized again by the router when it first fills
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Protocol, Self
 
 from pydantic import (
     AllowInfNan,
@@ -48,6 +48,7 @@ __all__ = [
     "OrderResized",
     "SizeAtFill",
     "SubmitOrder",
+    "check_order_terms",
 ]
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,12}$")]
@@ -122,24 +123,49 @@ class SubmitOrder(Event):
 
     @model_validator(mode="after")
     def _check_prices(self) -> Self:
-        needs_limit = self.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-        needs_stop = self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
-        if needs_limit != (self.limit_price is not None):
-            raise ValueError(
-                f"limit_price is {'required' if needs_limit else 'not allowed'} "
-                f"for a {self.order_type.value} order"
-            )
-        if needs_stop != (self.stop_price is not None):
-            raise ValueError(
-                f"stop_price is {'required' if needs_stop else 'not allowed'} "
-                f"for a {self.order_type.value} order"
-            )
-        is_gtd = self.time_in_force is TimeInForce.GTD
-        if is_gtd != (self.expire_time is not None):
-            raise ValueError(
-                f"expire_time is {'required' if is_gtd else 'only allowed'} with time_in_force GTD"
-            )
+        check_order_terms(self)
         return self
+
+
+class OrderTerms(Protocol):
+    """The fields of an order that must agree with its type and time in force."""
+
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def limit_price(self) -> float | None: ...
+    @property
+    def stop_price(self) -> float | None: ...
+    @property
+    def time_in_force(self) -> TimeInForce: ...
+    @property
+    def expire_time(self) -> int | None: ...
+
+
+def check_order_terms(order: OrderTerms) -> None:
+    """Refuse prices or an expiry the order's type or time in force does not take.
+
+    Raises:
+        ValueError: A limit price without a limit type (or the reverse), a stop price without
+            a stop type (or the reverse), or an ``expire_time`` without ``GTD`` (or the reverse).
+    """
+    needs_limit = order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    needs_stop = order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+    if needs_limit != (order.limit_price is not None):
+        raise ValueError(
+            f"limit_price is {'required' if needs_limit else 'not allowed'} "
+            f"for a {order.order_type.value} order"
+        )
+    if needs_stop != (order.stop_price is not None):
+        raise ValueError(
+            f"stop_price is {'required' if needs_stop else 'not allowed'} "
+            f"for a {order.order_type.value} order"
+        )
+    is_gtd = order.time_in_force is TimeInForce.GTD
+    if is_gtd != (order.expire_time is not None):
+        raise ValueError(
+            f"expire_time is {'required' if is_gtd else 'only allowed'} with time_in_force GTD"
+        )
 
 
 class CancelOrder(Event):

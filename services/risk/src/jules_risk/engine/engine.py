@@ -51,6 +51,7 @@ from jules_risk.engine.config import ConfigChangeError, RiskConfig, with_change
 from jules_risk.engine.halts import KillSwitch, LossMonitor
 from jules_risk.engine.market import MarketEvent, MarketState
 from jules_risk.engine.monitor import PortfolioMetrics, compute_portfolio_metrics
+from jules_risk.engine.requests import requested_order
 from jules_risk.engine.sizing import (
     SizingUnavailableError,
     signal_target,
@@ -155,10 +156,11 @@ class RiskEngine:
     def on_signal(
         self, signal: SignalGenerated, portfolio: PortfolioSnapshot | None
     ) -> list[Event]:
-        """Size a signal into an order and decide on it.
+        """Size a signal into an order and decide on it (a strategy's order: decide on it).
 
         The target position comes from ``config.sizing``; the order is the target minus the
-        position minus the working orders' net quantity (a reversal is one order).
+        position minus the working orders' net quantity (a reversal is one order). A signal
+        with an ``order`` is that order, unsized (``requests``).
 
         Args:
             signal: The signal.
@@ -175,6 +177,9 @@ class RiskEngine:
             return [sizing_unavailable(signal, self._config.sizing.kind, reason).event(signal)]
         events: list[Event] = list(self._apply_portfolio(portfolio))
         self._advance(signal.event_time)
+        if signal.order is not None:  # the strategy's own order: checked, not sized
+            order = requested_order(signal, self._config.account_id, SOURCE)
+            return [*events, order, self._decide(order)]
         instrument = signal.instrument_id
         state = self._markets.get(instrument)
         price = signal.reference_price

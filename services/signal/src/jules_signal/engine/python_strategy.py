@@ -48,9 +48,11 @@ from jules_contracts import (
     BookSnapshot,
     FeatureVector,
     JulesError,
+    OrderRequest,
     OrderSide,
     Quote,
     RiskAlert,
+    SignalDirection,
     SignalGenerated,
     Trade,
     direction_of,
@@ -246,6 +248,7 @@ class PythonStrategy(StrategyIdentity):
             return signals()
         except Exception as error:
             user._wanted.clear()
+            user._requests.clear()
             self.quarantined = StrategyQuarantinedError(self._strategy_id, step, error)
             raise self.quarantined from error
 
@@ -261,10 +264,11 @@ class PythonStrategy(StrategyIdentity):
     def _signals(
         self, cause: FeatureVector | Tick | sdk.Fill, bar: Bar | None
     ) -> list[SignalGenerated]:
-        """The signals of the targets set during a hook, derived from ``cause``.
+        """The signals of the targets set and the orders placed during a hook, from ``cause``.
 
         On a bar (``cause`` its feature vector), a target for the bar's own instrument is the
-        signal a rule strategy would make (``make_signal``).
+        signal a rule strategy would make (``make_signal``). The orders follow the targets, in
+        the order placed.
         """
         user = self._user
         wanted = {instrument: (w, s) for instrument, w, s in user._wanted}
@@ -285,9 +289,12 @@ class PythonStrategy(StrategyIdentity):
             else:
                 signal = self._derived(cause, instrument, weight, strength)
             user._targets[instrument] = weight
-            if self.asks_fills:
-                user._orders.add(client_order_id(self._strategy_id, signal.event_id))
             signals.append(signal)
+        requests, user._requests = user._requests, []
+        for index, (instrument, request) in enumerate(requests):
+            signals.append(self._derived(cause, instrument, 0.0, 1.0, (index, request)))
+        if self.asks_fills:
+            user._orders.update(client_order_id(self._strategy_id, s.event_id) for s in signals)
         return signals
 
     def _derived(
@@ -296,18 +303,32 @@ class PythonStrategy(StrategyIdentity):
         instrument: str,
         weight: float,
         strength: float,
+        order: tuple[int, OrderRequest] | None = None,
     ) -> SignalGenerated:
-        """A target set on a tick or a fill, or for another instrument than the bar's."""
+        """A target set on a tick, a fill, or another instrument's bar; or an order placed.
+
+        ``order`` is the order's index among its hook's orders, and its terms.
+        """
         reference = self._user._prices.get(instrument)
+        what = "target" if order is None else "order"
         if reference is None:
-            raise ValueError(f"target for {instrument}, which has had no bar or tick yet")
+            raise ValueError(f"{what} for {instrument}, which has had no bar or tick yet")
+        key = f"{self._strategy_id}:{instrument}"
+        direction = direction_of(weight)
+        request = None
+        if order is not None:
+            index, request = order
+            key = f"{key}:order:{index}"
+            buy = request.side is OrderSide.BUY
+            direction = SignalDirection.LONG if buy else SignalDirection.SHORT
         return SignalGenerated.derive(
             cause,
-            key=f"{self._strategy_id}:{instrument}",
+            key=key,
             source=SOURCE,
             instrument_id=instrument,
             strategy_id=self._strategy_id,
-            direction=direction_of(weight),
+            direction=direction,
+            order=request,
             target_weight=weight,
             strength=strength,
             reference_price=reference,

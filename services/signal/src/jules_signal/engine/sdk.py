@@ -4,8 +4,9 @@ A strategy subclasses ``Strategy``, declares its parameters as a ``Params`` mode
 with defaults and descriptions) and the features it reads (``features``), keeps
 whatever state it likes on ``self``, and answers through ``target``: the position it wants in
 an instrument, as a signed fraction of equity (1.0 long with all the equity, -0.5 short with
-half, 0.0 flat). Risk sizes, checks and orders the change; the strategy never sends an order
-itself.
+half, 0.0 flat). Risk sizes, checks and orders the change. Or it answers with orders
+(``order``): a quantity, and a limit or stop price and a time in force if it likes, which risk
+checks as they stand.
 
     from jules_signal.sdk import Bar, Features, Field, Params, Strategy
 
@@ -57,8 +58,11 @@ from jules_contracts import (
     BookSnapshot,
     OrderFilled,
     OrderPartiallyFilled,
+    OrderRequest,
     OrderSide,
+    OrderType,
     Quote,
+    TimeInForce,
     Trade,
 )
 from pydantic import BaseModel, ConfigDict, Field
@@ -75,6 +79,7 @@ __all__ = [
     "Params",
     "Quote",
     "Strategy",
+    "TimeInForce",
     "Timer",
     "Trade",
 ]
@@ -83,6 +88,15 @@ __all__ = [
 Fill = OrderFilled | OrderPartiallyFilled
 """A fill of an order: its ``side``, ``last_quantity`` at ``last_price``, ``fee``, and what is
 left (``leaves_quantity``; zero on the ``OrderFilled`` that completes the order)."""
+
+
+_ORDER_TYPES = {
+    (False, False): OrderType.MARKET,
+    (True, False): OrderType.LIMIT,
+    (False, True): OrderType.STOP,
+    (True, True): OrderType.STOP_LIMIT,
+}
+"""The type of an order by (limit price given, stop price given)."""
 
 
 class Params(BaseModel):
@@ -176,6 +190,7 @@ class Strategy(Generic[P]):
         self._clock = _Clock()
         self._targets: dict[str, float] = {}
         self._wanted: list[tuple[str, float, float]] = []
+        self._requests: list[tuple[str, OrderRequest]] = []
         self._bars: dict[str, Bar] = {}
         self._prices: dict[str, float] = {}
         self._holdings: dict[str, float] = {}
@@ -229,6 +244,44 @@ class Strategy(Generic[P]):
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength {strength!r} for {instrument_id} is not in [0, 1]")
         self._wanted.append((instrument_id, float(weight), float(strength)))
+
+    def order(
+        self,
+        instrument_id: str,
+        quantity: float,
+        *,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        time_in_force: TimeInForce | str = TimeInForce.GTC,
+        expire_time: int | None = None,
+        reduce_only: bool = False,
+    ) -> None:
+        """Place an order, instead of wanting a target: ``quantity`` units, > 0 to buy, < 0 to sell.
+
+        The type follows the prices given: none a market order, ``limit_price`` a limit order,
+        ``stop_price`` a stop, both a stop-limit. Risk checks it as it stands (it is not sized,
+        and a quantity off the instrument's lot is denied); ``time_in_force`` is ``GTC``,
+        ``IOC``, ``FOK``, ``DAY`` or ``GTD`` (with ``expire_time``, UTC ns). Each call is one
+        order; ``position`` does not change.
+
+        Raises:
+            ValueError: ``quantity`` is zero or not a number, or the terms disagree (the message
+                says which).
+        """
+        if not quantity or quantity != quantity or abs(quantity) == float("inf"):
+            raise ValueError(f"order quantity {quantity!r} for {instrument_id} is not a number ≠ 0")
+        order_type = _ORDER_TYPES[(limit_price is not None, stop_price is not None)]
+        request = OrderRequest(
+            side=OrderSide.BUY if quantity > 0 else OrderSide.SELL,
+            quantity=abs(float(quantity)),
+            order_type=order_type,
+            limit_price=limit_price,
+            stop_price=stop_price,
+            time_in_force=TimeInForce(str(time_in_force).upper()),
+            expire_time=expire_time,
+            reduce_only=reduce_only,
+        )
+        self._requests.append((instrument_id, request))
 
     def position(self, instrument_id: str) -> float:
         """The target in force for ``instrument_id`` (0.0 before any)."""
