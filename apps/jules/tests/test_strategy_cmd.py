@@ -15,6 +15,8 @@ def test_list_shows_the_registered_example_strategies() -> None:
     assert result.exit_code == 0, result.output
     for name in ("bollinger_reversion", "atr_breakout", "pair_spread"):
         assert f"entry_point: {name}" in result.output
+    for name in ("sma_cross", "ema_cross", "rsi_reversion"):  # the rule strategies, by name too
+        assert f"entry_point: {name}" in result.output
     assert "sma_cross, ema_cross, rsi_reversion" in result.output
 
 
@@ -50,3 +52,38 @@ def test_show_names_the_required_parameters_and_refuses_what_it_cannot_load(
     broken = RUNNER.invoke(app, ["strategy", "show", f"{tmp_path / 'broken.py'}:Mine"])
     assert broken.exit_code == 2
     assert "ModuleNotFoundError" in broken.output
+
+
+def parameter_rows(output: str) -> dict[str, list[str]]:
+    """The parameters table of ``strategy show``, its cells by parameter name."""
+    rows = [line.split("│")[1:-1] for line in output.splitlines() if line.startswith("│")]
+    return {cells[0].strip(): [cell.strip() for cell in cells[1:]] for cells in rows}
+
+
+def test_show_gives_the_parameters_of_a_rule_strategy() -> None:
+    result = RUNNER.invoke(app, ["strategy", "show", "sma_cross"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "SmaCross (jules_signal.engine.rules)" in result.output
+    rows = parameter_rows(result.output)
+    assert list(rows) == ["mode", "weight", "fast", "slow"]
+    assert rows["fast"] == [
+        "integer",
+        "required",
+        "Period of the fast moving average. >= 1 <= 100000",
+    ]
+    assert rows["slow"][:2] == ["integer", "required"]
+    assert rows["mode"][:2] == ["long_only | long_short", '"long_only"']
+    assert rows["weight"] == [
+        "number",
+        "1.0",
+        "Target weight of a long (+weight) or short (-weight) position. > 0 <= 1",
+    ]
+    assert "features: give --param fast=..., --param slow=... to see them" in result.output
+    given = RUNNER.invoke(
+        app,
+        ["strategy", "show", "sma_cross", "--param", "fast=10", "--param", "slow=30"],
+        env={"COLUMNS": "200"},
+    )
+    assert given.exit_code == 0, given.output
+    assert "features: sma_10, sma_30" in given.output
+    assert "tick hooks: (none: bars only)" in given.output

@@ -16,6 +16,7 @@ from jules_signal.engine import (
     MissingFeaturesError,
     SmaCrossConfig,
     Strategy,
+    StrategyQuarantinedError,
     TradingMode,
     build_strategy,
 )
@@ -157,14 +158,18 @@ def test_a_second_crossover_in_the_same_direction_is_not_news(indicator):
     assert directions(signals) == [(1, SignalDirection.LONG, 1.0)]
 
 
-def test_a_vector_without_the_averages_is_refused_naming_them(indicator):
+def test_a_vector_without_the_averages_quarantines_the_strategy_naming_them(indicator):
     strategy = cross_strategy(indicator)
     bar = make_bar(0)
+    vector = make_features(bar, {f"{indicator}_10": 1.0, "rsi_14": 50.0})
 
-    with pytest.raises(MissingFeaturesError, match=f"{indicator}_30") as caught:
-        strategy.on_features(make_features(bar, {f"{indicator}_10": 1.0, "rsi_14": 50.0}), bar)
+    with pytest.raises(StrategyQuarantinedError, match=f"{indicator}_30") as caught:
+        strategy.on_features(vector, bar)
 
-    assert caught.value.missing == (f"{indicator}_30",)
+    assert caught.value.hook == "on_bar"
+    assert isinstance(caught.value.cause, MissingFeaturesError)
+    assert caught.value.cause.missing == (f"{indicator}_30",)
+    assert run(strategy, rows(indicator, [(9.0, 10.0), (11.0, 10.0)])) == []  # it decides no more
 
 
 def test_a_bar_of_another_instrument_is_refused(indicator):

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jules_contracts import SignalDirection
-from jules_signal.engine import RsiReversionConfig, TradingMode, build_strategy
+from jules_signal.engine import (
+    MissingFeaturesError,
+    RsiReversionConfig,
+    StrategyQuarantinedError,
+    TradingMode,
+    build_strategy,
+)
 
 from .builders import run
 
@@ -78,6 +85,17 @@ def test_custom_period_and_levels_read_their_own_feature():
     assert strategy.required_features == ("rsi_7",)
     assert strategy.strategy_id == "rsi_reversion_7_20_40_80"
     assert signals == [(1, LONG, 1.0), (3, FLAT, 0.0)]
+
+
+def test_a_vector_without_the_rsi_quarantines_the_strategy_naming_it():
+    strategy = rsi_strategy()
+
+    with pytest.raises(StrategyQuarantinedError, match="rsi_14") as caught:
+        feed(strategy, [25], name="rsi_7")
+
+    assert isinstance(caught.value.cause, MissingFeaturesError)
+    assert caught.value.cause.missing == ("rsi_14",)
+    assert feed(strategy, [25, 75]) == []  # it decides no more
 
 
 @settings(max_examples=150, deadline=None)

@@ -14,7 +14,13 @@ from jules_runtime.settings import load_settings
 from jules_signal.app import create_app
 from jules_signal.cli import app as cli
 from jules_signal.config import SignalSettings
-from jules_signal.engine import MovingAverageCross, OnnxPolicy, SmaCrossConfig, TradingMode
+from jules_signal.engine import (
+    OnnxPolicy,
+    PythonStrategy,
+    SmaCross,
+    SmaCrossConfig,
+    TradingMode,
+)
 from jules_signal.models import load_strategy
 from typer.testing import CliRunner
 
@@ -51,7 +57,10 @@ def test_a_rule_strategy_from_json(env):
     assert settings.strategy == SmaCrossConfig(fast=10, slow=30, mode=TradingMode.LONG_SHORT)
     assert settings.http_port == 8103
     assert settings.consumer_group == "jules-signal"
-    assert isinstance(load_strategy(settings), MovingAverageCross)
+    strategy = load_strategy(settings)
+    assert isinstance(strategy, PythonStrategy)
+    assert isinstance(strategy.strategy, SmaCross)
+    assert strategy.strategy_id == "sma_cross_10_30"
 
 
 def test_a_strategy_reading_features_the_live_schema_lacks_is_refused(env):

@@ -7,11 +7,13 @@ import tomllib
 import pytest
 from jules_signal.engine import (
     STRATEGY_KINDS,
+    EmaCross,
     EmaCrossConfig,
-    MovingAverageCross,
     OnnxPolicyConfig,
+    PythonStrategy,
     RsiReversion,
     RsiReversionConfig,
+    SmaCross,
     SmaCrossConfig,
     Strategy,
     TradingMode,
@@ -123,16 +125,24 @@ def test_configs_are_frozen():
 @pytest.mark.parametrize(
     ("config", "kind", "features"),
     [
-        (SmaCrossConfig(fast=10, slow=30), MovingAverageCross, ("sma_10", "sma_30")),
-        (EmaCrossConfig(fast=9, slow=21), MovingAverageCross, ("ema_9", "ema_21")),
-        (RsiReversionConfig(), RsiReversion, ("rsi_14",)),
+        (SmaCrossConfig(fast=10, slow=30, weight=0.5), SmaCross, ("sma_10", "sma_30")),
+        (
+            EmaCrossConfig(fast=9, slow=21, mode=TradingMode.LONG_SHORT),
+            EmaCross,
+            ("ema_9", "ema_21"),
+        ),
+        (RsiReversionConfig(lower=25), RsiReversion, ("rsi_14",)),
     ],
 )
-def test_build_strategy_makes_the_strategy_its_config_describes(config, kind, features):
+def test_build_strategy_makes_the_sdk_strategy_its_config_describes(config, kind, features):
     strategy = build_strategy(config)
 
-    assert isinstance(strategy, kind)
+    assert isinstance(strategy, PythonStrategy)
     assert isinstance(strategy, Strategy)
+    assert type(strategy.strategy) is kind
+    assert strategy.strategy.params == kind.Params.model_validate(
+        config.model_dump(exclude={"kind", "strategy_id"})
+    )
     assert strategy.required_features == features
     assert strategy.strategy_id == config.effective_strategy_id
 

@@ -1,12 +1,14 @@
 """The signal engine: pure, synchronous, deterministic strategies turning features into signals.
 
-Rule strategies (``rules``) and users' strategies (``sdk``, run by ``python_strategy``) are
-configured by ``config.StrategyConfig`` and built with
-``build_strategy``; ONNX policies (``onnx_policy.OnnxPolicy``) by a model with its model card.
-All implement the ``strategy.Strategy`` port. ``pairing.Pairing`` pairs each bar with the
-feature vector derived from it; ``schema.LiveSchema`` tells a vector of another schema.
+Users' strategies (``sdk``) and the rule strategies written with it (``rules``: ``SmaCross``,
+``EmaCross``, ``RsiReversion``) are run by ``python_strategy.PythonStrategy``, configured by
+``config.StrategyConfig`` and built with ``build_strategy``; ONNX policies
+(``onnx_policy.OnnxPolicy``) by a model with its model card. All implement the
+``strategy.Strategy`` port. ``pairing.Pairing`` pairs each bar with the feature vector derived
+from it; ``schema.LiveSchema`` tells a vector of another schema.
 """
 
+from jules_signal.engine.build import build_strategy
 from jules_signal.engine.config import (
     STRATEGY_KINDS,
     AnyStrategyConfig,
@@ -45,7 +47,7 @@ from jules_signal.engine.python_strategy import (
     load_strategy,
     quarantine_alert,
 )
-from jules_signal.engine.rules import MovingAverageCross, RsiReversion, build_strategy
+from jules_signal.engine.rules import EmaCross, RsiReversion, SmaCross
 from jules_signal.engine.schema import LiveSchema
 from jules_signal.engine.strategy import Strategy
 
@@ -56,6 +58,7 @@ __all__ = [
     "AnyStrategyConfig",
     "DiscreteAction",
     "Dropped",
+    "EmaCross",
     "EmaCrossConfig",
     "FeatureNormalisation",
     "LiveSchema",
@@ -65,7 +68,6 @@ __all__ = [
     "ModelOutputError",
     "ModelRejectionReason",
     "ModelSchemaMismatchError",
-    "MovingAverageCross",
     "OnnxPolicy",
     "OnnxPolicyConfig",
     "Pair",
@@ -75,6 +77,7 @@ __all__ = [
     "PythonStrategyConfig",
     "RsiReversion",
     "RsiReversionConfig",
+    "SmaCross",
     "SmaCrossConfig",
     "Strategy",
     "StrategyConfig",

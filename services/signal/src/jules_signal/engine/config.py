@@ -11,6 +11,10 @@ set of command-line flags selects and configures a strategy::
 
     jules-signal run --strategy sma_cross --param fast=10 --param slow=30
 
+A rule strategy's config is its ``Params`` (``rules``) with a ``kind`` and a ``strategy_id``:
+``{kind: sma_cross, fast: 10, slow: 30}`` builds the same strategy as ``{kind: python,
+entry_point: sma_cross, params: {fast: 10, slow: 30}}``, with the id ``sma_cross_10_30``.
+
 Every model is frozen and refuses unknown fields; a bad value fails at construction with a
 message naming the field and the value.
 """
@@ -18,11 +22,21 @@ message naming the field and the value.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
-from typing import Annotated, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from jules_contracts.base import Identifier
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from jules_signal.engine.rules import (
+    CrossoverParams,
+    EmaCross,
+    MovingAverageCrossover,
+    RsiReversion,
+    RsiReversionParams,
+    SmaCross,
+    TradingMode,
+)
+from jules_signal.engine.sdk import Strategy
 
 __all__ = [
     "STRATEGY_KINDS",
@@ -39,35 +53,18 @@ __all__ = [
     "strategy_config_from_mapping",
 ]
 
-Weight = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-Period = Annotated[int, Field(ge=1, le=100_000)]
-RsiLevel = Annotated[float, Field(gt=0, lt=100, allow_inf_nan=False)]
-
-
-class TradingMode(StrEnum):
-    """Which positions a rule strategy may ask for."""
-
-    LONG_ONLY = "long_only"
-    """Long or flat: a bearish event asks for flat."""
-    LONG_SHORT = "long_short"
-    """Long or short: a bearish event reverses to short."""
-
 
 class _EngineConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class _RuleConfig(_EngineConfig):
-    """Fields every rule strategy has."""
+    """What a rule strategy's config adds to its ``Params``: the id of its signals."""
 
+    strategy_class: ClassVar[type[Strategy[Any]]]
+    """The rule strategy the config builds."""
     strategy_id: Identifier | None = Field(
         default=None, description="Id written into signals; defaults to one built from the kind."
-    )
-    mode: TradingMode = Field(
-        default=TradingMode.LONG_ONLY, description="long_only (long or flat) or long_short."
-    )
-    weight: Weight = Field(
-        default=1.0, description="Target weight of a long (+weight) or short (-weight) position."
     )
 
     @property
@@ -79,71 +76,34 @@ class _RuleConfig(_EngineConfig):
         raise NotImplementedError
 
 
-class _MovingAverageCrossConfig(_RuleConfig):
+class _MovingAverageCrossConfig(CrossoverParams, _RuleConfig):
     """A crossover of a fast and a slow moving average of the close."""
 
-    indicator: ClassVar[str]
-    fast: Period = Field(description="Period of the fast moving average.")
-    slow: Period = Field(description="Period of the slow moving average; above ``fast``.")
-
-    @model_validator(mode="after")
-    def _fast_below_slow(self) -> Self:
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be below slow ({self.slow})")
-        return self
-
-    @property
-    def fast_feature(self) -> str:
-        """Feature name of the fast average (``sma_10``)."""
-        return f"{self.indicator}_{self.fast}"
-
-    @property
-    def slow_feature(self) -> str:
-        """Feature name of the slow average (``sma_30``)."""
-        return f"{self.indicator}_{self.slow}"
+    strategy_class: ClassVar[type[MovingAverageCrossover]]
 
     def _default_strategy_id(self) -> str:
-        return f"{self.indicator}_cross_{self.fast}_{self.slow}"
+        return f"{self.strategy_class.indicator}_cross_{self.fast}_{self.slow}"
 
 
 class SmaCrossConfig(_MovingAverageCrossConfig):
-    """Crossover of two simple moving averages (features ``sma_<fast>``, ``sma_<slow>``)."""
+    """``kind: sma_cross``: ``rules.SmaCross``, a crossover of two simple moving averages."""
 
-    indicator: ClassVar[str] = "sma"
+    strategy_class: ClassVar[type[MovingAverageCrossover]] = SmaCross
     kind: Literal["sma_cross"] = "sma_cross"
 
 
 class EmaCrossConfig(_MovingAverageCrossConfig):
-    """Crossover of two exponential moving averages (features ``ema_<fast>``, ``ema_<slow>``)."""
+    """``kind: ema_cross``: ``rules.EmaCross``, a crossover of two exponential moving averages."""
 
-    indicator: ClassVar[str] = "ema"
+    strategy_class: ClassVar[type[MovingAverageCrossover]] = EmaCross
     kind: Literal["ema_cross"] = "ema_cross"
 
 
-class RsiReversionConfig(_RuleConfig):
-    """Mean reversion on the RSI (feature ``rsi_<period>``); levels ``lower < exit < upper``."""
+class RsiReversionConfig(RsiReversionParams, _RuleConfig):
+    """``kind: rsi_reversion``: ``rules.RsiReversion``, mean reversion on the RSI."""
 
+    strategy_class: ClassVar[type[Strategy[Any]]] = RsiReversion
     kind: Literal["rsi_reversion"] = "rsi_reversion"
-    period: Annotated[int, Field(ge=2, le=100_000)] = Field(default=14, description="RSI period.")
-    lower: RsiLevel = Field(default=30.0, description="Oversold level: below it, go long.")
-    upper: RsiLevel = Field(default=70.0, description="Overbought level: above it, short/flat.")
-    exit_level: RsiLevel = Field(
-        default=50.0, description="Level whose crossing back closes a position."
-    )
-
-    @model_validator(mode="after")
-    def _levels_ordered(self) -> Self:
-        if not self.lower < self.exit_level < self.upper:
-            raise ValueError(
-                f"RSI levels must satisfy lower < exit_level < upper, got lower={self.lower}, "
-                f"exit_level={self.exit_level}, upper={self.upper}"
-            )
-        return self
-
-    @property
-    def rsi_feature(self) -> str:
-        """Feature name of the RSI (``rsi_14``)."""
-        return f"rsi_{self.period}"
 
     def _default_strategy_id(self) -> str:
         return f"rsi_reversion_{self.period}_{self.lower:g}_{self.exit_level:g}_{self.upper:g}"
