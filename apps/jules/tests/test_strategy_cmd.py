@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from jules.cli import app
 from typer.testing import CliRunner
 
@@ -35,11 +36,20 @@ def test_show_gives_the_parameters_and_the_features_of_the_parameters_given() ->
     assert "tick hooks: (none: bars only)" in result.output
 
 
-def test_show_says_which_tick_hooks_a_strategy_has() -> None:
-    result = RUNNER.invoke(app, ["strategy", "show", "book_imbalance"], env={"COLUMNS": "200"})
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("book_imbalance", ["features: (none)", "tick hooks: on_book", "fills: (none)"]),
+        ("rsi_bracket", ["features: rsi_14", "tick hooks: (none: bars only)", "fills: on_fill"]),
+    ],
+)
+def test_show_says_which_tick_hooks_a_strategy_has_and_whether_it_asks_for_fills(
+    name: str, shown: list[str]
+) -> None:
+    result = RUNNER.invoke(app, ["strategy", "show", name], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "features: (none)" in result.output
-    assert "tick hooks: on_book" in result.output
+    for line in shown:
+        assert line in result.output
 
 
 def test_show_names_the_required_parameters_and_refuses_what_it_cannot_load(
