@@ -103,7 +103,7 @@ class OnnxPolicy:
         cls,
         model_bytes: bytes,
         *,
-        live_schema_id: str,
+        live_schema_id: str | None,
         live_feature_names: Sequence[str] | None = None,
         strategy_id: str | None = None,
         config: OnnxPolicyConfig | None = None,
@@ -113,7 +113,8 @@ class OnnxPolicy:
 
         Args:
             model_bytes: The serialised ONNX model.
-            live_schema_id: The feature schema id the features service publishes.
+            live_schema_id: The feature schema id the features service publishes (``None``:
+                the model's own; the caller checks its vectors' schema).
             live_feature_names: The live feature names in schema order, when known; they
                 sharpen the mismatch message and must include every feature the model reads.
             strategy_id: Id written into signals; defaults to the card's ``model_name``.
@@ -142,6 +143,7 @@ class OnnxPolicy:
             ) from error
         card = ModelCard.from_metadata(session.get_modelmeta().custom_metadata_map)
         live_names = None if live_feature_names is None else tuple(live_feature_names)
+        live_schema_id = live_schema_id or card.feature_schema_id
         if card.feature_schema_id != live_schema_id or (
             live_names is not None and not set(card.feature_names) <= set(live_names)
         ):
@@ -215,6 +217,20 @@ class OnnxPolicy:
         (output,) = self._session.run(self._outputs, {self._input_name: row})
         return np.asarray(output, dtype=np.float64).reshape(-1)
 
+    def decide(self, values: Sequence[float], position: float = 0.0) -> tuple[float, float]:
+        """The ``(target_weight, strength)`` the model wants for defined feature values.
+
+        Raises:
+            ModelOutputError: The model's output is not finite or has the wrong size.
+        """
+        output = self.predict(values, position)
+        if output.size != self._output_size or not all(map(math.isfinite, output.tolist())):
+            raise ModelOutputError(
+                f"model {self._card.model_name!r} {self._card.model_version!r} output "
+                f"{output.tolist()}: expected {self._output_size} finite values"
+            )
+        return output_to_target(self._card.action, output, self._config.dead_band)
+
     def on_features(self, features: FeatureVector, bar: Bar) -> list[SignalGenerated]:
         """Run the model on a feature vector and emit a signal when the target changes.
 
@@ -244,13 +260,7 @@ class OnnxPolicy:
         if len(defined) != len(values):
             return []
         position = self._targets.last(features.instrument_id) or 0.0
-        output = self.predict(defined, position)
-        if output.size != self._output_size or not all(map(math.isfinite, output.tolist())):
-            raise ModelOutputError(
-                f"model {self._card.model_name!r} {self._card.model_version!r} output "
-                f"{output.tolist()}: expected {self._output_size} finite values"
-            )
-        target, strength = output_to_target(self._card.action, output, self._config.dead_band)
+        target, strength = self.decide(defined, position)
         if not self._targets.update(features.instrument_id, target):
             return []
         signal = make_signal(

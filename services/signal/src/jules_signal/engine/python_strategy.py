@@ -174,7 +174,7 @@ class PythonStrategy(StrategyIdentity):
             return []
         check_same_instrument(features, bar)
         self._user._bars[bar.instrument_id] = bar
-        values = sdk.Features(features.features, self._strategy_id)
+        values = sdk.Features(features.features, self._strategy_id, features.feature_schema_id)
         return self._run(
             bar,
             bar.close,
@@ -271,6 +271,8 @@ class PythonStrategy(StrategyIdentity):
         the order placed.
         """
         user = self._user
+        if not user._wanted and not user._requests:  # most hooks set nothing
+            return []
         wanted = {instrument: (w, s) for instrument, w, s in user._wanted}
         user._wanted.clear()
         signals = []
@@ -285,6 +287,7 @@ class PythonStrategy(StrategyIdentity):
                     strategy_id=self._strategy_id,
                     target_weight=weight,
                     strength=strength,
+                    model_version=user.model_version,
                 )
             else:
                 signal = self._derived(cause, instrument, weight, strength)
@@ -332,6 +335,7 @@ class PythonStrategy(StrategyIdentity):
             target_weight=weight,
             strength=strength,
             reference_price=reference,
+            model_version=self._user.model_version,
             feature_schema_id=(
                 cause.feature_schema_id if isinstance(cause, FeatureVector) else None
             ),

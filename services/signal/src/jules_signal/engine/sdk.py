@@ -125,9 +125,16 @@ class Features(Mapping[str, float | None]):
     does not carry is an error naming what the strategy should declare in ``features``.
     """
 
-    def __init__(self, values: Mapping[str, float | None], strategy_id: str) -> None:
+    def __init__(
+        self,
+        values: Mapping[str, float | None],
+        strategy_id: str,
+        schema_id: str | None = None,
+    ) -> None:
         self._values = values
         self._strategy_id = strategy_id
+        self.schema_id = schema_id
+        """The id of the feature schema the values follow (the vector's)."""
 
     def __getitem__(self, name: str) -> float | None:
         try:
@@ -170,6 +177,10 @@ class Strategy(Generic[P]):
 
     Params: ClassVar[type[BaseModel]] = Params
     """The parameters model (set from the class's type argument)."""
+
+    model_version: str | None = None
+    """The version of the model behind the strategy's decisions, if any: its signals carry it
+    (``SignalGenerated.model_version``)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
