@@ -1,12 +1,13 @@
 """Quote- and book-driven backtests replayed through Kafka equal their embedded runs, and a
-strategy's quote hook live gives the signals of its run in process.
+strategy's quote or book hook live gives the signals of its run in process.
 
 The replay publishes the run's quotes (or rebuilt books) and the bars built beside them on
 ``md.quotes.v1`` / ``md.book.v1`` and ``md.bars.v1`` with its watermarks; the services step
 in lockstep on that market (``jules_runtime.lockstep.step_rules(ticks=True)``): the router
 fills on the ticks, the signal service runs the strategy's ``on_quote`` / ``on_book`` hooks,
 risk prices on the ticks. The run folder, audit log included, is the embedded run's, byte for
-byte. Live, the signal service subscribes to the ticks its strategy asks for.
+byte. Live, the signal service subscribes to the ticks its strategy asks for (whole books when
+the market-data service runs with ``BOOK_DEPTH``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
 from jules_backtest.config import BacktestConfig, load_config
 from jules_backtest.data import DataQuality, load_market
 from jules_backtest.run import build_strategy_and_schema, run_backtest
-from jules_contracts import Quote, SignalGenerated, backtest_scope, decode_event
-from jules_contracts.topics import SIGNALS
+from jules_contracts import BookSnapshot, Quote, SignalGenerated, backtest_scope, decode_event
+from jules_contracts.topics import MD_BOOK, MD_QUOTES, SIGNALS
 from jules_runtime.bus import KafkaBus
 from jules_runtime.settings import KafkaSettings
 from jules_signal.engine import PythonStrategy
@@ -87,14 +88,18 @@ def test_a_tick_driven_run_replayed_through_kafka_equals_the_embedded_run(
     assert_same_run(embedded, replayed)
 
 
-async def test_a_quote_hook_live_gives_the_signals_of_its_run_in_process(
-    kafka: KafkaEndpoint, tmp_path: Path
+@pytest.mark.parametrize("which", sorted(RUNS))
+async def test_a_tick_hook_live_gives_the_signals_of_its_run_in_process(
+    which: str, kafka: KafkaEndpoint, tmp_path: Path
 ) -> None:
-    config = config_of("quotes", tmp_path / "unused")
+    # the books are those the market-data service publishes with BOOK_DEPTH (a test in
+    # libs/backtest checks its replay gives the backtest's books)
+    config = config_of(which, tmp_path / "unused")
     strategy, schema = build_strategy_and_schema(config)
     assert isinstance(strategy, PythonStrategy)
-    quotes = [e for e in load_market(config, DataQuality()) if isinstance(e, Quote)][:3_000]
-    expected = [s for quote in quotes for s in strategy.on_market(quote)]
+    kind, topic = (Quote, MD_QUOTES) if which == "quotes" else (BookSnapshot, MD_BOOK)
+    ticks = [e for e in load_market(config, DataQuality()) if isinstance(e, kind)][:3_000]
+    expected = [s for tick in ticks for s in strategy.on_market(tick)]
     assert len(expected) >= 5
 
     settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
@@ -112,9 +117,9 @@ async def test_a_quote_hook_live_gives_the_signals_of_its_run_in_process(
     try:
         signal.wait_ready()
         async with KafkaBus("test-feed", settings, scope) as feed:
-            await feed.publish(*quotes)
+            await feed.publish(*ticks)
         await wait_for_metric(
-            signal, "jules_signal_events_in_total", len(quotes), topic=f"{scope}.md.quotes.v1"
+            signal, "jules_signal_events_in_total", len(ticks), topic=topic.scoped(scope)
         )
         records = await read_topic(kafka.bootstrap, SIGNALS.scoped(scope), len(expected))
     finally:

@@ -9,14 +9,15 @@ from typing import TypeVar
 
 import pytest
 from jules.session_env import service_environments
-from jules_backtest.config import BacktestConfig
+from jules_backtest.config import BacktestConfig, load_config
 from jules_backtest.examples import small_config
+from jules_market_data.config import MarketDataSettings
 from jules_order_router.config import OrderRouterSettings
 from jules_risk.config import RiskSettings
 from jules_risk.engine import RiskEngine
 from jules_runtime.settings import ServiceSettings, load_settings
 
-from .backtest_helpers import DATA_DIR
+from .backtest_helpers import DATA_DIR, REPO_ROOT
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -80,3 +81,19 @@ def test_the_instrument_table_reaches_risk_and_the_order_router(
 
     assert risk.instrument_table() == router.instrument_table() == config.instrument_table()
     assert risk.instrument_table()["6EH4.XCME"].multiplier == 125_000.0
+
+
+def test_a_book_driven_session_has_the_market_data_service_publish_whole_books(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = load_config(
+        REPO_ROOT / "examples" / "ticks" / "btcusdt_binance_book.yaml", data_dir=DATA_DIR
+    )
+    bars = BacktestConfig.model_validate(small_config(DATA_DIR, tmp_path / "run"))
+
+    environments = service_environments(book, tmp_path / "session", None)
+    settings = _load(
+        monkeypatch, "JULES_MARKET_DATA__", environments["market-data"], MarketDataSettings
+    )
+    assert settings.book_depth == 20
+    assert "BOOK_DEPTH" not in service_environments(bars, tmp_path / "s2", None)["market-data"]

@@ -7,14 +7,17 @@ from __future__ import annotations
 import csv
 import math
 from bisect import bisect_left
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jules_backtest.config import BacktestConfig, DataSource, load_config
-from jules_backtest.data import DataQuality, load_market
+from jules_backtest.data import DataQuality, load_market, resolve
 from jules_backtest.run import run_backtest
-from jules_contracts import Bar, BookSnapshot, Quote, Trade, parse_utc_nanos
+from jules_contracts import Bar, BookDelta, BookSnapshot, Quote, Trade, parse_utc_nanos
+from jules_market_data.config import ReplaySource
+from jules_market_data.replay import replay_stream
 from pydantic import ValidationError
 
 from .sample_data import DATA_DIR, REPO_ROOT
@@ -142,6 +145,21 @@ def test_a_book_driven_run_walks_the_book_after_its_latency(tmp_path: Path) -> N
     assert len(accepted) >= 4
     for order_id, submitted_at in accepted.items():
         assert first_fill[order_id] - submitted_at >= 5_000_000  # latency_ns: 5 ms
+
+
+def test_the_market_data_replay_with_a_book_depth_publishes_the_backtests_books() -> None:
+    config = example("btcusdt_binance_book")
+    [source] = config.data
+    path = resolve(config, source)
+    replayed = replay_stream(
+        [ReplaySource(path=path, instrument_id=source.instrument_id)], book_depth=20
+    )
+    live = [e for e in islice(replayed, 60_000) if isinstance(e, BookSnapshot)][:2_000]
+    backtest = list(islice(load_market(config, DataQuality()), 2_000))
+
+    assert len(live) == 2_000
+    assert [b.model_dump() for b in live] == [b.model_dump() for b in backtest]
+    assert not any(isinstance(e, BookDelta) for e in islice(replayed, 1_000))  # whole books only
 
 
 def test_a_trade_driven_run_takes_at_most_its_share_of_each_trade(tmp_path: Path) -> None:

@@ -59,6 +59,9 @@ def service_environments(
         for source in config.data
     ]
     market_data = {"FILES": _json(files)}
+    book_depths = [source.book_depth for source in config.data if "book" in source.events]
+    if book_depths:  # whole books on md.book.v1, as the backtest's book sources give them
+        market_data["BOOK_DEPTH"] = str(max(book_depths))
     if speed is not None:
         market_data["SPEED"] = repr(speed)
     risk = {"ACCOUNT_ID": account.account_id, "ENGINE": _json(config.risk.model_dump(mode="json"))}

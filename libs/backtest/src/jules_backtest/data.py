@@ -29,6 +29,7 @@ from jules_market_data.engine import (
     MarketDataValidator,
     Rejection,
     merge_streams,
+    rebuilt_books,
 )
 from jules_market_data.loaders import default_instrument_id, load
 
@@ -183,18 +184,15 @@ def load_market(config: BacktestConfig, quality: DataQuality) -> Iterator[Market
         for source in config.data
     }
     validator = MarketDataValidator()
-    for event in _validated(config, quality, validator):
+    validated = _validated(config, quality, validator)
+    for event in rebuilt_books(validated, validator, lambda i: depths.get(i, 20)):
         if isinstance(event, Bar):
             quality.accepted[event.instrument_id] = quality.accepted.get(event.instrument_id, 0) + 1
             yield event
-        elif isinstance(event, Quote | Trade):
-            quality.ticks[_KINDS[type(event)]] = quality.ticks.get(_KINDS[type(event)], 0) + 1
+        elif isinstance(event, Quote | Trade | BookSnapshot):
+            kind = _KINDS[type(event)]
+            quality.ticks[kind] = quality.ticks.get(kind, 0) + 1
             yield event
-        elif isinstance(event, BookDelta | BookSnapshot):
-            book = validator.book(event.instrument_id)
-            if book is not None and book.synced:
-                quality.ticks["book"] = quality.ticks.get("book", 0) + 1
-                yield book.snapshot(event, depth=depths.get(event.instrument_id, 20))
         else:
             quality.ignored_non_bar_events += 1
 

@@ -97,7 +97,8 @@ def _sources(files: list[Path], instrument_ids: list[str]) -> list[ReplaySource]
 async def _replay(
     settings: MarketDataSettings, sources: list[ReplaySource], speed: float | None
 ) -> ReplayReport:
-    items = replay_stream(sources, MarketDataValidator(settings.validator))
+    validator = MarketDataValidator(settings.validator)
+    items = replay_stream(sources, validator, book_depth=settings.book_depth)
     async with KafkaBus(
         settings.service_name, settings.kafka, settings.run_scope, client_id=settings.client_id
     ) as bus:

@@ -67,6 +67,9 @@ class MarketDataSettings(ServiceSettings):
         validator: What the stream validator refuses (refused rows are counted by reason).
         publish_batch: Events published before waiting for the broker's acknowledgements at
             full speed.
+        book_depth: Publish, in place of each accepted book update, the book after it with
+            this many levels a side (``md.book.v1`` then carries whole books, as a backtest's
+            book source gives them to a strategy's ``on_book``); unset: the updates as read.
     """
 
     service_name: ClassVar[str] = "market-data"
@@ -77,3 +80,4 @@ class MarketDataSettings(ServiceSettings):
     speed: Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)] | None = None
     validator: ValidatorConfig = ValidatorConfig()
     publish_batch: Annotated[int, Field(ge=1, le=100_000)] = 500
+    book_depth: Annotated[int, Field(ge=1, le=5_000)] | None = None

@@ -118,7 +118,11 @@ class FileReplay:
         try:
             report = await replay(
                 self._bus,
-                replay_stream(settings.files, MarketDataValidator(settings.validator)),
+                replay_stream(
+                    settings.files,
+                    MarketDataValidator(settings.validator),
+                    book_depth=settings.book_depth,
+                ),
                 speed=settings.speed,
                 batch_size=settings.publish_batch,
                 on_published=published,

@@ -27,7 +27,13 @@ from jules_contracts.base import format_utc_nanos
 from jules_runtime.bus import Bus
 
 from jules_market_data.config import ReplaySource
-from jules_market_data.engine import MarketDataValidator, Rejection, ValidatorConfig, merge_streams
+from jules_market_data.engine import (
+    MarketDataValidator,
+    Rejection,
+    ValidatorConfig,
+    merge_streams,
+    rebuilt_books,
+)
 from jules_market_data.loaders import load
 
 __all__ = ["Pacer", "ReplayReport", "replay", "replay_stream"]
@@ -139,9 +145,16 @@ class Pacer:
 
 
 def replay_stream(
-    sources: Sequence[ReplaySource], validator: MarketDataValidator | None = None
+    sources: Sequence[ReplaySource],
+    validator: MarketDataValidator | None = None,
+    *,
+    book_depth: int | None = None,
 ) -> Iterator[Event | Rejection]:
     """Load, merge (event time) and validate the files: events and rejections, lazily.
+
+    With ``book_depth``, each accepted book update (snapshot or delta) is replaced by the book
+    after it, ``book_depth`` levels a side (``rebuilt_books``): what a backtest's book source
+    gives its strategy.
 
     Raises:
         jules_market_data.LoaderError: A file is missing or its format unknown (at once).
@@ -151,7 +164,10 @@ def replay_stream(
         for source in sources
     ]
     checker = validator or MarketDataValidator(ValidatorConfig())
-    return checker.validate(merge_streams(*streams))
+    items = checker.validate(merge_streams(*streams))
+    if book_depth is None:
+        return items
+    return rebuilt_books(items, checker, lambda _: book_depth)
 
 
 async def replay(

@@ -21,7 +21,11 @@ from jules_market_data.engine.rejections import (
 )
 from jules_market_data.engine.streams import stream_key
 from jules_market_data.engine.units import interval_ns, mid_price
-from jules_market_data.engine.validation import MarketDataValidator, ValidationReport
+from jules_market_data.engine.validation import (
+    MarketDataValidator,
+    ValidationReport,
+    rebuilt_books,
+)
 
 __all__ = [
     "BarAggregator",
@@ -42,5 +46,6 @@ __all__ = [
     "merge_streams",
     "mid_price",
     "reason_for_validation_error",
+    "rebuilt_books",
     "stream_key",
 ]

@@ -21,8 +21,9 @@ Rejections coming from the loaders pass through unchanged and are counted too.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from jules_contracts import BookDelta, BookSnapshot, Event, Quote, Trade
 
@@ -31,7 +32,9 @@ from jules_market_data.engine.config import ValidatorConfig
 from jules_market_data.engine.rejections import Rejection, RejectReason
 from jules_market_data.engine.streams import stream_key
 
-__all__ = ["MarketDataValidator", "ValidationReport"]
+__all__ = ["MarketDataValidator", "ValidationReport", "rebuilt_books"]
+
+T = TypeVar("T")
 
 SOURCE = "validator"
 
@@ -241,3 +244,21 @@ class MarketDataValidator:
                     seen = set()
                 seen.add((event.price, event.size, event.aggressor_side.value))
                 self._same_time_trades[event.instrument_id] = (event.event_time, seen)
+
+
+def rebuilt_books(
+    items: Iterable[T], validator: MarketDataValidator, depth_of: Callable[[str], int]
+) -> Iterator[T | BookSnapshot]:
+    """``items`` with each accepted book update replaced by the book after it.
+
+    A snapshot or delta of ``validator``'s stream (``track_books``) becomes the instrument's
+    rebuilt book as a ``BookSnapshot`` of ``depth_of(instrument)`` levels a side, derived from
+    the update; none while the book waits for its snapshot. Other items pass unchanged.
+    """
+    for item in items:
+        if isinstance(item, BookSnapshot | BookDelta):
+            book = validator.book(item.instrument_id)
+            if book is not None and book.synced:
+                yield book.snapshot(item, depth=depth_of(item.instrument_id))
+        else:
+            yield item
