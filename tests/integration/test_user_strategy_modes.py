@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,15 +30,20 @@ from jules_backtest.run import build_strategy_and_schema, run_backtest
 from jules_contracts import (
     AlertCode,
     Bar,
+    OrderFilled,
+    OrderSide,
     RiskAlert,
     SignalGenerated,
     backtest_scope,
     decode_event,
+    derive_event_id,
 )
-from jules_contracts.topics import RISK_ALERTS, SIGNALS
+from jules_contracts.ids import client_order_id
+from jules_contracts.topics import ORDERS_EVENTS, RISK_ALERTS, SIGNALS
 from jules_features.engine import FeatureEngine
 from jules_runtime.bus import KafkaBus
 from jules_runtime.settings import KafkaSettings
+from jules_signal.engine import PythonStrategy
 
 from .bus_helpers import create_scoped_topics, new_scope, read_topic
 from .kafka_helpers import KafkaEndpoint
@@ -194,6 +200,74 @@ async def test_a_users_strategy_that_raises_live_is_quarantined_and_the_service_
     assert healthy
 
 
+FILL_STRATEGY = '''
+from jules_signal.sdk import Params, Strategy
+
+
+class Halving(Strategy[Params]):
+    """Long on its first bar; halves its target on each fill of its own, flat on another's."""
+
+    def features(self):
+        return ["sma_5"]
+
+    def on_bar(self, bar, features):
+        if self.position(bar.instrument_id) == 0 and self.last_price(bar.instrument_id):
+            self.target(bar.instrument_id, 1.0)
+
+    def on_fill(self, fill):
+        held = self.position(fill.instrument_id)
+        self.target(fill.instrument_id, held / 2 if self.is_mine(fill) else 0.0)
+'''
+
+
+async def test_a_users_fill_hook_live_runs_on_the_routers_fills(
+    kafka: KafkaEndpoint, tmp_path: Path
+) -> None:
+    path = tmp_path / "halving.py"
+    path.write_text(FILL_STRATEGY)
+    raw = momentum_config(tmp_path / "unused", path).model_dump(mode="json")
+    raw["strategy"] = {"kind": "python", "path": f"{path}:Halving"}
+    config = BacktestConfig.model_validate(raw)
+    strategy, schema = build_strategy_and_schema(config)
+    assert isinstance(strategy, PythonStrategy)
+    assert strategy.asks_fills
+    bars = real_bars(60)
+    engine = FeatureEngine(schema)
+    expected = [s for bar in bars for s in strategy.on_features(engine.on_bar(bar), bar)]
+    [entry] = expected
+    later = bars[-1].event_time + 60_000_000_000
+    fills = [
+        _fill(later, client_order_id("halving", entry.event_id), OrderSide.BUY),
+        _fill(later + 1, "stop-exit", OrderSide.SELL),  # an order risk made: not its own
+    ]
+    expected += [s for fill in fills for s in strategy.on_fill(fill)]
+    assert [s.target_weight for s in expected] == [1.0, 0.5, 0.0]
+
+    signals, alerts, healthy = await _live(
+        kafka, tmp_path, config, path, bars, len(expected), fills=fills
+    )
+    assert signals == expected
+    assert alerts == []
+    assert healthy
+
+
+def _fill(time_ns: int, order_id: str, side: OrderSide) -> OrderFilled:
+    return OrderFilled(
+        event_id=derive_event_id("live-fill", order_id, time_ns),
+        source="order-router",
+        event_time=time_ns,
+        client_order_id=order_id,
+        instrument_id="BTCUSD.COINBASE",
+        side=side,
+        fill_id=f"fill-{time_ns}",
+        last_quantity=1.0,
+        last_price=7000.0,
+        cumulative_quantity=1.0,
+        leaves_quantity=0.0,
+        average_price=7000.0,
+    )
+
+
 async def _live(
     kafka: KafkaEndpoint,
     tmp_path: Path,
@@ -202,8 +276,10 @@ async def _live(
     bars: list[Bar],
     signal_count: int,
     alert_count: int = 0,
+    fills: Sequence[OrderFilled] = (),
 ) -> tuple[list[SignalGenerated], list[RiskAlert], bool]:
-    """Run features and signal live on ``bars``; the signals and alerts they published."""
+    """Run features and signal live on ``bars`` (then ``fills``, once every bar is decided);
+    the signals and alerts they published."""
     _, schema = build_strategy_and_schema(config)
     settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
     scope = new_scope()
@@ -228,6 +304,15 @@ async def _live(
         await wait_for_metric(
             signal, "jules_signal_events_in_total", len(bars), topic=f"{scope}.features.v1"
         )
+        if fills:
+            async with KafkaBus("test-router", settings, scope) as router:
+                await router.publish(*fills)
+            await wait_for_metric(
+                signal,
+                "jules_signal_events_in_total",
+                len(fills),
+                topic=ORDERS_EVENTS.scoped(scope),
+            )
         records = await read_topic(kafka.bootstrap, SIGNALS.scoped(scope), signal_count)
         alerts = await read_topic(kafka.bootstrap, RISK_ALERTS.scoped(scope), alert_count)
         healthy = http_status(signal.base_url + "/health") == 204
