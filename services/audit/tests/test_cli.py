@@ -20,6 +20,21 @@ def test_verify_of_an_intact_log_exits_0_with_a_one_line_summary(log_dir):
     assert result.stdout.startswith("audit log intact: 324 records in 7 segment(s), 20 checkpoint")
 
 
+def test_verify_of_a_folder_without_a_log_fails_and_points_to_the_log_inside(log_dir, tmp_path):
+    empty = runner.invoke(app, ["verify", str(tmp_path)])
+    export = runner.invoke(app, ["export", str(tmp_path)])
+    run = tmp_path / "run"
+    run.mkdir()
+    log_dir.rename(run / "audit")
+    in_run = runner.invoke(app, ["verify", str(run)])
+
+    assert (empty.exit_code, export.exit_code, in_run.exit_code) == (1, 1, 1)
+    assert "no audit log in" in empty.stderr
+    assert "intact" not in empty.output
+    assert "not exported: no audit log" in export.stderr
+    assert f"give {run / 'audit'}" in in_run.stderr
+
+
 def test_verify_of_a_broken_log_exits_1_naming_the_first_bad_record(log_dir):
     file, line = locate(201)
     lines = read_lines(log_dir / file)

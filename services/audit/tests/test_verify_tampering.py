@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from jules_audit.engine import VerifyReason
 from jules_audit.store import verify
 from jules_contracts.base import Event
@@ -272,8 +273,6 @@ def test_event_recorded_twice_is_a_duplicate(tmp_path, events):
     assert (result.failure.line, result.failure.seq) == (4, 4)
 
 
-def test_empty_directory_is_an_empty_intact_log(tmp_path):
-    result = verify(tmp_path)
-
-    assert result.ok
-    assert result.records == 0
+def test_a_directory_without_a_log_is_not_an_intact_log(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"holds no segment-NNNNNN\.jsonl file"):
+        verify(tmp_path)

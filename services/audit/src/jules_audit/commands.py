@@ -81,11 +81,16 @@ def verify_command(
     """Verify an audit log: every record's hash, the chain, the sequence and the checkpoints.
 
     Prints a one-line summary and exits 0 when the log is intact; otherwise names the first
-    bad record (segment file, line, seq, reason code) and exits 1.
+    bad record (segment file, line, seq, reason code) and exits 1. A folder without a log
+    (empty, or a run folder instead of its ``audit/``) fails too (exit 1), saying so.
     """
     from jules_audit.store import verify  # the store only when a command runs (a fast CLI)
 
-    result = verify(directory, _key(key_file), allow_tail=allow_tail)
+    try:
+        result = verify(directory, _key(key_file), allow_tail=allow_tail)
+    except FileNotFoundError as exc:  # an empty or wrong folder: nothing was verified
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_BROKEN) from exc
     if not result.ok:
         typer.echo(result.summary(), err=True)
         raise typer.Exit(EXIT_BROKEN)
@@ -138,6 +143,9 @@ def export_command(
         raise typer.Exit(EXIT_USAGE) from exc
     except AuditLogError as exc:
         typer.echo(f"not exported: {exc.result.summary()}", err=True)
+        raise typer.Exit(EXIT_BROKEN) from exc
+    except FileNotFoundError as exc:  # an empty or wrong folder
+        typer.echo(f"not exported: {exc}", err=True)
         raise typer.Exit(EXIT_BROKEN) from exc
     target = "stdout" if output is None else str(output)
     typer.echo(f"exported {rows} order event(s) as {format_.value} to {target}", err=True)

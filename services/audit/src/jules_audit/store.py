@@ -90,6 +90,10 @@ def _segments(directory: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def _has_log(path: Path) -> bool:
+    return path.is_dir() and bool(_segments(path))
+
+
 def _directory(directory: StrPath) -> Path:
     path = Path(directory)
     if not path.is_dir():
@@ -117,10 +121,19 @@ def verify(
         The verdict, naming the first bad record (file, line, seq) and a reason code.
 
     Raises:
-        FileNotFoundError: ``directory`` is not a directory.
+        FileNotFoundError: ``directory`` is not a directory, or holds no log segment (an
+            empty or wrong folder is not an intact log).
     """
     path = _directory(directory)
-    segments = ((segment.name, segment.read_bytes()) for _, segment in _segments(path))
+    found = _segments(path)
+    if not found:
+        hint = next(
+            (f": give {c}" for c in (path / "audit", path / "logs" / "audit") if _has_log(c)), ""
+        )
+        raise FileNotFoundError(
+            f"no audit log in {path}: it holds no segment-NNNNNN.jsonl file{hint}"
+        )
+    segments = ((segment.name, segment.read_bytes()) for _, segment in found)
     verifier = LogVerifier(key=key, allow_tail=allow_tail)
     return verifier.run(segments, _read_checkpoints(path))
 
