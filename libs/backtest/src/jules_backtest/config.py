@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal, Self
 
 import yaml
 from jules_contracts import PriceType
+from jules_market_data.loaders import Format
 from jules_order_router.engine import VenueConfig
 from jules_risk.engine import RiskControls
 from jules_runtime.instruments import InstrumentTableSettings
@@ -62,8 +63,12 @@ class DataSource(_Frozen):
     """Relative to ``data_dir`` (or absolute)."""
     instrument_id: str | None = None
     format: str | None = None
+    """One of ``jules_market_data.loaders.Format`` (any case); unset: told from the file."""
     interval: str | None = None
     price_type: PriceType | None = None
+    """The prices of bars: ``TRADE``, ``BID``, ``ASK`` or ``MID`` (any case). Unset: a Lean
+    quote-bar file gives ``MID`` bars, bars built from quotes are mid bars, and from trades
+    trade bars."""
     bar_interval: str | None = None
     """Aggregate the file's trades or quotes into bars of this length (``1m``, ``1h``)."""
     assume_utc: bool = False
@@ -76,6 +81,23 @@ class DataSource(_Frozen):
     strategy's ``on_quote``, ``on_trade``, ``on_book`` hooks see them."""
     book_depth: Annotated[int, Field(ge=1, le=1000)] = 20
     """Levels per side of the book snapshots a ``book`` run rebuilds from the file's updates."""
+
+    @field_validator("price_type", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        """``mid`` is ``MID``: a price type in any case."""
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        """A format the loaders read (in any case), or the list of them."""
+        if value is None:
+            return None
+        known = [f.value for f in Format]
+        if value.lower() not in known:
+            raise ValueError(f"unknown format {value!r}; the formats are: {', '.join(known)}")
+        return value.lower()
 
     @model_validator(mode="after")
     def _events(self) -> Self:
@@ -198,7 +220,15 @@ def _nanos(moment: datetime | None) -> int | None:
 
 def _read(path: Path) -> dict[str, Any]:
     text = path.read_text()
-    data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path} is not valid TOML: {error}") from None
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ValueError(f"{path} is not valid YAML{at}: {problem}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a backtest configuration must be a mapping at the top level")
     return data

@@ -31,7 +31,7 @@ from jules_market_data.engine import (
     merge_streams,
     rebuilt_books,
 )
-from jules_market_data.loaders import default_instrument_id, load
+from jules_market_data.loaders import Format, default_instrument_id, detect_format, load
 
 from jules_backtest.config import BacktestConfig, DataSource, MarketKind
 
@@ -87,12 +87,16 @@ def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[Event
     path = resolve(config, source)
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path} (data_dir is {config.data_dir})")
+    price_type = source.price_type
+    fmt = Format(source.format) if source.format else detect_format(path)
+    if price_type is None and fmt is Format.LEAN_QUOTE_BARS:
+        price_type = PriceType.MID  # one bar a row (not a bid and an ask bar of one minute)
     stream = load(
         path,
         instrument_id=source.instrument_id,
         fmt=source.format,
         interval=source.interval,
-        price_type=None if source.bar_interval else source.price_type,
+        price_type=None if source.bar_interval else price_type,
         assume_utc=source.assume_utc,
         window=config.window_ns if source.bar_interval is None else None,
         kinds=_read_kinds(source),
