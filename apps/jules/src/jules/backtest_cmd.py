@@ -18,6 +18,7 @@ from jules.backtest_services import BACKTEST_SERVICES
 
 if TYPE_CHECKING:
     from jules_backtest.config import BacktestConfig
+    from jules_backtest.data import DataQuality
     from jules_backtest.run import RunSummary
 
 _T = TypeVar("_T")
@@ -131,6 +132,10 @@ def backtest(
             "error says which lockstep step waited for which service.",
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(help="Fail (exit 2) when the data validation rejected any row."),
+    ] = False,
 ) -> None:
     """Run a backtest: real data through every engine; writes a run folder.
 
@@ -143,6 +148,10 @@ def backtest(
     the same as embedded mode's. A service that ends during the run fails it at once (exit
     1, naming the service, its exit code and the end of its log). SIGTERM or Ctrl-C stops the
     services and deletes the run's topics before exiting (status 143 or 130).
+
+    A run that had no market event left after validation (every row rejected, or no row in
+    the window) fails with exit 2, the rejections by reason code and the fix; with
+    ``--strict``, so does a run with any rejected row. The run folder is kept either way.
     """
     # The engines, and in kafka mode the bus, are imported by the mode that runs (``jules
     # --help`` and embedded runs import neither Kafka client).
@@ -194,6 +203,39 @@ def backtest(
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
     _print_summary(console, summary)
+    _check_data(console, summary.quality, strict=strict)
+
+
+FIXES: dict[str, str] = {
+    "BAD_TIMESTAMP": "timestamps need a UTC offset; if the file is in UTC, set assume_utc: true "
+    "on its data source",
+    "OUT_OF_ORDER": "rows must come in time order; sort the file, or check interval and format",
+    "DUPLICATE": "the file repeats rows (or two sources hold the same instrument's data)",
+    "MALFORMED": "the rows do not fit the format; set format: on the data source",
+    "INCONSISTENT_OHLC": "open, high, low and close disagree (low above high, or outside them)",
+}
+"""What to do about the commonest rejections, by reason code."""
+
+
+def _check_data(console: Console, quality: DataQuality, *, strict: bool) -> None:
+    """Exit 2 when no market event was left (or, ``strict``, when any row was rejected)."""
+    rejected = sum(quality.rejected.values())
+    used = sum(quality.accepted.values()) + sum(quality.ticks.values())
+    if used and not (strict and rejected):
+        return
+    if used:
+        console.print(f"[red]--strict: {rejected:,} row(s) rejected by validation[/red]")
+    elif rejected:
+        console.print(f"[red]no market event left: all {rejected:,} row(s) were rejected[/red]")
+    else:
+        console.print("[red]no market event: the data files hold no row in the run's window[/red]")
+    for reason, count in sorted(quality.rejected.items(), key=lambda item: -item[1]):
+        fix = FIXES.get(reason)
+        console.print(f"  {reason}: {count:,}" + (f" — {fix}" if fix else ""))
+    for example in quality.examples[:3]:
+        console.print(f"  e.g. {escape(example)}", highlight=False)
+    console.print("  (every rejection is counted in data_quality.json in the run folder)")
+    raise typer.Exit(2)
 
 
 def _title(summary: RunSummary) -> str:

@@ -164,7 +164,11 @@ def parse_time(
             except ValueError:
                 pass
         naive = _NAIVE_RE.match(text)
-        hint = " (no UTC offset: pass assume_utc=True if the file is in UTC)" if naive else ""
+        hint = (
+            " (no UTC offset: if the file is in UTC, set assume_utc: true on its data source)"
+            if naive
+            else ""
+        )
         raise RowError(RejectReason.BAD_TIMESTAMP, f"{column}: {text!r}: {exc}{hint}") from None
 
 

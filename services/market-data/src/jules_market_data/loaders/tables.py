@@ -13,7 +13,8 @@ Columns are found by name (the first of the aliases present, case-insensitive):
 Times: ISO-8601 with a UTC offset (``2012-02-01 00:00:00+00:00``), or epoch numbers (unit by
 magnitude unless ``epoch_unit``: seconds below 1e11, milliseconds below 1e14, microseconds below
 1e17, else nanoseconds), or Parquet timestamps (a Parquet timestamp without a time zone counts
-as naive). Naive ISO times are refused (``BAD_TIMESTAMP``) unless ``assume_utc=True``.
+as naive). Naive ISO times are refused (``BAD_TIMESTAMP``) unless ``assume_utc`` (a data
+source's ``assume_utc: true``).
 
 A plain bar file is stamped at the bar **start** by default (``label="start"``); pass
 ``label="end"`` for files stamped at the bar end. Locations are ``<file>:<line>`` for CSV
@@ -194,7 +195,8 @@ def _time(row: dict[str, Any], column: str, assume_utc: bool, epoch_unit: str | 
         if not assume_utc:
             raise RowError(
                 RejectReason.BAD_TIMESTAMP,
-                f"{column}: Parquet timestamp without a time zone: pass assume_utc=True if UTC",
+                f"{column}: Parquet timestamp without a time zone: if it is UTC, set assume_utc:"
+                " true on its data source",
             )
         return int(value)
     if value is None or value == "":
