@@ -29,6 +29,7 @@ unexport VIRTUAL_ENV
 RUN := $(UV) run --no-sync
 KAFKA_LOCAL := deploy/local/kafka/kafka-local.sh
 SETUP_STAMP := .local/setup.stamp
+DEMO_STAMP := .local/demo.stamp
 PYPROJECTS := $(wildcard pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml apps/*/pyproject.toml)
 COVERAGE_XML := .local/coverage.xml
 
@@ -92,7 +93,13 @@ integration: $(SETUP_STAMP) kafka-fetch ## pytest: tests/integration against a r
 test: $(SETUP_STAMP) kafka-fetch lint ## setup, lint, then all tests (unit + integration) with coverage: what CI runs
 	$(RUN) pytest --cov --cov-report=term-missing:skip-covered --cov-report=xml:$(COVERAGE_XML)
 
-demo: $(SETUP_STAMP) ## backtest three crypto instruments on real data: a rule strategy, then the demo ONNX policy
+# The demo installs what it runs: the jules CLI and the services' engines, without the trainer
+# (torch) or the dev tools; --inexact leaves a full `make setup` environment as it is.
+$(DEMO_STAMP): uv.lock $(PYPROJECTS) $(if $(wildcard .venv/bin/python),,FORCE) | $(UV_DEP)
+	$(UV) sync --locked --package jules --no-dev --inexact
+	@mkdir -p $(@D) && touch $@
+
+demo: $(DEMO_STAMP) ## backtest three crypto instruments on real data: a rule strategy, then the demo ONNX policy
 	$(RUN) jules backtest --config examples/demo.yaml
 	$(RUN) jules backtest --config examples/demo-onnx.yaml
 
