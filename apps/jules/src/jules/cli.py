@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from jules_runtime.cli_version import version_option
 
 from jules.audit_cmd import audit_app
 from jules.backtest_cmd import backtest
@@ -18,7 +19,6 @@ app = typer.Typer(
     name="jules",
     help="IntradayJules: an event-driven intraday trading platform.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # docstring paragraphs reflowed to the terminal's width
 )
@@ -37,7 +37,7 @@ app.command("shadow-report")(shadow_report)
 
 
 @app.callback()
-def _root() -> None:
+def _root(version: bool = version_option("jules")) -> None:
     """IntradayJules command line."""
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from jules_runtime.cli_version import version_option
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
@@ -33,10 +34,15 @@ app = typer.Typer(
     name="jules-train",
     help="IntradayJules trainer: train, export and register trading models.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 app.add_typer(models_app, name="models")
+
+
+@app.callback()
+def _root(version: bool = version_option("jules-trainer")) -> None:
+    """IntradayJules trainer."""
+
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Training configuration (YAML).", show_default=False)

@@ -11,12 +11,13 @@ from typing import Any, TypeVar
 
 import typer
 
+from jules_runtime.cli_version import version_option
 from jules_runtime.errors import ConfigError
 from jules_runtime.settings import ServiceSettings, env_prefix, load_settings
 
 S = TypeVar("S", bound=ServiceSettings)
 
-__all__ = ["EXIT_CONFIG_ERROR", "service_cli"]
+__all__ = ["EXIT_CONFIG_ERROR", "service_cli", "version_option"]
 
 EXIT_CONFIG_ERROR = 2
 """Exit status of a command stopped by an invalid configuration."""
@@ -42,12 +43,12 @@ def service_cli(
         "with __ for nesting (for example "
         f"{env_prefix(name)}KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092).",
         no_args_is_help=True,
-        add_completion=False,
         pretty_exceptions_enable=False,
     )
+    distribution = f"jules-{name}"
 
     @app.callback()
-    def _root() -> None:
+    def _root(version: bool = version_option(distribution)) -> None:
         """Keep sub-commands even while the service has only one."""
 
     def load() -> S:
