@@ -21,8 +21,9 @@ def uv() -> str:
 def demo_sync_command() -> list[str]:
     """The ``uv sync`` line of the Makefile's demo stamp."""
     makefile = (REPO_ROOT / "Makefile").read_text()
-    [line] = re.findall(r"^\t\$\(UV\) sync (.*--package jules.*)$", makefile, re.MULTILINE)
-    return line.split()
+    found = re.search(r"^\t\$\(UV\) sync (.*--package jules.*)$", makefile, re.MULTILINE)
+    assert found is not None, "the Makefile syncs the jules package for the demo"
+    return found[1].split()
 
 
 def test_the_demo_installs_the_engines_without_torch_or_the_dev_tools() -> None:
