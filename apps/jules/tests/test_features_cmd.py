@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import talib
 from jules.features_cmd import features_app
-from jules_features.engine import DEFAULT_BAR_FEATURES, FeatureSchema
+from jules_backtest.config import DataSource
+from jules_backtest.data import DataQuality, read_bars
+from jules_features.engine import DEFAULT_BAR_FEATURES, FeatureEngine, FeatureSchema
 from typer.testing import CliRunner
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -185,3 +187,50 @@ def test_list_shows_every_supported_form():
     assert "bb_upper_<timeperiod>_<nbdev> (e.g. bb_upper_20_2)" in result.output
     assert "book_imbalance_<levels> (e.g. book_imbalance_5)" in result.output
     assert ",".join(DEFAULT_BAR_FEATURES) in result.output
+
+
+LEAN_BTC = DATA_DIR / "QuantConnect_Lean/Data/crypto/coinbase/minute/btcusd/20180404_trade.zip"
+
+
+def test_compute_reads_any_file_a_backtest_reads_with_the_backtests_bars(tmp_path):
+    out = tmp_path / "out.csv"
+    args = ["compute", "-i", str(LEAN_BTC), "-o", str(out), "-f", "sma_10,rsi_14"]
+    result = runner.invoke(features_app, [*args, "--instrument-id", "BTCUSD.COINBASE"])
+
+    assert result.exit_code == 0, result.output
+    source = DataSource(path=str(LEAN_BTC), instrument_id="BTCUSD.COINBASE")
+    bars = list(read_bars(source, LEAN_BTC, DataQuality()))
+    engine = FeatureEngine(FeatureSchema.parse("sma_10,rsi_14"))
+    expected = [engine.on_bar(bar).features["rsi_14"] for bar in bars]
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(bars) >= 1_000
+    assert [float(r["rsi_14"]) if r["rsi_14"] else None for r in rows] == expected
+    assert rows[0]["timestamp"] == "2018-04-04T00:00:00.000000000Z"
+
+
+def test_assume_utc_reads_naive_timestamps_and_a_file_without_a_bar_fails(tmp_path):
+    naive = tmp_path / "naive.csv"
+    naive.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        "2024-01-01 00:01:00,1,2,0.5,1.5,10\n2024-01-01 00:02:00,1.5,2,1,1.2,10\n"
+    )
+    common = ["compute", "-i", str(naive), "--instrument-id", "X.TEST", "--interval", "1m"]
+
+    read = runner.invoke(features_app, [*common, "-o", str(tmp_path / "a.csv"), "--assume-utc"])
+    hint = runner.invoke(features_app, [*common, "-o", str(tmp_path / "b.csv")])
+    empty = runner.invoke(
+        features_app, [*common, "-o", str(tmp_path / "c.csv"), "--format", "bars"]
+    )
+    unknown = runner.invoke(features_app, [*common, "-o", str(tmp_path / "d.csv"), "--format", "x"])
+
+    assert read.exit_code == 0, read.output
+    assert "wrote 2 bars" in read.stdout
+    assert hint.exit_code == 2
+    assert "--assume-utc" in hint.stderr
+    assert empty.exit_code == 2
+    assert "no bar left" in empty.stderr
+    assert "BAD_TIMESTAMP 2" in empty.stderr
+    assert not (tmp_path / "c.csv").exists()
+    assert unknown.exit_code == 2
+    assert "unknown format 'x'; the formats are: " in unknown.stderr

@@ -5,10 +5,16 @@ Registered in the ``jules`` command as ``app.add_typer(features_app, name="featu
 
 from __future__ import annotations
 
+from itertools import chain
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from jules_backtest.config import DataSource
+    from jules_features.bar_csv import ComputeSummary
+    from jules_features.engine import FeatureEngineConfig, FeatureSchema
 
 __all__ = ["features_app"]
 
@@ -43,8 +49,9 @@ def compute(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="Bar CSV with header timestamp,open,high,low,close,volume "
-            "(timestamp = bar start, ISO-8601 with offset or integer epoch).",
+            help="Bar file: a CSV with header timestamp,open,high,low,close,volume "
+            "(timestamp = bar start, ISO-8601 with offset or integer epoch), or any file a "
+            "backtest reads (Lean zip, gzip'd or Parquet table ...).",
         ),
     ],
     output_path: Annotated[
@@ -84,12 +91,29 @@ def compute(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace the output file if it exists.")
     ] = False,
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", help="The file's format, as a backtest's data source takes it."),
+    ] = None,
+    price_type: Annotated[
+        str | None,
+        typer.Option(help="Quote bars: BID, ASK or MID (default: MID), as a backtest takes it."),
+    ] = None,
+    assume_utc: Annotated[
+        bool,
+        typer.Option("--assume-utc", help="Read timestamps without a UTC offset as UTC."),
+    ] = False,
 ) -> None:
-    """Add feature columns to a bar CSV: the input columns plus one column per feature.
+    """Add feature columns to bars: a bar CSV's columns (or a file's bars) plus one a feature.
 
+    A bar CSV keeps its columns; any other file a backtest reads (``--format``,
+    ``--price-type``, ``--assume-utc`` as a backtest's data source takes them) is read by the
+    same loaders and validation, and written as ``timestamp,open,high,low,close,volume``.
     A value is empty while the feature is undefined (warm-up). An existing output file is
-    refused (exit 2, nothing touched) unless ``--overwrite``.
+    refused (exit 2, nothing touched) unless ``--overwrite``; a file whose every row is
+    rejected fails (exit 2) with the rejections by reason.
     """
+    from jules_backtest.config import DataSource
     from jules_features.bar_csv import BarCsvError, compute_features_csv
     from jules_features.engine import (
         DEFAULT_BAR_FEATURES,
@@ -97,6 +121,7 @@ def compute(
         FeatureError,
         FeatureSchema,
     )
+    from jules_market_data.loaders import LoaderError
     from jules_runtime.output_paths import OutputRefusedError
     from pydantic import ValidationError
 
@@ -107,26 +132,73 @@ def compute(
             else FeatureSchema.parse(features)
         )
         config = FeatureEngineConfig(session_start_offset_minutes=session_start_offset_minutes)
-        summary = compute_features_csv(
-            input_path,
-            output_path,
-            schema,
-            instrument_id=instrument_id,
-            interval=interval,
-            config=config,
-            overwrite=overwrite,
-        )
-    except (FeatureError, BarCsvError, OutputRefusedError) as exc:
+        plain_csv = input_path.suffix.lower() == ".csv" and not (file_format or assume_utc)
+        if plain_csv and price_type is None:
+            summary = compute_features_csv(
+                input_path,
+                output_path,
+                schema,
+                instrument_id=instrument_id,
+                interval=interval,
+                config=config,
+                overwrite=overwrite,
+            )
+        else:
+            source = DataSource.model_validate(
+                {
+                    "path": str(input_path),
+                    "instrument_id": instrument_id,
+                    "format": file_format,
+                    "interval": interval,
+                    "price_type": price_type,
+                    "assume_utc": assume_utc,
+                }
+            )
+            summary = _of_file(source, input_path, output_path, schema, config, overwrite)
+    except (FeatureError, BarCsvError, OutputRefusedError, LoaderError) as exc:
         _fail(str(exc))
     except ValidationError as exc:
         problem = exc.errors()[0]
-        _fail(f"--session-start-offset-minutes {session_start_offset_minutes}: {problem['msg']}")
+        message = problem["msg"].removeprefix("Value error, ")
+        if exc.title == "FeatureEngineConfig":
+            _fail(f"--session-start-offset-minutes {session_start_offset_minutes}: {message}")
+        _fail(f"--{'-'.join(str(part) for part in problem['loc'])}: {message}")
     except OSError as exc:
         _fail(f"{exc.filename or output_path}: {exc.strerror or exc}")
     typer.echo(
         f"wrote {summary.rows} bars with {len(summary.features)} features to {output_path} "
         f"(interval {summary.interval}, feature schema {summary.schema_id})"
     )
+
+
+def _of_file(
+    source: DataSource,
+    path: Path,
+    output_path: Path,
+    schema: FeatureSchema,
+    config: FeatureEngineConfig,
+    overwrite: bool,
+) -> ComputeSummary:
+    """The features of a file's bars, read as a backtest reads them; fails when none is left."""
+    from jules_backtest.data import DataQuality, read_bars
+    from jules_features.bar_csv import compute_features_of_bars
+    from jules_runtime.output_paths import check_output_file
+
+    check_output_file(output_path, overwrite=overwrite)  # refused before anything is read
+    quality = DataQuality()
+    bars = read_bars(source, path, quality)
+    first = next(bars, None)
+    rejected = ", ".join(f"{reason} {n:,}" for reason, n in sorted(quality.rejected.items()))
+    if first is None:  # nothing written
+        examples = "".join(f"\n  e.g. {example}" for example in quality.examples[:2])
+        _fail(f"no bar left in {path}: rejected {rejected or 'nothing'}{examples}")
+    summary = compute_features_of_bars(
+        chain([first], bars), output_path, schema, config=config, overwrite=overwrite
+    )
+    rejected = ", ".join(f"{reason} {n:,}" for reason, n in sorted(quality.rejected.items()))
+    if rejected:
+        typer.echo(f"rejected rows: {rejected}", err=True)
+    return summary
 
 
 @features_app.command("list")

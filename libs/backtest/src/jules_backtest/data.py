@@ -35,7 +35,7 @@ from jules_market_data.loaders import Format, default_instrument_id, detect_form
 
 from jules_backtest.config import BacktestConfig, DataSource, MarketKind
 
-__all__ = ["DataQuality", "load_bars", "load_market", "resolve"]
+__all__ = ["DataQuality", "load_bars", "load_market", "read_bars", "resolve"]
 
 _KINDS: dict[type[Event], MarketKind] = {
     Bar: "bar",
@@ -87,6 +87,26 @@ def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[Event
     path = resolve(config, source)
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path} (data_dir is {config.data_dir})")
+    return _stream(source, path, config.window_ns)
+
+
+def read_bars(source: DataSource, path: Path, quality: DataQuality) -> Iterator[Bar]:
+    """The validated bars of one data source, read from ``path`` as a backtest reads them.
+
+    The same formats and options (``format``, ``interval``, ``price_type``, ``bar_interval``,
+    ``assume_utc``); rejected rows are counted in ``quality``.
+    """
+    for item in MarketDataValidator().validate(_stream(source, path, None)):
+        if isinstance(item, Rejection):
+            quality.reject(item)
+        elif isinstance(item, Bar):
+            quality.accepted[item.instrument_id] = quality.accepted.get(item.instrument_id, 0) + 1
+            yield item
+
+
+def _stream(
+    source: DataSource, path: Path, window: tuple[int | None, int | None] | None
+) -> Iterator[Event | Rejection]:
     price_type = source.price_type
     fmt = Format(source.format) if source.format else detect_format(path)
     if price_type is None and fmt is Format.LEAN_QUOTE_BARS:
@@ -98,7 +118,7 @@ def _source_stream(config: BacktestConfig, source: DataSource) -> Iterator[Event
         interval=source.interval,
         price_type=None if source.bar_interval else price_type,
         assume_utc=source.assume_utc,
-        window=config.window_ns if source.bar_interval is None else None,
+        window=window if source.bar_interval is None else None,
         kinds=_read_kinds(source),
     )
     ticks = frozenset(source.events) - {"bar"}

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from jules_contracts import Bar, JulesError, derive_event_id, parse_utc_nanos
+from jules_contracts import Bar, JulesError, derive_event_id, format_utc_nanos, parse_utc_nanos
 from jules_contracts.base import InstrumentId
 from jules_runtime.output_paths import check_output_file, output_file
 from pydantic import TypeAdapter, ValidationError
@@ -42,6 +42,7 @@ __all__ = [
     "BarCsvReason",
     "ComputeSummary",
     "compute_features_csv",
+    "compute_features_of_bars",
     "format_interval",
     "parse_interval",
     "parse_timestamp",
@@ -247,7 +248,8 @@ class _BarFile:
             raise BarCsvError(
                 BarCsvReason.BAD_TIMESTAMP,
                 f"{text!r} is not a timestamp: {exc} "
-                "(give ISO-8601 with an offset, or integer epoch seconds/ms/us/ns)",
+                "(give ISO-8601 with an offset, or integer epoch seconds/ms/us/ns; times in UTC "
+                "without an offset: --assume-utc)",
                 line=line,
                 column="timestamp",
             ) from exc
@@ -338,13 +340,7 @@ def compute_features_csv(
         OSError: The input cannot be read or the output written.
     """
     check_output_file(output_path, overwrite=overwrite)
-    not_bars = [spec.name for spec in schema if spec.source is not FeatureSource.BAR]
-    if not_bars:
-        raise BarCsvError(
-            BarCsvReason.NOT_A_BAR_FEATURE,
-            f"feature(s) {', '.join(not_bars)} need quotes or order-book data; "
-            "a bar file gives bar features only",
-        )
+    _check_bar_features(schema)
     try:
         _INSTRUMENT_ID.validate_python(instrument_id)
     except ValidationError as exc:
@@ -387,3 +383,56 @@ def compute_features_csv(
             )
             rows += 1
     return ComputeSummary(rows, label, schema.names, schema.schema_id)
+
+
+def compute_features_of_bars(
+    bars: Iterable[Bar],
+    output_path: Path,
+    schema: FeatureSchema,
+    *,
+    config: FeatureEngineConfig | None = None,
+    overwrite: bool = False,
+) -> ComputeSummary:
+    """Compute bar features over bars read by any loader (a Lean zip, a gzip'd table ...).
+
+    Writes ``timestamp,open,high,low,close,volume`` (``timestamp``: the bar's start, ISO-8601
+    UTC) and one column per feature, as ``compute_features_csv`` does for a bar CSV.
+
+    Raises:
+        BarCsvError: A feature needs more than bars.
+        jules_runtime.output_paths.OutputRefusedError: ``output_path`` exists (without
+            ``overwrite``) or is a folder; nothing was read or written.
+        jules_features.engine.FeatureError: The bars are not in time order.
+    """
+    check_output_file(output_path, overwrite=overwrite)
+    _check_bar_features(schema)
+    engine = FeatureEngine(schema, config)
+    rows, interval = 0, ""
+    with (
+        output_file(output_path, overwrite=overwrite) as temporary,
+        temporary.open("w", newline="", encoding="utf-8") as handle,
+    ):
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([*BAR_COLUMNS, *schema.names])
+        for bar in bars:
+            values = engine.on_bar(bar).features.values()
+            prices = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+            writer.writerow(
+                [
+                    format_utc_nanos(bar.start_time),
+                    *map(repr, prices),
+                    *("" if v is None else repr(v) for v in values),
+                ]
+            )
+            rows, interval = rows + 1, bar.interval
+    return ComputeSummary(rows, interval, schema.names, schema.schema_id)
+
+
+def _check_bar_features(schema: FeatureSchema) -> None:
+    not_bars = [spec.name for spec in schema if spec.source is not FeatureSource.BAR]
+    if not_bars:
+        raise BarCsvError(
+            BarCsvReason.NOT_A_BAR_FEATURE,
+            f"feature(s) {', '.join(not_bars)} need quotes or order-book data; "
+            "a bar file gives bar features only",
+        )
