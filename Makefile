@@ -38,7 +38,8 @@ MYPY_SRC := $(wildcard libs/*/src services/*/src apps/*/src)
 MYPY_TESTS := $(foreach d,$(wildcard libs/*/tests services/*/tests apps/*/tests tests),$(if $(shell find $(d) -name '*.py' -print -quit),$(d)))
 
 .PHONY: help setup kafka-fetch kafka-up kafka-down kafka-status lint format unit integration \
-        test demo demo-model up down bench bench-peers bench-kafka bench-models schemas lock clean distclean FORCE
+        test demo demo-model up down bench bench-peers bench-kafka bench-models schemas reference \
+        lock clean distclean FORCE
 
 help: ## list the targets
 	@echo "usage: make <target>   (PYTHON=$(PYTHON), uv $(UV_VERSION): $(UV))"
@@ -142,6 +143,9 @@ bench-models: $(SETUP_STAMP) ## ONNX decision latency of the demo model; env ste
 
 schemas: $(SETUP_STAMP) ## export the JSON Schemas of the v1 events to libs/contracts/schemas/v1
 	$(RUN) python -m jules_contracts.schema write libs/contracts/schemas/v1
+
+reference: $(SETUP_STAMP) ## generate the backtest config reference and JSON Schema into docs/
+	$(RUN) python -m jules_backtest.reference write docs
 
 lock: | $(UV_DEP) ## update uv.lock and export requirements.lock.txt (constraints for plain pip)
 	$(UV) lock

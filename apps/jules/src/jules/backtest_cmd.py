@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -136,6 +137,19 @@ def backtest(
         bool,
         typer.Option(help="Fail (exit 2) when the data validation rejected any row."),
     ] = False,
+    print_config: Annotated[
+        bool,
+        typer.Option(
+            "--print-config",
+            help="Print the configuration with every default filled in (YAML), and exit.",
+        ),
+    ] = False,
+    print_schema: Annotated[
+        bool,
+        typer.Option(
+            "--print-schema", help="Print the JSON Schema of a configuration file, and exit."
+        ),
+    ] = False,
 ) -> None:
     """Run a backtest: real data through every engine; writes a run folder.
 
@@ -149,6 +163,10 @@ def backtest(
     1, naming the service, its exit code and the end of its log). SIGTERM or Ctrl-C stops the
     services and deletes the run's topics before exiting (status 143 or 130).
 
+    ``--print-config`` prints the configuration (file, ``--set`` and options) with every
+    default filled in; ``--print-schema`` the JSON Schema of a configuration file
+    (docs/backtest-config.md is the reference).
+
     A run that had no market event left after validation (every row rejected, or no row in
     the window) fails with exit 2, the rejections by reason code and the fix; with
     ``--strict``, so does a run with any rejected row. The run folder is kept either way.
@@ -158,11 +176,22 @@ def backtest(
     from jules_runtime.output_paths import OutputRefusedError
     from jules_signal.engine import ModelLoadError
 
+    if print_schema:
+        from jules_backtest.reference import json_schema
+
+        typer.echo(json.dumps(json_schema(), indent=2))
+        return
     console = Console(width=max(Console().width, 120))
     replica_counts = _replicas(replicas or [])  # a bad option stops before anything is read
     settings = load_backtest_config(
         console, config, set_, data_dir=data_dir, output_dir=output_dir, seed=seed
     )
+    if print_config:
+        import yaml
+
+        dumped = settings.model_dump(mode="json")
+        typer.echo(yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True).rstrip())
+        return
     if mode is Mode.KAFKA:
         from jules.backtest_kafka import KafkaRunOptions, run_backtest_kafka
 

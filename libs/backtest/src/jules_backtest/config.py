@@ -1,6 +1,8 @@
 """Backtest configuration: a YAML or TOML file, with flags overriding it.
 
-Example (``examples/backtest.yaml``)::
+Every key is in docs/backtest-config.md (generated from these models; ``jules backtest
+--print-config`` prints a file's configuration with its defaults). Example
+(``examples/demo.yaml``)::
 
     name: sma-cross-crypto
     data_dir: ../shared/data
@@ -53,7 +55,7 @@ __all__ = [
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class DataSource(_Frozen):
@@ -62,9 +64,11 @@ class DataSource(_Frozen):
     path: str
     """Relative to ``data_dir`` (or absolute)."""
     instrument_id: str | None = None
+    """``SYMBOL.VENUE`` of the file's events; by default told from the path."""
     format: str | None = None
     """One of ``jules_market_data.loaders.Format`` (any case); unset: told from the file."""
     interval: str | None = None
+    """The bar length of a bar file (``1m``); by default told from the name or the spacing."""
     price_type: PriceType | None = None
     """The prices of bars: ``TRADE``, ``BID``, ``ASK`` or ``MID`` (any case). Unset: a Lean
     quote-bar file gives ``MID`` bars, bars built from quotes are mid bars, and from trades
@@ -122,22 +126,29 @@ class OnnxStrategyConfig(_Frozen):
     model: str
     """Path of the ``.onnx`` file (relative to the config file's folder, or absolute)."""
     dead_band: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    """A ``target_weight`` output this close to 0 is flat."""
     min_weight_change: Annotated[float, Field(gt=0, le=2)] = 0.1
+    """Smallest move of the target, in the same direction, that is a new signal."""
 
 
 class AccountConfig(_Frozen):
     """The account."""
 
     account_id: str = "BACKTEST"
+    """The account's id, written into orders."""
     currency: str = "USD"
+    """The account currency (no conversion: prices count as this currency)."""
     starting_cash: Annotated[float, Field(gt=0)] = 100_000.0
+    """Cash at the start."""
 
 
 class MonteCarloConfig(_Frozen):
     """Moving-block bootstrap of the equity curve's returns."""
 
     samples: Annotated[int, Field(ge=0, le=100_000)] = 1000
+    """Resampled equity curves (0: none)."""
     block: Annotated[int, Field(ge=1)] = 20
+    """Returns per resampled block (keeps their short-range dependence)."""
 
 
 AuditLevel = Literal["all", "decisions", "off"]
@@ -160,9 +171,14 @@ class BacktestConfig(_Frozen, InstrumentTableSettings):
     """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = "backtest"
+    """The run's name (letters, digits, ``.``, ``_``, ``-``); the default run folder's."""
     data_dir: Path = Path("..") / "shared" / "data"
+    """The folder the data sources' relative paths start from (``--data-dir``,
+    ``JULES_DATA_DIR``)."""
     data: Annotated[tuple[DataSource, ...], Field(min_length=1)]
+    """The recorded files, merged in event time."""
     strategy: StrategyConfig | OnnxStrategyConfig
+    """The strategy, selected by ``kind`` (docs/strategies.md)."""
     features: tuple[str, ...] = ()
     """Features computed besides those the strategy needs (they appear in the audit log)."""
     risk: RiskControls = RiskControls()
@@ -170,9 +186,13 @@ class BacktestConfig(_Frozen, InstrumentTableSettings):
     execution: VenueConfig = VenueConfig()
     """The order-router engine's simulated venue; the account is ``account``."""
     account: AccountConfig = AccountConfig()
+    """The account both engines trade."""
     seed: int = 0
+    """Seed of the Monte Carlo bootstrap."""
     monte_carlo: MonteCarloConfig = MonteCarloConfig()
+    """The bootstrap of the equity curve's returns in the report."""
     audit: AuditOptions = AuditOptions()
+    """What the run's audit log records."""
     output_dir: Path | None = None
     """Default ``runs/<name>``."""
     close_at_end: bool = True
