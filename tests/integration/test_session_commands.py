@@ -3,6 +3,7 @@ on a replayed feed, their status, and a clean stop with a verifiable audit log."
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -88,6 +89,18 @@ def test_up_status_down_runs_a_paper_session_on_a_replayed_feed(kafka, tmp_path)
             line = next(row for row in status.stdout.splitlines() if f" {service} " in row)
             assert "running" in line
             assert line.count("ok") == 2  # healthy and ready
+        as_json = jules("status", "--run-dir", str(run_dir), "--json")
+        assert as_json.returncode == 0, as_json.stdout + as_json.stderr
+        report = json.loads(as_json.stdout)
+        assert report["healthy"] is True
+        assert {s["name"] for s in report["services"] if s["running"] and s["ready"]} == {
+            "audit",
+            "order-router",
+            "risk",
+            "signal",
+            "features",
+            "market-data",
+        }
     finally:
         stopped = jules("down", "--run-dir", str(run_dir))
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
@@ -112,3 +125,6 @@ def test_up_status_down_runs_a_paper_session_on_a_replayed_feed(kafka, tmp_path)
     after = jules("status", "--run-dir", str(run_dir))
     assert after.returncode == 1
     assert "stopped" in after.stdout
+    after_json = jules("status", "--run-dir", str(run_dir), "--json")
+    assert after_json.returncode == 1
+    assert json.loads(after_json.stdout)["healthy"] is False

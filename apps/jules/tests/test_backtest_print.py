@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from jules.cli import app
 from jules_backtest.config import BacktestConfig, load_config
+from jules_backtest.examples import small_config
 from jules_backtest.reference import json_schema
 from typer.testing import CliRunner
 
@@ -36,3 +37,18 @@ def test_print_schema_prints_the_schema_of_the_docs() -> None:
     assert schema == json_schema()
     assert set(schema["properties"]) == set(BacktestConfig.model_fields)
     assert schema["required"] == ["data", "strategy"]
+
+
+def test_json_prints_the_runs_summary_as_the_run_folder_has_it(tmp_path: Path) -> None:
+    config = tmp_path / "bt.yaml"
+    config.write_text(yaml.safe_dump(small_config(DATA_DIR, tmp_path / "ignored")))
+    out = tmp_path / "run"
+    args = ["backtest", "-c", str(config), "--output-dir", str(out), "--json"]
+    result = CliRunner().invoke(app, args)
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["run_dir"] == str(out)
+    assert summary["metrics"] == json.loads((out / "metrics.json").read_text())["metrics"]
+    assert summary["data_quality"] == json.loads((out / "data_quality.json").read_text())
+    assert summary["bars"] > 0

@@ -35,6 +35,29 @@ def test_verify_of_a_folder_without_a_log_fails_and_points_to_the_log_inside(log
     assert f"give {run / 'audit'}" in in_run.stderr
 
 
+def test_verify_json_gives_the_verdict_as_one_object(log_dir, tmp_path):
+    intact = runner.invoke(app, ["verify", str(log_dir), "--json"])
+    empty = runner.invoke(app, ["verify", str(tmp_path), "--json"])
+    file, line = locate(201)
+    lines = read_lines(log_dir / file)
+    lines[line - 1] = lines[line - 1].replace(b'"source":"', b'"source":"x', 1)
+    write_lines(log_dir / file, lines)
+    broken = runner.invoke(app, ["verify", str(log_dir), "--json"])
+
+    assert intact.exit_code == 0
+    verdict = json.loads(intact.stdout)
+    assert (verdict["ok"], verdict["records"], verdict["failure"]) == (True, 324, None)
+    assert broken.exit_code == 1
+    failure = json.loads(broken.stdout)["failure"]
+    assert (failure["reason"], failure["file"], failure["seq"]) == (
+        "BAD_HASH",
+        "segment-000005.jsonl",
+        201,
+    )
+    assert empty.exit_code == 1
+    assert json.loads(empty.stdout)["ok"] is False
+
+
 def test_verify_of_a_broken_log_exits_1_naming_the_first_bad_record(log_dir):
     file, line = locate(201)
     lines = read_lines(log_dir / file)

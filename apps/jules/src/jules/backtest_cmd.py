@@ -150,6 +150,13 @@ def backtest(
             "--print-schema", help="Print the JSON Schema of a configuration file, and exit."
         ),
     ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the run's summary as one JSON object (the rest goes to stderr).",
+        ),
+    ] = False,
 ) -> None:
     """Run a backtest: real data through every engine; writes a run folder.
 
@@ -163,7 +170,8 @@ def backtest(
     1, naming the service, its exit code and the end of its log). SIGTERM or Ctrl-C stops the
     services and deletes the run's topics before exiting (status 143 or 130).
 
-    ``--print-config`` prints the configuration (file, ``--set`` and options) with every
+    ``--json`` prints the summary as one JSON object on stdout (the progress and messages go
+    to stderr). ``--print-config`` prints the configuration (file, ``--set`` and options) with every
     default filled in; ``--print-schema`` the JSON Schema of a configuration file
     (docs/backtest-config.md is the reference).
 
@@ -181,7 +189,7 @@ def backtest(
 
         typer.echo(json.dumps(json_schema(), indent=2))
         return
-    console = Console(width=max(Console().width, 120))
+    console = Console(width=max(Console().width, 120), stderr=as_json)
     replica_counts = _replicas(replicas or [])  # a bad option stops before anything is read
     settings = load_backtest_config(
         console, config, set_, data_dir=data_dir, output_dir=output_dir, seed=seed
@@ -231,8 +239,24 @@ def backtest(
         except ValueError as exc:  # options that do not fit together
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
-    _print_summary(console, summary)
+    if as_json:
+        typer.echo(json.dumps(_summary_data(summary)))
+    else:
+        _print_summary(console, summary)
     _check_data(console, summary.quality, strict=strict)
+
+
+def _summary_data(summary: RunSummary) -> dict[str, Any]:
+    """The run's summary as plain data (``--json``)."""
+    return {
+        "run_dir": str(summary.run_dir),
+        "bars": summary.bars,
+        "ticks": sum(summary.quality.ticks.values()),
+        "seconds": summary.seconds,
+        "metrics": summary.metrics,
+        "monte_carlo": summary.intervals,
+        "data_quality": summary.quality.as_dict(),
+    }
 
 
 FIXES: dict[str, str] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -95,14 +96,19 @@ def _load_state(console: Console, run_dir: Path | None) -> SessionState:
         raise typer.Exit(1) from exc
 
 
-def status(run_dir: SessionDir = None) -> None:
+def status(
+    run_dir: SessionDir = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object: the session and its services.")
+    ] = False,
+) -> None:
     """Show each service: process, restarts, last exit code, health, readiness, lag, event time.
 
-    Exits with status 1 unless every service runs, healthy and ready.
+    Exits with status 1 unless every service runs, healthy and ready (with ``--json`` too).
     """
     console = Console()
     state = _load_state(console, run_dir)
-    healthy = _print_status(console, state)
+    healthy = _print_json_status(state) if as_json else _print_status(console, state)
     if not healthy:
         raise typer.Exit(1)
 
@@ -115,6 +121,23 @@ def down(run_dir: SessionDir = None) -> None:
     state = _load_state(console, run_dir)
     for line in stop_session(state):
         console.print(line)
+
+
+def _print_json_status(state: SessionState) -> bool:
+    from dataclasses import asdict
+
+    from jules.session import session_status
+
+    services = [asdict(item) for item in session_status(state)]
+    healthy = all(s["running"] and s["healthy"] and s["ready"] for s in services)
+    report = {
+        "scope": state.scope,
+        "run_dir": str(state.run_dir),
+        "healthy": healthy,
+        "services": services,
+    }
+    typer.echo(json.dumps(report))
+    return healthy
 
 
 def _print_status(console: Console, state: SessionState) -> bool:

@@ -8,6 +8,7 @@ without ``--overwrite``).
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -76,12 +77,18 @@ def _key(key_file: Path | None) -> bytes | None:
 
 
 def verify_command(
-    directory: LogDirectory, key_file: KeyFile = None, allow_tail: AllowTail = False
+    directory: LogDirectory,
+    key_file: KeyFile = None,
+    allow_tail: AllowTail = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the verdict as one JSON object.")
+    ] = False,
 ) -> None:
     """Verify an audit log: every record's hash, the chain, the sequence and the checkpoints.
 
     Prints a one-line summary and exits 0 when the log is intact; otherwise names the first
-    bad record (segment file, line, seq, reason code) and exits 1. A folder without a log
+    bad record (segment file, line, seq, reason code) and exits 1; ``--json`` prints the
+    verdict as one JSON object instead (the same exit status). A folder without a log
     (empty, or a run folder instead of its ``audit/``) fails too (exit 1), saying so.
     """
     from jules_audit.store import verify  # the store only when a command runs (a fast CLI)
@@ -89,8 +96,15 @@ def verify_command(
     try:
         result = verify(directory, _key(key_file), allow_tail=allow_tail)
     except FileNotFoundError as exc:  # an empty or wrong folder: nothing was verified
+        if as_json:
+            typer.echo(json.dumps({"ok": False, "error": str(exc)}))
         typer.echo(str(exc), err=True)
         raise typer.Exit(EXIT_BROKEN) from exc
+    if as_json:
+        typer.echo(json.dumps(result.as_dict()))
+        if not result.ok:
+            raise typer.Exit(EXIT_BROKEN)
+        return
     if not result.ok:
         typer.echo(result.summary(), err=True)
         raise typer.Exit(EXIT_BROKEN)

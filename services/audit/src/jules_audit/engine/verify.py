@@ -134,6 +134,29 @@ class VerifyResult:
         """The failure's reason code, ``None`` when intact."""
         return None if self.failure is None else self.failure.reason
 
+    def as_dict(self) -> dict[str, object]:
+        """The verdict as plain data (``--json``): ``ok``, the counts, and the failure."""
+        failure = None
+        if self.failure is not None:
+            failure = {
+                "reason": self.failure.reason.value,
+                "file": self.failure.file,
+                "line": self.failure.line,
+                "seq": self.failure.seq,
+                "detail": self.failure.detail,
+            }
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "segments": self.segments,
+            "checkpoints": self.checkpoints,
+            "signatures_checked": self.signatures_checked,
+            "head_sequence": self.head_sequence,
+            "head_hash": self.head_hash,
+            "unchecked_tail": self.unchecked_tail,
+            "failure": failure,
+        }
+
     def summary(self) -> str:
         """One line for a person: the verdict and what was checked, or the first problem."""
         if self.failure is not None:
