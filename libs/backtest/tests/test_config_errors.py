@@ -1,5 +1,6 @@
 """A config a new user writes: a malformed file named with its line, price types in any case,
-an unknown format answered with the list, and Lean quote bars read as mid bars by default."""
+an unknown format answered with the list, Lean quote bars read as mid bars by default, and
+relative paths in a file starting at its folder."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from jules_backtest.data import DataQuality, load_bars
 from jules_contracts import PriceType
 from pydantic import ValidationError
 
-from .sample_data import DATA_DIR
+from .sample_data import DATA_DIR, REPO_ROOT
 
 OANDA_QUOTE_BARS = "QuantConnect_Lean/Data/forex/oanda/minute/eurusd/20140501_quote.zip"
 
@@ -67,3 +68,18 @@ def test_lean_quote_bars_without_a_price_type_are_mid_bars_one_a_minute() -> Non
     assert {bar.price_type for bar in bars} == {PriceType.MID}
     assert all(b.event_time > a.event_time for a, b in pairwise(bars))
     assert sum(quality.rejected.values()) == 0
+
+
+def test_paths_in_a_file_start_at_its_folder_and_options_at_the_working_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # anywhere but the repository
+    demo = load_config(REPO_ROOT / "examples" / "demo.yaml")
+    given = load_config(REPO_ROOT / "examples" / "demo.yaml", data_dir="data", output_dir="out")
+    overridden = load_config(REPO_ROOT / "examples" / "demo.yaml", ["data_dir=elsewhere"])
+
+    assert demo.data_dir.resolve() == (REPO_ROOT.parent / "shared" / "data").resolve()
+    assert demo.output_dir is not None
+    assert demo.output_dir.resolve() == (REPO_ROOT / "runs" / "demo").resolve()
+    assert (given.data_dir, given.output_dir) == (Path("data"), Path("out"))
+    assert overridden.data_dir == Path("elsewhere")

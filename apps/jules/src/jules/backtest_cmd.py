@@ -198,6 +198,9 @@ def backtest(
         import yaml
 
         dumped = settings.model_dump(mode="json")
+        for key in ("data_dir", "output_dir"):  # absolute: the printout loads from anywhere
+            if dumped.get(key) is not None:
+                dumped[key] = str(Path(dumped[key]).resolve())
         typer.echo(yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True).rstrip())
         return
     if mode is Mode.KAFKA:

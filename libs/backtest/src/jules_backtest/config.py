@@ -173,8 +173,8 @@ class BacktestConfig(_Frozen, InstrumentTableSettings):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = "backtest"
     """The run's name (letters, digits, ``.``, ``_``, ``-``); the default run folder's."""
     data_dir: Path = Path("..") / "shared" / "data"
-    """The folder the data sources' relative paths start from (``--data-dir``,
-    ``JULES_DATA_DIR``)."""
+    """The folder the data sources' relative paths start from; in a file, relative to the
+    file's folder (``--data-dir`` and ``JULES_DATA_DIR``: to the working directory)."""
     data: Annotated[tuple[DataSource, ...], Field(min_length=1)]
     """The recorded files, merged in event time."""
     strategy: StrategyConfig | OnnxStrategyConfig
@@ -194,7 +194,8 @@ class BacktestConfig(_Frozen, InstrumentTableSettings):
     audit: AuditOptions = AuditOptions()
     """What the run's audit log records."""
     output_dir: Path | None = None
-    """Default ``runs/<name>``."""
+    """The run folder; in a file, relative to the file's folder. Default ``runs/<name>`` in
+    the working directory."""
     close_at_end: bool = True
     """Close open positions at the last bar's open."""
     start: AwareDatetime | None = None
@@ -276,15 +277,20 @@ def load_config(
 ) -> BacktestConfig:
     """Read a configuration file (YAML or TOML), apply overrides and validate.
 
-    Relative data and model paths stay relative to the working directory, except an ONNX
-    model path, a Python strategy's file (``path: strategies/mine.py:Mine``) and an
-    instrument table file, which are resolved against the config file's folder.
+    Relative paths in the file start at the file's folder: ``data_dir``, ``output_dir``, an
+    ONNX model, a Python strategy's file (``path: strategies/mine.py:Mine``) and an
+    instrument table file (a data source's ``path`` starts at ``data_dir``). Paths given as
+    ``fields`` (command-line options) or overrides start at the working directory.
 
     Raises:
         pydantic.ValidationError: A field is invalid (the message names it).
         ValueError: The file is not a mapping, or an override is malformed.
     """
     data = _read(path) if path is not None else {}
+    for key in ("data_dir", "output_dir"):
+        value = data.get(key)
+        if path is not None and isinstance(value, str) and not Path(value).is_absolute():
+            data[key] = os.path.normpath(path.parent / value)
     data.update({key: value for key, value in fields.items() if value is not None})
     data = apply_overrides(data, overrides or [])
     strategy = data.get("strategy")
