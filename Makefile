@@ -128,6 +128,7 @@ bench: $(SETUP_STAMP) bench-peers ## backtest speed and memory, side by side wit
 	$(RUN) python bench/event_costs.py
 	$(RUN) python bench/strategy_costs.py
 	$(RUN) python bench/tick_backtests.py
+	$(RUN) python bench/demo_install_size.py
 
 bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-order latency, service RSS, hop costs
 	$(RUN) python bench/replay_throughput.py
