@@ -27,6 +27,8 @@ export UV_PROJECT_ENVIRONMENT := .venv
 unexport VIRTUAL_ENV
 
 RUN := $(UV) run --no-sync
+CHROMIUM ?= /usr/bin/chromium
+export JULES_CHROMIUM := $(CHROMIUM)
 KAFKA_LOCAL := deploy/local/kafka/kafka-local.sh
 SETUP_STAMP := .local/setup.stamp
 DEMO_STAMP := .local/demo.stamp
@@ -37,7 +39,7 @@ COVERAGE_XML := .local/coverage.xml
 MYPY_SRC := $(wildcard libs/*/src services/*/src apps/*/src)
 MYPY_TESTS := $(foreach d,$(wildcard libs/*/tests services/*/tests apps/*/tests tests),$(if $(shell find $(d) -name '*.py' -print -quit),$(d)))
 
-.PHONY: help setup kafka-fetch kafka-up kafka-down kafka-status lint format unit integration \
+.PHONY: help setup browser kafka-fetch kafka-up kafka-down kafka-status lint format unit integration \
         test demo demo-model up down bench bench-peers bench-kafka bench-models schemas reference \
         lock clean distclean FORCE
 
@@ -88,10 +90,17 @@ format: $(SETUP_STAMP) ## ruff format, then ruff check --fix
 unit: $(SETUP_STAMP) ## pytest: everything not marked integration
 	$(RUN) pytest -m "not integration"
 
+# The report's browser test drives Debian's Chromium (package chromium) with Playwright; as root
+# the target installs it with apt-get, otherwise it says what to install.
+browser: ## install Debian's Chromium for the browser tests (once; apt-get, needs root)
+	@if [ -x "$(CHROMIUM)" ]; then echo "chromium: $(CHROMIUM)"; \
+	elif [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi
+
 integration: $(SETUP_STAMP) kafka-fetch ## pytest: tests/integration against a real Kafka broker
 	$(RUN) pytest -m integration tests/integration
 
-test: $(SETUP_STAMP) kafka-fetch lint ## setup, lint, then all tests (unit + integration) with coverage: what CI runs
+test: $(SETUP_STAMP) kafka-fetch browser lint ## setup, lint, then all tests (unit + integration) with coverage: what CI runs
 	$(RUN) pytest --cov --cov-report=term-missing:skip-covered --cov-report=xml:$(COVERAGE_XML)
 
 # The demo installs what it runs: the jules CLI and the services' engines, without the trainer
