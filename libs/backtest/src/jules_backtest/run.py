@@ -46,6 +46,8 @@ __all__ = [
     "finish_run",
     "prepare_run_dir",
     "run_backtest",
+    "run_in_memory",
+    "run_metrics",
 ]
 
 
@@ -335,6 +337,39 @@ def run_backtest(
     return finish_run(config, schema, recorder, quality, started=started, clock=clock)
 
 
+def run_metrics(
+    config: BacktestConfig, recorder: RunRecorder
+) -> tuple[dict[str, Any], list[RoundTrip]]:
+    """The metrics of ``metrics.json`` and the round trips, from what ``recorder`` saw."""
+    multipliers = {i: spec.multiplier for i, spec in config.instrument_table().items()}
+    trips = round_trips(recorder.fills, multipliers)
+    counts = ExecutionCounts(
+        recorder.submitted,
+        recorder.denied,
+        recorder.filled_orders,
+        traded_notional(recorder.fills, multipliers),
+    )
+    times = [point[0] for point in recorder.equity]
+    equity = [point[1] for point in recorder.equity]
+    metrics = compute_metrics(times, equity, [p[4] for p in recorder.equity], trips, counts)
+    return metrics, trips
+
+
+def run_in_memory(config: BacktestConfig) -> tuple[dict[str, Any], RunRecorder, DataQuality]:
+    """Run a backtest embedded and write nothing: its metrics, its recorder and data quality.
+
+    What a sweep's trial runs: the same loop and metrics as ``run_backtest`` with no run
+    folder, no audit log and no report.
+    """
+    strategy, schema = build_strategy_and_schema(config)
+    recorder = RunRecorder()
+    quality = DataQuality()
+    node = build_node(config, strategy, schema, recorder)
+    node.run(load_market(config, quality), close_at_end=config.close_at_end)
+    metrics, _ = run_metrics(config, recorder)
+    return metrics, recorder, quality
+
+
 def finish_run(
     config: BacktestConfig,
     schema: FeatureSchema,
@@ -357,17 +392,9 @@ def finish_run(
         mode: ``embedded`` or ``kafka`` (``run.json``).
     """
     run_dir = config.run_dir
-    multipliers = {i: spec.multiplier for i, spec in config.instrument_table().items()}
-    trips = round_trips(recorder.fills, multipliers)
+    metrics, trips = run_metrics(config, recorder)
     times = [point[0] for point in recorder.equity]
     equity = [point[1] for point in recorder.equity]
-    counts = ExecutionCounts(
-        recorder.submitted,
-        recorder.denied,
-        recorder.filled_orders,
-        traded_notional(recorder.fills, multipliers),
-    )
-    metrics = compute_metrics(times, equity, [p[4] for p in recorder.equity], trips, counts)
     intervals = bootstrap_intervals(
         equity,
         samples=config.monte_carlo.samples,
