@@ -16,7 +16,7 @@ import csv
 import json
 import platform
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +86,8 @@ class RunSummary:
     quality: DataQuality
     bars: int
     seconds: float
+    recorder: RunRecorder | None = None
+    """Every event the run saw (for a sweep's stitched out-of-sample curve)."""
 
 
 FALLBACK_FEATURE = "logret_1"
@@ -355,17 +357,25 @@ def run_metrics(
     return metrics, trips
 
 
-def run_in_memory(config: BacktestConfig) -> tuple[dict[str, Any], RunRecorder, DataQuality]:
+def run_in_memory(
+    config: BacktestConfig, market: Iterable[MarketEvent] | None = None
+) -> tuple[dict[str, Any], RunRecorder, DataQuality]:
     """Run a backtest embedded and write nothing: its metrics, its recorder and data quality.
 
     What a sweep's trial runs: the same loop and metrics as ``run_backtest`` with no run
     folder, no audit log and no report.
+
+    Args:
+        config: The validated configuration.
+        market: The market events, already loaded for ``config`` (the data quality returned is
+            then empty); ``None`` loads them.
     """
     strategy, schema = build_strategy_and_schema(config)
     recorder = RunRecorder()
     quality = DataQuality()
     node = build_node(config, strategy, schema, recorder)
-    node.run(load_market(config, quality), close_at_end=config.close_at_end)
+    events = load_market(config, quality) if market is None else iter(market)
+    node.run(events, close_at_end=config.close_at_end)
     metrics, _ = run_metrics(config, recorder)
     return metrics, recorder, quality
 
@@ -439,4 +449,4 @@ def finish_run(
             "machine": platform.machine(),
         },
     )
-    return RunSummary(run_dir, metrics, intervals, quality, bar_count, seconds)
+    return RunSummary(run_dir, metrics, intervals, quality, bar_count, seconds, recorder)
