@@ -43,6 +43,29 @@ def test_overrides_apply_dotted_keys():
     assert config.dqn.net_arch == (8,)
 
 
+def test_choices_in_the_file_are_read_in_any_case():
+    config = load_train_config(
+        EXAMPLE,
+        [
+            "env.action={kind: Continuous}",
+            "execution.fill_model={kind: Next_Bar_Open}",
+            "risk.sizing.kind=FIXED_FRACTION",
+        ],
+    )
+
+    assert config.env.action == ContinuousActions()
+    assert config.execution.fill_model.kind == "next_bar_open"
+    assert config.risk.sizing.kind == "fixed_fraction"
+
+
+def test_an_unknown_action_kind_names_the_field_and_the_kinds():
+    with pytest.raises(ValidationError) as caught:
+        load_train_config(EXAMPLE, ["env.action={kind: box}"])
+
+    assert "env.action" in str(caught.value)
+    assert "'discrete', 'continuous'" in str(caught.value)
+
+
 def test_config_survives_a_json_round_trip():
     config = load_train_config(EXAMPLE)
 

@@ -25,3 +25,18 @@ def test_every_key_of_every_section_says_what_it_means() -> None:
     assert empty == []
     sections = {line[3:] for line in reference_markdown().splitlines() if line.startswith("## ")}
     assert {"BacktestConfig", "DataSource", "RiskControls", "VenueConfig"} <= sections
+
+
+def test_the_schema_lists_the_canonical_choices_and_the_intro_says_any_case() -> None:
+    defs = json_schema()["$defs"]
+    fill_model = defs["VenueConfig"]["properties"]["fill_model"]
+    assert sorted(fill_model["discriminator"]["mapping"]) == [
+        "bar_close_slippage",
+        "kyle_lambda",
+        "l1_quote",
+        "l2_book",
+        "next_bar_open",
+    ]
+    assert defs["PriceType"]["enum"] == ["TRADE", "BID", "ASK", "MID"]
+    assert defs["SizingConfig"]["properties"]["kind"]["enum"][0] == "fixed_fraction"
+    assert "are read in\nany case" in reference_markdown()

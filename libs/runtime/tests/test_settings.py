@@ -126,3 +126,29 @@ def test_a_nested_value_of_the_wrong_kind_is_still_refused_naming_the_variable(m
     monkeypatch.setenv("JULES_STRICT__SECTION__COUNT", '"7"')  # a JSON string, not a number
     with pytest.raises(ConfigError, match="JULES_STRICT__SECTION__COUNT"):
         load_settings(StrictSettings)
+
+
+def test_choices_are_read_in_any_case(monkeypatch):
+    monkeypatch.setenv("JULES_RISK__LOG__LEVEL", "debug")
+    monkeypatch.setenv("JULES_RISK__KAFKA__CLIENT", "Confluent")
+    monkeypatch.setenv("JULES_RISK__KAFKA__COMPRESSION_TYPE", "ZSTD")
+    monkeypatch.setenv("JULES_RISK__KAFKA__AUTO_OFFSET_RESET", "Latest")
+    monkeypatch.setenv("JULES_RISK__KAFKA__ISOLATION_LEVEL", "READ_UNCOMMITTED")
+
+    settings = load_settings(RiskSettings)
+
+    assert settings.log.level == "DEBUG"
+    assert (settings.kafka.client, settings.kafka.compression_type) == ("confluent", "zstd")
+    assert settings.kafka.auto_offset_reset == "latest"
+    assert settings.kafka.isolation_level == "read_uncommitted"
+
+
+def test_an_unknown_choice_names_the_variable_and_the_valid_values(monkeypatch):
+    monkeypatch.setenv("JULES_RISK__LOG__LEVEL", "verbose")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(RiskSettings)
+
+    message = str(caught.value)
+    assert "JULES_RISK__LOG__LEVEL='verbose'" in message
+    assert "'TRACE', 'DEBUG', 'INFO', 'SUCCESS', 'WARNING', 'ERROR' or 'CRITICAL'" in message

@@ -90,3 +90,29 @@ def test_a_fill_model_is_chosen_from_plain_data_by_kind() -> None:
     config = RouterConfig.model_validate({**VALID, "fill_model": {"kind": "l1_quote"}})
 
     assert config.fill_model == L1Quote()
+
+
+@pytest.mark.parametrize("written", ["Next_Bar_Open", "NEXT_BAR_OPEN", "next_bar_open"])
+def test_a_fill_model_kind_is_read_in_any_case(written: str) -> None:
+    config = RouterConfig.model_validate({**VALID, "fill_model": {"kind": written}})
+
+    assert config.fill_model == NextBarOpen()
+    assert config.model_dump()["fill_model"] == {"kind": "next_bar_open"}
+
+
+def test_a_mixed_case_fill_model_keeps_its_parameters() -> None:
+    config = RouterConfig.model_validate(
+        {**VALID, "fill_model": {"kind": "Bar_Close_Slippage", "slippage_bps": 2.5}}
+    )
+
+    assert config.fill_model == BarCloseSlippage(slippage_bps=2.5)
+
+
+def test_an_unknown_fill_model_kind_names_the_field_and_the_kinds() -> None:
+    with pytest.raises(ValidationError) as caught:
+        RouterConfig.model_validate({**VALID, "fill_model": {"kind": "next_bar"}})
+
+    message = str(caught.value)
+    assert "fill_model" in message
+    assert "'next_bar'" in message
+    assert "'next_bar_open', 'bar_close_slippage', 'l1_quote', 'l2_book', 'kyle_lambda'" in message

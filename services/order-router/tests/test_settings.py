@@ -192,3 +192,15 @@ def test_the_dedup_window_is_a_setting(env: Callable[..., None]) -> None:
     env(dedup_window="0")
     with pytest.raises(ConfigError, match="JULES_ORDER_ROUTER__DEDUP_WINDOW='0'"):
         load_settings(OrderRouterSettings)
+
+
+def test_a_fill_model_kind_variable_is_read_in_any_case(env: Callable[..., None]) -> None:
+    env(engine__fill_model__kind="L1_Quote")
+
+    assert load_settings(OrderRouterSettings).engine.fill_model.kind == "l1_quote"
+
+    env(engine__fill_model__kind="l1")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(OrderRouterSettings)
+    assert "JULES_ORDER_ROUTER__ENGINE__FILL_MODEL__KIND='l1'" in str(caught.value)
+    assert "'next_bar_open', 'bar_close_slippage', 'l1_quote'" in str(caught.value)

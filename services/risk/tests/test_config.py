@@ -97,6 +97,45 @@ def test_with_change_validates_like_start_up():
         with_change(config, "account_id", "other")
 
 
+@pytest.mark.parametrize(
+    ("field", "written", "canonical"),
+    [
+        ("kind", "ATR_Risk", "atr_risk"),
+        ("kind", "VOLATILITY_TARGET", "volatility_target"),
+        ("at", "Fill", "fill"),
+    ],
+)
+def test_a_sizing_choice_is_read_in_any_case(field: str, written: str, canonical: str) -> None:
+    sizing = SizingConfig.model_validate({field: written})
+
+    assert getattr(sizing, field) == canonical
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "valid"),
+    [
+        ("kind", "atr", "'fixed_fraction', 'all_equity', 'atr_risk' or 'volatility_target'"),
+        ("at", "close", "'decision' or 'fill'"),
+    ],
+)
+def test_an_unknown_sizing_choice_names_the_field_and_the_valid_values(
+    field: str, written: str, valid: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SizingConfig.model_validate({field: written})
+
+    assert field in str(caught.value)
+    assert valid in str(caught.value)
+
+
+def test_a_run_time_change_of_a_choice_is_read_in_any_case():
+    config = RiskConfig(account_id=ACCOUNT)
+
+    assert with_change(config, "sizing.kind", "All_Equity").sizing.kind == "all_equity"
+    with pytest.raises(ConfigChangeError, match=r"sizing\.kind.*'fixed_fraction', 'all_equity'"):
+        with_change(config, "sizing.kind", "everything")
+
+
 def _change(key: str, value: float | int | str, t: int = T0) -> ChangeConfig:
     return ChangeConfig(
         event_id=derive_event_id("test-change", key, str(value)),

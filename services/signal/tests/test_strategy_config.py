@@ -110,6 +110,46 @@ def test_an_unknown_kind_in_a_file_is_refused():
         strategy_config_from_mapping({"kind": "macd_cross", "fast": 1})
 
 
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ({"kind": "SMA_Cross", "fast": 2, "slow": 5}, SmaCrossConfig(fast=2, slow=5)),
+        (
+            {"kind": "ema_cross", "fast": 2, "slow": 5, "mode": "Long_Short"},
+            EmaCrossConfig(fast=2, slow=5, mode=TradingMode.LONG_SHORT),
+        ),
+        ({"kind": "RSI_REVERSION", "mode": "LONG_ONLY"}, RsiReversionConfig()),
+    ],
+)
+def test_a_kind_and_a_mode_are_read_in_any_case(table, expected):
+    config = strategy_config_from_mapping(table)
+
+    assert config == expected
+    assert config.model_dump(mode="json")["kind"] == expected.kind
+
+
+def test_flags_name_a_kind_in_any_case():
+    config = parse_strategy_flags("Sma_Cross", {"kind": "SMA_CROSS", "fast": "2", "slow": "5"})
+
+    assert config == SmaCrossConfig(fast=2, slow=5)
+
+
+def test_an_unknown_mode_names_the_field_and_the_modes():
+    with pytest.raises(ValidationError) as caught:
+        strategy_config_from_mapping({"kind": "sma_cross", "mode": "short_only"})
+
+    assert "mode" in str(caught.value)
+    assert "'long_only' or 'long_short'" in str(caught.value)
+
+
+def test_an_unknown_kind_in_a_file_lists_the_kinds():
+    with pytest.raises(ValidationError) as caught:
+        strategy_config_from_mapping({"kind": "SMA", "fast": 1})
+
+    assert "'SMA'" in str(caught.value)
+    assert "'sma_cross', 'ema_cross', 'rsi_reversion', 'python'" in str(caught.value)
+
+
 def test_a_kind_parameter_contradicting_the_strategy_flag_is_refused():
     with pytest.raises(ValueError, match="contradicts strategy 'sma_cross'"):
         parse_strategy_flags("sma_cross", {"kind": "ema_cross", "fast": "1", "slow": "2"})

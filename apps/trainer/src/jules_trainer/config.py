@@ -17,6 +17,7 @@ Example (``examples/train.yaml``)::
 The data, risk, execution and account sections are those of a backtest
 (``jules_backtest.config``), so the environment trades on the same simulator, and
 ``TrainConfig.backtest_config`` turns the same settings into the backtest of a trained model.
+Choices such as ``kind`` are read in any case (``kind: Discrete`` is ``discrete``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from jules_backtest.config import (
     OnnxStrategyConfig,
     apply_overrides,
 )
+from jules_contracts.any_case import AnyCase
 from jules_features.engine import FeatureSpec
 from jules_order_router.engine import VenueConfig
 from jules_risk.engine import RiskControls
@@ -109,9 +111,9 @@ class EnvConfig(_Frozen):
             model applies the same clip to its feature inputs.
     """
 
-    action: Annotated[DiscreteActions | ContinuousActions, Field(discriminator="kind")] = (
-        DiscreteActions()
-    )
+    action: Annotated[
+        DiscreteActions | ContinuousActions, Field(discriminator="kind"), AnyCase()
+    ] = DiscreteActions()
     episode_bars: Annotated[int, Field(ge=3)] = 720
     risk_penalty: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     reward_scale: _Positive = 1.0

@@ -33,11 +33,12 @@ from typing import Annotated, Any, Literal, Self
 
 import yaml
 from jules_contracts import PriceType
+from jules_contracts.any_case import AnyCase, canonical_choice, choices_of
 from jules_market_data.loaders import Format
 from jules_order_router.engine import VenueConfig
 from jules_risk.engine import RiskControls
 from jules_runtime.instruments import InstrumentTableSettings
-from jules_signal.engine import StrategyConfig, strategy_config_from_mapping
+from jules_signal.engine import STRATEGY_KINDS, StrategyConfig, strategy_config_from_mapping
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
@@ -69,7 +70,7 @@ class DataSource(_Frozen):
     """One of ``jules_market_data.loaders.Format`` (any case); unset: told from the file."""
     interval: str | None = None
     """The bar length of a bar file (``1m``); by default told from the name or the spacing."""
-    price_type: PriceType | None = None
+    price_type: Annotated[PriceType | None, AnyCase()] = None
     """The prices of bars: ``TRADE``, ``BID``, ``ASK`` or ``MID`` (any case). Unset: a Lean
     quote-bar file gives ``MID`` bars, bars built from quotes are mid bars, and from trades
     trade bars."""
@@ -77,7 +78,7 @@ class DataSource(_Frozen):
     """Aggregate the file's trades or quotes into bars of this length (``1m``, ``1h``)."""
     assume_utc: bool = False
     """Tables: read timestamps without a UTC offset as UTC."""
-    events: Annotated[tuple[MarketKind, ...], Field(min_length=1)] = ("bar",)
+    events: Annotated[tuple[Annotated[MarketKind, AnyCase()], ...], Field(min_length=1)] = ("bar",)
     """The market events of the file that drive the run: ``bar`` (the file's bars, or those
     ``bar_interval`` aggregates), and ``quote``, ``trade``, ``book`` for a quote-, trade- or
     book-driven run: the venue fills on them (with a fill model that reads them, such as
@@ -86,22 +87,17 @@ class DataSource(_Frozen):
     book_depth: Annotated[int, Field(ge=1, le=1000)] = 20
     """Levels per side of the book snapshots a ``book`` run rebuilds from the file's updates."""
 
-    @field_validator("price_type", mode="before")
-    @classmethod
-    def _any_case(cls, value: Any) -> Any:
-        """``mid`` is ``MID``: a price type in any case."""
-        return value.upper() if isinstance(value, str) else value
-
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str | None) -> str | None:
         """A format the loaders read (in any case), or the list of them."""
         if value is None:
             return None
-        known = [f.value for f in Format]
-        if value.lower() not in known:
+        known = choices_of(Format)
+        fmt = canonical_choice(value, known)
+        if fmt not in known:
             raise ValueError(f"unknown format {value!r}; the formats are: {', '.join(known)}")
-        return value.lower()
+        return str(fmt)
 
     @model_validator(mode="after")
     def _events(self) -> Self:
@@ -122,7 +118,7 @@ MarketKind = Literal["bar", "quote", "trade", "book"]
 class OnnxStrategyConfig(_Frozen):
     """An ONNX policy as the strategy."""
 
-    kind: str = Field(default="onnx", pattern="^onnx$")
+    kind: Annotated[Literal["onnx"], AnyCase()] = "onnx"
     model: str
     """Path of the ``.onnx`` file (relative to the config file's folder, or absolute)."""
     dead_band: Annotated[float, Field(ge=0, lt=1)] = 0.05
@@ -158,7 +154,7 @@ AuditLevel = Literal["all", "decisions", "off"]
 class AuditOptions(_Frozen):
     """The run's audit log (``jules_backtest.audit``)."""
 
-    level: AuditLevel = "all"
+    level: Annotated[AuditLevel, AnyCase()] = "all"
     """``all`` every event; ``decisions`` what was decided and done (no market data,
     features or portfolio snapshots), for sweeps; ``off`` no audit log."""
 
@@ -222,9 +218,11 @@ class BacktestConfig(_Frozen, InstrumentTableSettings):
     @field_validator("strategy", mode="before")
     @classmethod
     def _strategy(cls, value: Any) -> Any:
-        if isinstance(value, dict) and value.get("kind") != "onnx":
-            return strategy_config_from_mapping(value)
-        return value
+        if not isinstance(value, dict):
+            return value
+        if _kind(value) == "onnx":
+            return OnnxStrategyConfig.model_validate(value)
+        return strategy_config_from_mapping(value)
 
     @property
     def run_dir(self) -> Path:
@@ -294,16 +292,21 @@ def load_config(
     data.update({key: value for key, value in fields.items() if value is not None})
     data = apply_overrides(data, overrides or [])
     strategy = data.get("strategy")
-    if path is not None and isinstance(strategy, dict) and strategy.get("kind") == "onnx":
+    if path is not None and isinstance(strategy, dict) and _kind(strategy) == "onnx":
         model = Path(str(strategy.get("model", "")))
         if not model.is_absolute():
             data["strategy"] = {**strategy, "model": str(path.parent / model)}
-    if path is not None and isinstance(strategy, dict) and strategy.get("kind") == "python":
+    if path is not None and isinstance(strategy, dict) and _kind(strategy) == "python":
         data["strategy"] = {**strategy, "path": _strategy_file(strategy.get("path"), path.parent)}
     table = data.get("instruments")
     if path is not None and isinstance(table, str) and not Path(table).is_absolute():
         data["instruments"] = os.path.normpath(path.parent / table)
     return BacktestConfig.model_validate(data)
+
+
+def _kind(strategy: dict[str, Any]) -> object:
+    """The strategy table's ``kind`` in its canonical spelling (it is read in any case)."""
+    return canonical_choice(strategy.get("kind"), ("onnx", *STRATEGY_KINDS))
 
 
 def _strategy_file(target: object, folder: Path) -> object:

@@ -46,6 +46,10 @@ def reference_markdown() -> str:
         "with every default filled in; `backtest-config.schema.json` is its JSON Schema, for",
         "editors (`# yaml-language-server: $schema=../docs/backtest-config.schema.json`).",
         "",
+        "Choices (a `kind`, `mode`, `price_type`, `format`, `events`, `level` ...) are read in",
+        "any case and kept in the spelling listed here: `kind: SMA_Cross` is `sma_cross`,",
+        "`price_type: mid` is `MID`. An unknown value fails with the list of the valid ones.",
+        "",
     ]
     inherited: dict[str, str] = {}  # the top level's fields declared by its bases
     for cls in reversed(BacktestConfig.__mro__):

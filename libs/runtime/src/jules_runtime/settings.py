@@ -10,6 +10,7 @@ and reads it with ``load_settings(RiskSettings)``. Environment variables are
 ``JULES_<SERVICE>__<FIELD>`` with ``__`` for nesting (``JULES_RISK__KAFKA__BOOTSTRAP_SERVERS``).
 Invalid values, and unknown variables carrying the service's prefix (a typo would otherwise
 be ignored silently), stop the service at start-up with a ``ConfigError`` naming each one.
+A choice is read in any case (``JULES_RISK__LOG__LEVEL=debug`` is ``DEBUG``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import types
 import typing
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
+from jules_contracts.any_case import AnyCase
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -62,7 +64,7 @@ class KafkaSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    client: KafkaClientName = "aiokafka"
+    client: Annotated[KafkaClientName, AnyCase()] = "aiokafka"
     """The client library of the services' consumers and producer, through FastStream's
     transport of the same name: ``aiokafka`` (pure Python) or ``confluent`` (confluent-kafka,
     librdkafka in C). Both give the same guarantees. confluent-kafka has the shorter bare round
@@ -81,7 +83,7 @@ class KafkaSettings(BaseModel):
     linger_ms: Annotated[int, Field(ge=0, le=1000)] = 1
     max_batch_size: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 16_384
     max_request_size: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1_048_576
-    compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = None
+    compression_type: Annotated[Literal["gzip", "snappy", "lz4", "zstd"] | None, AnyCase()] = None
     delivery_timeout_ms: Annotated[int, Field(ge=1000, le=3_600_000)] = 120_000
     """How long a record may wait for the broker before its send fails (Kafka's
     ``delivery.timeout.ms``, librdkafka's ``message.timeout.ms``; the default is the Java
@@ -89,8 +91,10 @@ class KafkaSettings(BaseModel):
     their sends, and they stop (``jules_runtime.bus.reconnect``). At least
     ``request_timeout_ms + linger_ms``."""
     # consumer
-    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
-    isolation_level: Literal["read_committed", "read_uncommitted"] = "read_committed"
+    auto_offset_reset: Annotated[Literal["earliest", "latest"], AnyCase()] = "earliest"
+    isolation_level: Annotated[Literal["read_committed", "read_uncommitted"], AnyCase()] = (
+        "read_committed"
+    )
     fetch_min_bytes: Annotated[int, Field(ge=1)] = 1
     fetch_max_wait_ms: _Millis = 100
     fetch_max_bytes: Annotated[int, Field(ge=1024)] = 52_428_800
@@ -177,7 +181,9 @@ class LogSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    level: Annotated[
+        Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"], AnyCase()
+    ] = "INFO"
     json_logs: bool = True
     """One JSON object per line (for machines); ``false`` gives readable lines."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Self
 
+from jules_contracts.any_case import AnyCase
 from jules_runtime.settings import ServiceSettings, service_settings_config
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -27,14 +28,15 @@ class ReplaySource(BaseModel):
     Attributes:
         path: The file (any format ``jules_market_data.loaders.load`` reads).
         instrument_id: ``SYMBOL.VENUE`` of its events; by default derived from the path.
-        format: The file format; by default sniffed from the name and first line.
+        format: The file format (in any case); by default sniffed from the name and first
+            line.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     path: Path
     instrument_id: Annotated[str, Field(min_length=1)] | None = None
-    format: Format | None = None
+    format: Annotated[Format | None, AnyCase()] = None
 
     @model_validator(mode="before")
     @classmethod

@@ -3,7 +3,8 @@
 Every class is a frozen pydantic model that refuses unknown fields; an invalid value fails at
 construction with a ``ValidationError`` naming the field and the value. Fill models form a
 discriminated union on ``kind``, so a configuration file can say
-``{"fill_model": {"kind": "bar_close_slippage", "slippage_bps": 2.5}}``.
+``{"fill_model": {"kind": "bar_close_slippage", "slippage_bps": 2.5}}`` (the kind in any case:
+``Bar_Close_Slippage`` is read as ``bar_close_slippage``).
 
 Which market events each fill model fills against (the others only mark positions):
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from jules_contracts.any_case import AnyCase
 from jules_contracts.base import Identifier, InstrumentId
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -112,8 +114,9 @@ class KyleLambda(_Config):
 FillModel = Annotated[
     NextBarOpen | BarCloseSlippage | L1Quote | L2Book | KyleLambda,
     Field(discriminator="kind"),
+    AnyCase(),
 ]
-"""One of the fill models, chosen by ``kind``."""
+"""One of the fill models, chosen by ``kind`` (in any case)."""
 
 
 class FeeSchedule(_Config):

@@ -3,7 +3,8 @@
 Every class is a frozen pydantic model that refuses unknown fields, NaN, infinity, strings
 where numbers belong and booleans where numbers belong, so a bad configuration fails at
 construction and the error names the field (``limits.max_order_notional``). ``None`` switches
-an optional control off. Durations are integer nanoseconds of event time.
+an optional control off. A choice is read in any case (``sizing.kind: ATR_Risk`` is
+``atr_risk``). Durations are integer nanoseconds of event time.
 
 A running engine changes one setting at a time with ``with_change`` (the ``ChangeConfig``
 command); the new value is validated exactly as at start-up.
@@ -15,6 +16,7 @@ import math
 from typing import Annotated, Any, Literal, Self
 
 from jules_contracts import JulesError
+from jules_contracts.any_case import AnyCase
 from jules_contracts.base import Identifier, InstrumentId
 from pydantic import (
     AllowInfNan,
@@ -159,8 +161,8 @@ class SizingConfig(_Frozen):
             when ``whole_units`` is set).
     """
 
-    kind: SizingKind = "fixed_fraction"
-    at: SizingTime = "decision"
+    kind: Annotated[SizingKind, AnyCase()] = "fixed_fraction"
+    at: Annotated[SizingTime, AnyCase()] = "decision"
     fraction: Fraction = 1.0
     risk_fraction: Fraction = 0.01
     atr_multiple: PositiveNumber = 2.0

@@ -11,6 +11,8 @@ set of command-line flags selects and configures a strategy::
 
     jules-signal run --strategy sma_cross --param fast=10 --param slow=30
 
+The ``kind`` and the ``mode`` are read in any case (``kind: SMA_Cross`` is ``sma_cross``).
+
 A rule strategy's config is its ``Params`` (``rules``) with a ``kind`` and a ``strategy_id``:
 ``{kind: sma_cross, fast: 10, slow: 30}`` builds the same strategy as ``{kind: python,
 entry_point: sma_cross, params: {fast: 10, slow: 30}}``, with the id ``sma_cross_10_30``.
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, Self
 
+from jules_contracts.any_case import AnyCase, canonical_choice
 from jules_contracts.base import Identifier
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -145,8 +148,8 @@ RuleConfig = SmaCrossConfig | EmaCrossConfig | RsiReversionConfig
 AnyStrategyConfig = RuleConfig | PythonStrategyConfig
 """Configuration of a rule strategy or of a user's Python strategy."""
 
-StrategyConfig = Annotated[AnyStrategyConfig, Field(discriminator="kind")]
-"""Configuration of any strategy but an ONNX policy, selected by its ``kind``."""
+StrategyConfig = Annotated[AnyStrategyConfig, Field(discriminator="kind"), AnyCase()]
+"""Configuration of any strategy but an ONNX policy, selected by its ``kind`` (in any case)."""
 
 _STRATEGY_CONFIG: TypeAdapter[AnyStrategyConfig] = TypeAdapter(
     StrategyConfig, config=ConfigDict(title="StrategyConfig")
@@ -181,7 +184,8 @@ def parse_strategy_flags(kind: str, params: Mapping[str, str]) -> AnyStrategyCon
     every other parameter is one of the strategy's ``params``.
 
     Args:
-        kind: The strategy kind (``sma_cross``, ``ema_cross``, ``rsi_reversion``, ``python``).
+        kind: The strategy kind (``sma_cross``, ``ema_cross``, ``rsi_reversion``, ``python``),
+            in any case.
         params: Parameter values by name, as text.
 
     Returns:
@@ -191,9 +195,11 @@ def parse_strategy_flags(kind: str, params: Mapping[str, str]) -> AnyStrategyCon
         ValueError: The kind is unknown or a ``kind`` parameter contradicts it.
         pydantic.ValidationError: A parameter is unknown or invalid (named in the message).
     """
+    given = kind
+    kind = str(canonical_choice(kind, STRATEGY_KINDS))
     if kind not in STRATEGY_KINDS:
-        raise ValueError(f"unknown strategy {kind!r}; choose one of {', '.join(STRATEGY_KINDS)}")
-    if "kind" in params and params["kind"] != kind:
+        raise ValueError(f"unknown strategy {given!r}; choose one of {', '.join(STRATEGY_KINDS)}")
+    if "kind" in params and canonical_choice(params["kind"], STRATEGY_KINDS) != kind:
         raise ValueError(f"parameter kind={params['kind']!r} contradicts strategy {kind!r}")
     if kind == "python":
         own = {"path", "entry_point", "strategy_id"}

@@ -31,6 +31,7 @@ from enum import StrEnum
 from typing import Annotated, ClassVar, Self
 
 from jules_contracts import Bar
+from jules_contracts.any_case import AnyCase
 from pydantic import model_validator
 
 from jules_signal.engine.sdk import Features, Field, Params, Strategy
@@ -64,7 +65,7 @@ class TradingMode(StrEnum):
 class RuleParams(Params):
     """Parameters every rule strategy has."""
 
-    mode: TradingMode = Field(
+    mode: Annotated[TradingMode, AnyCase()] = Field(
         default=TradingMode.LONG_ONLY, description="long_only (long or flat) or long_short."
     )
     weight: Weight = Field(
