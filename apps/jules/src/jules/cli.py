@@ -14,6 +14,7 @@ from jules.session_cmd import down, status, up
 from jules.shadow_cmd import shadow_report
 from jules.strategy_cmd import strategy_app
 from jules.swap_cmd import swap_model
+from jules.sweep_cmd import sweep
 
 app = typer.Typer(
     name="jules",
@@ -28,6 +29,7 @@ app.add_typer(features_app, name="features")
 app.add_typer(strategy_app, name="strategy")
 app.command()(backtest)
 app.command()(replay)
+app.command()(sweep)
 app.command()(up)
 app.command()(status)
 app.command()(down)

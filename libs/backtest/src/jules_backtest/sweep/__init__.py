@@ -1,0 +1,1 @@
+"""Parameter sweeps: grids and Optuna searches, walk-forward folds, fanned out over Dask."""
