@@ -130,7 +130,7 @@ bench-peers: | $(UV_DEP) ## create .local/bench-peers with NautilusTrader and ba
 	$(UV) venv --allow-existing .local/bench-peers --python $(PYTHON)
 	$(UV) pip install --python .local/bench-peers/bin/python -r bench/requirements-peers.txt
 
-bench: $(SETUP_STAMP) bench-peers ## backtest speed and memory, side by side with the peers; CLI start-up; cost per piece of a bar; tick-driven runs
+bench: $(SETUP_STAMP) bench-peers ## backtest speed and memory, side by side with the peers; CLI start-up; cost per piece of a bar; tick-driven runs; sweep trials/minute
 	$(RUN) python bench/ftx_ema.py
 	$(RUN) python bench/backtest_throughput.py
 	$(RUN) python bench/cli_startup.py
@@ -138,6 +138,7 @@ bench: $(SETUP_STAMP) bench-peers ## backtest speed and memory, side by side wit
 	$(RUN) python bench/strategy_costs.py
 	$(RUN) python bench/tick_backtests.py
 	$(RUN) python bench/demo_install_size.py
+	$(RUN) python bench/sweep_throughput.py
 
 bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-order latency, service RSS, hop costs
 	$(RUN) python bench/replay_throughput.py
