@@ -94,7 +94,7 @@ def test_walk_forward_with_optuna_on_a_scheduler_address(tmp_path):
         search={"method": "optuna", "trials": 4, "seed": 1},
         walk_forward={"folds": 2, "in_sample": 0.5},
     )
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None)  # type: ignore[no-untyped-call]
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0")  # type: ignore[no-untyped-call]
     with cluster:
         result = invoke("-c", path, "--scheduler", cluster.scheduler_address, "--json")
     assert result.exit_code == 0, result.output

@@ -111,7 +111,7 @@ def local_client(
             n_workers=workers,
             threads_per_worker=threads,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: two sweeps at once do not collide
             silence_logs=40,
         ) as cluster,
         Client(cluster) as client,
