@@ -55,7 +55,7 @@ NOT_IN_A_SERVICE_IMAGE = {
     "jules",
     "jules-backtest",
     "jules-trainer",
-    "matplotlib",
+    "plotly",
     "pandas",
     "backtesting",
     "pytest",

@@ -24,7 +24,7 @@ HEAVY = (
     "polars",
     "pyarrow",
     "numpy",
-    "matplotlib",
+    "plotly",
     "torch",
     "pydantic",
     "yaml",

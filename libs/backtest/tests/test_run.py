@@ -60,7 +60,9 @@ def test_the_run_folder_holds_every_output(run_dir):
     ):
         assert key in metrics["metrics"]
     html = (run_dir / "report.html").read_text()
-    assert html.count("<svg") == 3  # equity+drawdown, and one price chart per instrument
+    # the fixed plots and one price plot per instrument, drawn by the page's script
+    assert html.count('<div class="plot" id="plot-') == 11
+    assert html.count('id="plot-price-') == 2
 
 
 def test_outputs_agree_with_each_other(run_dir):

@@ -28,10 +28,9 @@ from jules_contracts import (
     format_utc_nanos,
 )
 
-from jules_backtest.report import PriceSeries
 from jules_backtest.trades import Fill
 
-__all__ = ["OrderRow", "RunRecorder"]
+__all__ = ["OrderRow", "PriceSeries", "RunRecorder"]
 
 _STATUS = {
     OrderAccepted: "ACCEPTED",
@@ -41,6 +40,15 @@ _STATUS = {
     OrderCanceled: "CANCELED",
     OrderExpired: "EXPIRED",
 }
+
+
+@dataclass
+class PriceSeries:
+    """Closing prices of one instrument, for the report (price plots and buy-and-hold)."""
+
+    instrument_id: str
+    times: list[int] = field(default_factory=list)
+    closes: list[float] = field(default_factory=list)
 
 
 @dataclass

@@ -1,154 +1,41 @@
-"""The HTML report of a run: metrics, confidence intervals and plots (inline SVG).
+"""The HTML report of a run: interactive plotly figures, the metrics and the trades, one page.
 
-Plots are drawn with matplotlib's object API (no pyplot global state) into SVG with a fixed
-hash salt and no date, so the same run always gives a byte-identical report. matplotlib and
-numpy are imported when a report is rendered, not with the module (``PriceSeries`` is imported
-by ``outputs``, which the Kafka mode uses without plotting anything here).
+The page is self-contained (plotly.js inline, once; no network) and deterministic: fixed
+element ids, no dates or random ids, numbers serialised by the standard library's JSON encoder,
+so the same run always gives a byte-identical ``report.html``. The numbers come from
+``report_data``, the figures from ``report_figures``, the HTML from ``report_html``; they (and
+numpy and plotly) are imported when a report is rendered, not with this module.
 """
 
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import numpy as np
-    from matplotlib.figure import Figure
+    from plotly.graph_objects import Figure
 
-    from jules_backtest.trades import RoundTrip
+    from jules_backtest.outputs import PriceSeries
+    from jules_backtest.report_data import Floats
+    from jules_backtest.trades import Fill, RoundTrip
 
-__all__ = ["PriceSeries", "render_report"]
-
-
-@dataclass
-class PriceSeries:
-    """Closing prices of one instrument, for the price plot."""
-
-    instrument_id: str
-    times: list[int] = field(default_factory=list)
-    closes: list[float] = field(default_factory=list)
-
-
-_MAX_LINE_POINTS = 2000
-
-
-def _thin(times: Sequence[int], values: Sequence[float]) -> tuple[list[int], list[float]]:
-    """Every k-th point (and the last) so a line has at most ``_MAX_LINE_POINTS`` points.
-
-    Only lines are thinned, for the size of the page; entries and exits are plotted exactly.
-    """
-    step = max(1, -(-len(times) // _MAX_LINE_POINTS))
-    if step == 1:
-        return list(times), list(values)
-    index = [*range(0, len(times), step), len(times) - 1]
-    index = sorted(set(index))
-    return [times[i] for i in index], [values[i] for i in index]
-
-
-def _figure(figsize: tuple[float, float]) -> Figure:
-    """A new figure; the SVG settings (fixed hash salt, text as text) are set first."""
-    import matplotlib as mpl
-    from matplotlib.figure import Figure
-
-    mpl.rcParams["svg.hashsalt"] = "intradayjules"
-    mpl.rcParams["svg.fonttype"] = "none"
-    return Figure(figsize=figsize)
-
-
-def _dates(times: Sequence[int]) -> np.ndarray:
-    import numpy as np
-
-    return np.asarray(times, dtype="datetime64[ns]")
-
-
-def _svg(figure: Figure) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _equity_plot(times: Sequence[int], equity: Sequence[float]) -> str:
-    import numpy as np
-
-    full = np.asarray(equity)
-    drawdown_full = full / np.maximum.accumulate(full) - 1.0
-    times, thinned = _thin(times, list(full))
-    _, drawdown_list = _thin(list(range(len(full))), list(drawdown_full))
-    curve = np.asarray(thinned)
-    drawdown = np.asarray(drawdown_list)
-    figure = _figure((10, 5))
-    top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    dates = _dates(times)
-    top.plot(dates, curve, color="#1f77b4", linewidth=1)
-    top.set_ylabel("equity")
-    top.grid(alpha=0.3)
-    bottom.fill_between(dates, drawdown * 100, 0, color="#d62728", alpha=0.4, linewidth=0)
-    bottom.set_ylabel("drawdown %")
-    bottom.grid(alpha=0.3)
-    figure.autofmt_xdate()
-    return _svg(figure)
-
-
-def _price_plot(series: PriceSeries, trips: Sequence[RoundTrip]) -> str:
-    figure = _figure((10, 3.5))
-    axis = figure.subplots()
-    line_times, line_closes = _thin(series.times, series.closes)
-    axis.plot(_dates(line_times), line_closes, color="#555555", linewidth=0.8)
-    mine = [t for t in trips if t.instrument_id == series.instrument_id]
-    for side, marker, color in (("LONG", "^", "#2ca02c"), ("SHORT", "v", "#d62728")):
-        entries = [t for t in mine if t.side == side]
-        axis.scatter(
-            _dates([t.entry_time for t in entries]),
-            [t.entry_price for t in entries],
-            marker=marker,
-            color=color,
-            s=28,
-            label=f"{side.lower()} entry",
-            zorder=3,
-        )
-    exits = [
-        (t.exit_time, t.exit_price)
-        for t in mine
-        if t.exit_time is not None and t.exit_price is not None
-    ]
-    axis.scatter(
-        _dates([time for time, _ in exits]),
-        [price for _, price in exits],
-        marker="x",
-        color="#000000",
-        s=22,
-        label="exit",
-        zorder=3,
-    )
-    axis.set_title(series.instrument_id)
-    axis.grid(alpha=0.3)
-    axis.legend(loc="best", fontsize=8)
-    figure.autofmt_xdate()
-    return _svg(figure)
-
-
-def _format(value: object) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:,.4f}"
-    return html.escape(str(value))
-
-
-def _table(rows: Mapping[str, object]) -> str:
-    body = "".join(
-        f"<tr><th>{html.escape(key)}</th><td>{_format(value)}</td></tr>"
-        for key, value in rows.items()
-    )
-    return f"<table>{body}</table>"
+__all__ = [
+    "MAX_PRICE_PLOTS",
+    "MAX_TABLE_TRADES",
+    "MONTE_CARLO_PERCENTILES",
+    "render_report",
+]
 
 
 MAX_PRICE_PLOTS = 12
 """Price plots on one page at most: a universe's page shows its most traded instruments."""
+
+MAX_TABLE_TRADES = 1000
+"""Rows of the trade table at most (every trade is in ``trades.csv``)."""
+
+MONTE_CARLO_PERCENTILES = tuple(i / 100 for i in range(1, 100))
+"""The levels of the bootstrap's distribution in the report: percentiles 1 to 99."""
 
 
 def _most_traded(prices: Sequence[PriceSeries], trips: Sequence[RoundTrip]) -> list[PriceSeries]:
@@ -162,6 +49,30 @@ def _most_traded(prices: Sequence[PriceSeries], trips: Sequence[RoundTrip]) -> l
     return [prices[i] for i in sorted(ranked[:MAX_PRICE_PLOTS])]
 
 
+class _Page:
+    """The page's sections and figures, in order; each figure gets a fixed id."""
+
+    def __init__(self) -> None:
+        self.sections: list[str] = []
+        self.figures: list[tuple[str, str]] = []
+
+    def plot(self, div_id: str, figure: Figure) -> str:
+        """Register a figure; returns its (empty) element, which the page's script fills."""
+        from jules_backtest.report_html import figure_json
+
+        self.figures.append((div_id, figure_json(figure)))
+        return f'<div class="plot" id="{div_id}"></div>'
+
+    def section(self, heading: str, *parts: str) -> None:
+        """Add a section: a heading and its parts, one below the other."""
+        self.sections.append(f"<section><h2>{html.escape(heading)}</h2>{''.join(parts)}</section>")
+
+
+def _side_by_side(*parts: str) -> str:
+    """Parts next to each other (one below the other on a narrow screen)."""
+    return '<div class="grid2">' + "".join(f"<div>{part}</div>" for part in parts) + "</div>"
+
+
 def render_report(
     *,
     title: str,
@@ -172,39 +83,128 @@ def render_report(
     equity: Sequence[float],
     prices: Sequence[PriceSeries],
     trips: Sequence[RoundTrip],
+    gross_exposure: Sequence[float] = (),
+    fills: Sequence[Fill] = (),
+    denial_reasons: Sequence[str] = (),
+    data_quality: Mapping[str, object] | None = None,
+    monte_carlo: Mapping[str, Mapping[str, float]] | None = None,
 ) -> str:
-    """Render the report as one self-contained HTML page."""
-    interval_rows = {
-        f"{name} {quantile}": value
-        for name, quantiles in intervals.items()
-        for quantile, value in quantiles.items()
-    }
+    """Render the report as one self-contained HTML page.
+
+    Args:
+        title: The page's title.
+        settings: The run's settings, shown as given.
+        metrics: ``metrics.json``'s metrics (any keys; ``None`` is shown as n/a).
+        intervals: ``metrics.json``'s Monte Carlo intervals.
+        times: Event time of each equity point (ns).
+        equity: Equity at each point.
+        prices: Closes of each instrument (the price plots and buy-and-hold, equal weight).
+        trips: The round trips (markers and the trade table).
+        gross_exposure: Gross exposure at each equity point (empty: none shown).
+        fills: Every fill (cumulative fees).
+        denial_reasons: The reasons of each denied order (codes joined by ``|``).
+        data_quality: ``data_quality.json``'s content.
+        monte_carlo: Percentiles of the bootstrap's statistics (``MONTE_CARLO_PERCENTILES``)
+            for the distribution plot; without it the plot shows the intervals only.
+    """
+    from jules_backtest import report_data as data
+    from jules_backtest import report_figures as figures
+    from jules_backtest import report_html as page_html
+
+    benchmark = data.buy_and_hold(times, prices, equity[0]) if equity else None
+    page = _Page()
+    page.sections.append(_tiles(metrics, benchmark, fills))
+    page.section(
+        "Equity", page.plot("plot-equity", figures.equity_figure(times, equity, benchmark))
+    )
     shown = _most_traded(prices, trips)
-    price_plots = "".join(_price_plot(series, trips) for series in shown)
+    plots = [
+        page.plot(f"plot-price-{i}", figures.price_figure(series, trips))
+        for i, series in enumerate(shown, start=1)
+    ]
     if len(shown) < len(prices):
-        price_plots += (
-            f"<p>{len(prices) - len(shown)} more instruments are not plotted: the page shows "
-            f"the {len(shown)} with the most round trips (every trade is in trades.csv).</p>"
+        plots.append(
+            f'<p class="note">{len(prices) - len(shown)} more instruments are not plotted: the '
+            f"page shows the {len(shown)} with the most round trips (every trade is in "
+            "trades.csv).</p>"
         )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
-table {{ border-collapse: collapse; margin: 0 2rem 1rem 0; display: inline-table; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 0.2rem 0.8rem; text-align: left; }}
-td {{ text-align: right; font-variant-numeric: tabular-nums; }}
-svg {{ max-width: 100%; height: auto; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<h2>Metrics</h2>
-{_table(metrics)}
-<h2>Monte Carlo bootstrap (moving blocks)</h2>
-{_table(interval_rows)}
-<h2>Run settings</h2>
-{_table(settings)}
-<h2>Equity and drawdown</h2>
-{_equity_plot(times, equity)}
-<h2>Prices with entries and exits</h2>
-{price_plots}
-</body></html>
-"""
+    page.section("Prices with entries and exits (hover a marker for the trade)", *plots)
+    page.section(
+        f"Trades ({len(trips):,} round trips; click a header to sort)",
+        page_html.trade_table(trips, MAX_TABLE_TRADES),
+    )
+    returns = data.sampled_returns(times, equity)
+    window = data.rolling_window(returns)
+    page.section(
+        "Returns",
+        page.plot("plot-monthly", figures.monthly_figure(data.monthly_returns(times, equity))),
+    )
+    exposure = data.exposure_percent(equity, gross_exposure) if gross_exposure else None
+    page.section(
+        "Risk",
+        _side_by_side(
+            page.plot("plot-histogram", figures.histogram_figure(returns)),
+            page.plot("plot-exposure", figures.exposure_figure(times, exposure)),
+        ),
+        page.plot(
+            "plot-rolling",
+            figures.rolling_figure(returns, window, *data.rolling_stats(returns, window)),
+        ),
+    )
+    page.section(
+        "Costs and orders",
+        _side_by_side(
+            page.plot("plot-fees", figures.fees_figure(data.cumulative_fees(fills))),
+            page.plot("plot-denials", figures.denials_figure(data.denial_counts(denial_reasons))),
+        ),
+    )
+    quality = data_quality or {}
+    page.section(
+        "Data quality",
+        page.plot("plot-quality", figures.quality_figure(data.quality_counts(quality))),
+        _examples(quality),
+    )
+    page.section(
+        "Monte Carlo bootstrap (moving blocks)",
+        page.plot(
+            "plot-monte-carlo", figures.monte_carlo_figure(monte_carlo or {}, intervals, metrics)
+        ),
+        page_html.intervals_table(intervals),
+    )
+    page.section(
+        "Metrics and settings",
+        page_html.metrics_table(metrics),
+        page_html.settings_table(settings),
+    )
+    return page_html.page(title, "\n".join(page.sections), page.figures)
+
+
+def _tiles(metrics: Mapping[str, object], benchmark: Floats | None, fills: Sequence[Fill]) -> str:
+    """The headline figures: return against buy-and-hold, risk, trades, fees, denials."""
+    from jules_backtest.report_html import format_metric, format_value, metric_label, summary_tiles
+
+    def tone(value: object, good_above: float = 0.0) -> str:
+        if not isinstance(value, int | float):
+            return ""
+        return "good" if value > good_above else "bad"
+
+    total = metrics.get("total_return")
+    held = float(benchmark[-1] / benchmark[0] - 1.0) if benchmark is not None else None
+    shown = ("sharpe", "max_drawdown", "win_rate", "trade_count", "orders_denied")
+    return summary_tiles(
+        [
+            ("Total return", format_metric("total_return", total), tone(total)),
+            ("Buy-and-hold return", format_value(held, "pct"), ""),
+            *[(metric_label(key), format_metric(key, metrics.get(key)), "") for key in shown],
+            ("Fees paid", format_value(sum(fill.fee for fill in fills), "money"), ""),
+        ]
+    )
+
+
+def _examples(quality: Mapping[str, object]) -> str:
+    """The rejected rows ``data_quality.json`` keeps as examples, as a list."""
+    examples = quality.get("rejected_examples")
+    if not isinstance(examples, list) or not examples:
+        return '<p class="note">No row was rejected.</p>'
+    items = "".join(f"<li>{html.escape(str(example))}</li>" for example in examples)
+    return f'<p class="note">Examples of rejected rows:</p><ul class="note">{items}</ul>'

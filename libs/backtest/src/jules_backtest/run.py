@@ -35,7 +35,7 @@ from jules_backtest.data import DataQuality, load_market
 from jules_backtest.metrics import ExecutionCounts, bootstrap_intervals, compute_metrics
 from jules_backtest.node import EmbeddedNode
 from jules_backtest.outputs import RunRecorder, iso
-from jules_backtest.report import render_report
+from jules_backtest.report import MONTE_CARLO_PERCENTILES, render_report
 from jules_backtest.trades import RoundTrip, round_trips, traded_notional
 
 __all__ = [
@@ -413,7 +413,8 @@ def finish_run(
     )
     _write_outputs(run_dir, recorder, trips)
     _dump_json(run_dir / "metrics.json", {"metrics": metrics, "monte_carlo": intervals})
-    _dump_json(run_dir / "data_quality.json", quality.as_dict())
+    data_quality = quality.as_dict()
+    _dump_json(run_dir / "data_quality.json", data_quality)
     _dump_json(run_dir / "config.json", config.model_dump(mode="json", exclude={"output_dir"}))
     (run_dir / "report.html").write_text(
         render_report(
@@ -432,6 +433,17 @@ def finish_run(
             equity=equity,
             prices=[recorder.prices[key] for key in sorted(recorder.prices)],
             trips=trips,
+            gross_exposure=[point[3] for point in recorder.equity],
+            fills=recorder.fills,
+            denial_reasons=[o.reasons for o in recorder.orders.values() if o.decision == "DENIED"],
+            data_quality=data_quality,
+            monte_carlo=bootstrap_intervals(  # the same seeded paths, at every percentile
+                equity,
+                samples=config.monte_carlo.samples,
+                block=config.monte_carlo.block,
+                seed=config.seed,
+                levels=MONTE_CARLO_PERCENTILES,
+            ),
         )
     )
     seconds = time.perf_counter() - clock

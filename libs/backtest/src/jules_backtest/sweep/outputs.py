@@ -25,7 +25,13 @@ from jules_backtest.sweep.folds import Fold
 from jules_backtest.sweep.runner import SweepResult
 from jules_backtest.sweep.trial import point_config
 
-__all__ = ["SWEEP_FOLDER", "prepare_sweep_folder", "trial_rows", "write_outputs"]
+__all__ = [
+    "SWEEP_FOLDER",
+    "prepare_sweep_folder",
+    "trial_rows",
+    "write_outputs",
+    "write_trials_table",
+]
 
 _MARKER = "sweep.json"
 
@@ -77,7 +83,8 @@ def trial_rows(result: SweepResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _write_table(folder: Path, rows: list[dict[str, Any]]) -> None:
+def write_trials_table(folder: Path, rows: list[dict[str, Any]]) -> None:
+    """Write ``trials.parquet`` and ``trials.csv`` (same columns, in the rows' key order)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -157,7 +164,7 @@ def write_outputs(result: SweepResult, folder: Path, *, workers: int, started: s
     """Write the table, ``best.yaml``, ``report.html`` and the summary into ``folder``."""
     from jules_backtest.sweep.report import render_sweep_report
 
-    _write_table(folder, trial_rows(result))
+    write_trials_table(folder, trial_rows(result))
     (folder / "best.yaml").write_text(_best_yaml(result))
     data = summary(result)
     (folder / "report.html").write_text(render_sweep_report(result, data))
