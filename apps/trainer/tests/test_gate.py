@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+import math
 
+import numpy as np
 import pytest
+from jules_backtest.metrics import YEAR_NS
 from jules_backtest.run import run_backtest
 from jules_trainer.config import TrainConfig
-from jules_trainer.gate import GateConfig, GateError, GateResult, check_fold, run_gate
+from jules_trainer.gate import (
+    GateConfig,
+    GateError,
+    GateResult,
+    GateSharpe,
+    check_fold,
+    fold_sharpe,
+    run_gate,
+)
 from jules_trainer.registry import ModelRegistry
 from pydantic import ValidationError
 
@@ -37,20 +48,29 @@ def test_the_same_model_passes_a_lenient_gate_and_fails_a_strict_one(registry, t
     assert not (model.path / "gate" / "fold-0").exists()
     assert json.loads((fold.run_dir / "metrics.json").read_text())["metrics"] == fold.metrics
     assert fold.metrics["trade_count"] >= 1
+    # hours of bars: no daily Sharpe, the gate reads the window's per-bar one
+    assert fold.metrics["sharpe"] is None
+    assert fold.metrics["days"] < fold.metrics["min_days"]
+    assert fold.sharpe == fold.gate_sharpe == fold_sharpe(fold.metrics, fold.run_dir)
+    assert fold.gate_sharpe.basis == "bars"
+    assert fold.gate_sharpe.value is not None
     stored = registry.get("lin", model.version).gate
     assert stored == passed.to_json()
     assert GateResult.from_json(stored) == passed
 
-    strict = GateConfig(min_sharpe=fold.metrics["sharpe"] + 1.0, max_drawdown=0.5, min_trades=1)
+    strict = GateConfig(min_sharpe=fold.gate_sharpe.value + 1.0, max_drawdown=0.5, min_trades=1)
     failed = run_gate(registry, "lin", model.version, strict)
 
     assert not failed.passed
     assert failed.folds[0].metrics == fold.metrics
     [reason] = failed.reasons
     assert reason.startswith("fold 1: sharpe ")
+    days = fold.metrics["days"]
+    assert f"(per bar; the window has {days} of the 30 days a daily Sharpe needs)" in reason
     assert "below the minimum" in reason
     on_disk = json.loads((model.path / "gate.json").read_text())
     assert on_disk["passed"] is False
+    assert on_disk["folds"][0]["sharpe"] == {"value": fold.gate_sharpe.value, "basis": "bars"}
     assert on_disk["thresholds"] == strict.model_dump()
     assert on_disk["reasons"] == failed.reasons
     assert registry.get("lin", model.version).gate_passed is False
@@ -124,6 +144,63 @@ def test_check_fold_reads_drawdowns_as_negative_fractions():
     assert check_fold({**good, "sharpe": None}, gate) == [
         "sharpe undefined (no return variation) where at least 0.5 is needed"
     ]
+
+
+def test_a_window_shorter_than_the_minimum_is_judged_on_its_per_bar_sharpe():
+    gate = GateConfig(min_sharpe=0.5, max_drawdown=0.1, min_trades=2)
+    short = {"periods": 10, "sharpe": None, "max_drawdown": -0.1, "trade_count": 2}
+    short |= {"days": 3, "min_days": 30}
+
+    assert check_fold(short, gate, GateSharpe(0.7, "bars")) == []
+    assert check_fold(short, gate, GateSharpe(0.2, "bars")) == [
+        "sharpe 0.2 (per bar; the window has 3 of the 30 days a daily Sharpe needs) below the "
+        "minimum 0.5"
+    ]
+    assert check_fold(short, gate, GateSharpe(None, "bars")) == [
+        "sharpe undefined (per bar; the window has 3 of the 30 days a daily Sharpe needs) "
+        "(no return variation) where at least 0.5 is needed"
+    ]
+
+
+def test_a_window_of_the_minimum_or_more_is_judged_on_its_daily_sharpe(tmp_path):
+    metrics = {"periods": 50_000, "sharpe": 1.25, "days": 30, "min_days": 30}
+
+    # no equity.csv is read: the backtest's own daily Sharpe is defined for the window
+    assert fold_sharpe(metrics, tmp_path / "absent") == GateSharpe(1.25, "daily")
+    assert fold_sharpe({**metrics, "sharpe": None}, tmp_path) == GateSharpe(None, "daily")
+
+
+def test_the_per_bar_sharpe_is_the_equity_curves_annualised_by_its_density(tmp_path):
+    minute = 60 * 10**9
+    curve = [100.0, 101.0, 100.5, 102.0, 101.0]
+    rows = [
+        f"2024-01-0{1 + i // 3}T00:0{i}:00.000000000Z,{value},0,0,0"
+        for i, value in enumerate(curve)
+    ]
+    (tmp_path / "equity.csv").write_text(
+        "time,equity,cash,gross_exposure,drawdown\n" + "\n".join(rows) + "\n"
+    )
+    returns = np.array(curve[1:]) / np.array(curve[:-1]) - 1
+    elapsed = (4 * minute + 86_400 * 10**9) / YEAR_NS  # 2024-01-01 00:00 to 01-02 00:04
+    expected = returns.mean() / returns.std(ddof=1) * math.sqrt(4 / elapsed)
+
+    read = fold_sharpe({"periods": 5, "days": 2, "min_days": 30}, tmp_path)
+
+    assert read.basis == "bars"
+    assert read.value == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_gate_json_without_the_sharpe_it_read_reads_the_daily_one(registry, tmp_path):
+    model = register_linear(registry, tmp_path, folds=FOLDS[1:])
+    result = run_gate(registry, "lin", model.version, GateConfig(min_sharpe=-1e9, max_drawdown=1))
+    stored = result.to_json()
+    for fold in stored["folds"]:
+        del fold["sharpe"]
+
+    older = GateResult.from_json(stored)
+
+    assert older.folds[0].sharpe is None
+    assert older.folds[0].gate_sharpe == GateSharpe(older.folds[0].metrics["sharpe"], "daily")
 
 
 @pytest.mark.parametrize(

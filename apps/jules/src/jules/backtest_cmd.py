@@ -379,6 +379,7 @@ def _print_summary(console: Console, summary: RunSummary) -> None:
     percent = {
         "total_return",
         "cagr",
+        "annual_volatility",
         "max_drawdown",
         "win_rate",
         "exposure",

@@ -14,22 +14,33 @@ sees nothing of the training or validation data.
 
 The fold passes when, on its test window:
 
-- ``sharpe >= min_sharpe`` (an undefined Sharpe ratio, e.g. a flat equity curve, fails),
+- ``sharpe >= min_sharpe`` (an undefined Sharpe ratio, e.g. a flat equity curve, fails), the
+  Sharpe ratio being the backtest's (``basis`` ``daily``: from daily returns, annualised over
+  365 days) when the window holds at least the backtest's ``min_days`` daily returns (30), and
+  otherwise the window's per-bar Sharpe ratio (``basis`` ``bars``: the returns of every
+  equity point, annualised by their count over the window's elapsed years, as the training's
+  ``test.sharpe``): walk-forward test windows are often hours or days long, for which the
+  backtest reports no annualised figure. On such a window the ratio is noisy (its standard
+  error is about ``1 / sqrt(years)``, +-7 for a week), so set ``min_sharpe`` accordingly;
 - ``|max_drawdown| <= max_drawdown`` (the backtest reports drawdowns as negative fractions;
   the threshold is a positive fraction, ``0.2`` for 20 %),
 - ``trade_count >= min_trades`` (closed round trips).
 
-The result (``folds`` holds that one fold) is stored as the version's ``gate.json`` and is
-what ``ModelRegistry.promote`` checks.
+The result (``folds`` holds that one fold, with the Sharpe ratio read and its basis under
+``sharpe``) is stored as the version's ``gate.json`` and is what ``ModelRegistry.promote``
+checks.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import numpy as np
+from jules_backtest.metrics import MIN_DAYS, bar_sharpe
 from jules_backtest.run import run_backtest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -42,7 +53,9 @@ __all__ = [
     "GateConfig",
     "GateError",
     "GateResult",
+    "GateSharpe",
     "check_fold",
+    "fold_sharpe",
     "run_gate",
 ]
 
@@ -58,7 +71,8 @@ class GateConfig(BaseModel):
     """Thresholds of the promotion gate, applied to the exported model's test fold.
 
     Attributes:
-        min_sharpe: Lowest annualised Sharpe ratio accepted.
+        min_sharpe: Lowest annualised Sharpe ratio accepted (daily, or per bar on a window
+            shorter than the backtest's ``min_days``: module docstring).
         max_drawdown: Largest drawdown accepted, as a positive fraction (``0.2`` = 20 %).
         min_trades: Fewest closed round trips accepted.
     """
@@ -68,6 +82,21 @@ class GateConfig(BaseModel):
     min_sharpe: Annotated[float, Field(allow_inf_nan=False)]
     max_drawdown: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
     min_trades: Annotated[int, Field(ge=0)] = 1
+
+
+@dataclass(frozen=True)
+class GateSharpe:
+    """The Sharpe ratio the gate reads on a fold.
+
+    Attributes:
+        value: The ratio (``None``: undefined, no return variation).
+        basis: ``daily``, the backtest's ``sharpe`` (from daily returns); ``bars``, the
+            window's per-bar Sharpe ratio, for a window with fewer daily returns than the
+            backtest's ``min_days`` (module docstring).
+    """
+
+    value: float | None
+    basis: Literal["daily", "bars"] = "daily"
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,7 @@ class FoldGate:
         passed: Whether every threshold held.
         reasons: What failed (empty when passed).
         run_dir: The backtest's run folder.
+        sharpe: The Sharpe ratio the gate read (default: the metrics' ``sharpe``).
     """
 
     index: int
@@ -89,6 +119,12 @@ class FoldGate:
     passed: bool
     reasons: list[str]
     run_dir: Path
+    sharpe: GateSharpe | None = None
+
+    @property
+    def gate_sharpe(self) -> GateSharpe:
+        """The Sharpe ratio the gate read (``sharpe``, or the metrics' daily one)."""
+        return self.sharpe or GateSharpe(self.metrics.get("sharpe"))
 
 
 @dataclass(frozen=True)
@@ -148,6 +184,10 @@ class GateResult:
                     "passed": fold.passed,
                     "reasons": fold.reasons,
                     "metrics": fold.metrics,
+                    "sharpe": {
+                        "value": fold.gate_sharpe.value,
+                        "basis": fold.gate_sharpe.basis,
+                    },
                     "run_dir": str(fold.run_dir),
                 }
                 for fold in self.folds
@@ -175,6 +215,7 @@ class GateResult:
                     passed=bool(fold["passed"]),
                     reasons=list(fold["reasons"]),
                     run_dir=Path(fold["run_dir"]),
+                    sharpe=GateSharpe(**fold["sharpe"]) if "sharpe" in fold else None,
                 )
                 for fold in data["folds"]
             ),
@@ -182,26 +223,56 @@ class GateResult:
         )
 
 
-def check_fold(metrics: dict[str, Any], gate: GateConfig) -> list[str]:
+def fold_sharpe(metrics: dict[str, Any], run_dir: Path) -> GateSharpe:
+    """The Sharpe ratio the gate reads on a fold's backtest (module docstring).
+
+    Args:
+        metrics: The backtest's metrics (``sharpe``, ``days``, ``min_days``).
+        run_dir: Its run folder, whose ``equity.csv`` gives the per-bar returns of a window
+            shorter than ``min_days``.
+    """
+    if int(metrics.get("days") or 0) >= int(metrics.get("min_days") or MIN_DAYS):
+        return GateSharpe(metrics.get("sharpe"), "daily")
+    with (run_dir / "equity.csv").open(newline="") as handle:
+        points = [
+            (row["time"].removesuffix("Z"), float(row["equity"])) for row in csv.DictReader(handle)
+        ]
+    if len(points) < 2:
+        return GateSharpe(None, "bars")
+    times = np.array([time for time, _ in points], dtype="datetime64[ns]").astype(np.int64)
+    curve = np.array([equity for _, equity in points])
+    return GateSharpe(bar_sharpe(curve[1:] / curve[:-1] - 1.0, float(times[-1] - times[0])), "bars")
+
+
+def check_fold(
+    metrics: dict[str, Any], gate: GateConfig, sharpe: GateSharpe | None = None
+) -> list[str]:
     """The thresholds a fold's backtest metrics miss (empty when all hold).
 
     A window without bars fails with that one reason.
 
     Args:
         metrics: The backtest's metrics (``sharpe``, ``max_drawdown`` as a negative fraction,
-            ``trade_count``).
+            ``trade_count``, ``days``, ``min_days``).
         gate: The thresholds.
+        sharpe: The Sharpe ratio to judge (``fold_sharpe``; default: the metrics' ``sharpe``).
     """
     if not metrics.get("periods"):
         return ["no bars in the test window"]
     reasons = []
-    sharpe = metrics.get("sharpe")
-    if sharpe is None:
+    judged = sharpe or GateSharpe(metrics.get("sharpe"))
+    basis = ""
+    if judged.basis == "bars":
+        days = int(metrics.get("days") or 0)
+        needed = int(metrics.get("min_days") or MIN_DAYS)
+        basis = f" (per bar; the window has {days} of the {needed} days a daily Sharpe needs)"
+    if judged.value is None:
         reasons.append(
-            f"sharpe undefined (no return variation) where at least {gate.min_sharpe:g} is needed"
+            f"sharpe undefined{basis} (no return variation) where at least "
+            f"{gate.min_sharpe:g} is needed"
         )
-    elif sharpe < gate.min_sharpe:
-        reasons.append(f"sharpe {sharpe:.4g} below the minimum {gate.min_sharpe:g}")
+    elif judged.value < gate.min_sharpe:
+        reasons.append(f"sharpe {judged.value:.4g}{basis} below the minimum {gate.min_sharpe:g}")
     drawdown = abs(float(metrics.get("max_drawdown") or 0.0))
     if drawdown > gate.max_drawdown:
         reasons.append(f"max drawdown {drawdown:.2%} beyond the limit {gate.max_drawdown:.2%}")
@@ -276,7 +347,8 @@ def run_gate(
     except (ValueError, OSError) as error:
         raise GateError(f"{label}: the backtest of fold {index} failed: {error}") from error
     metrics = dict(summary.metrics)
-    reasons = check_fold(metrics, gate)
+    sharpe = fold_sharpe(metrics, summary.run_dir)
+    reasons = check_fold(metrics, gate, sharpe)
     fold = FoldGate(
         index=index,
         window=(start, end),
@@ -284,6 +356,7 @@ def run_gate(
         passed=not reasons,
         reasons=reasons,
         run_dir=summary.run_dir,
+        sharpe=sharpe,
     )
     result = GateResult(
         name=name,

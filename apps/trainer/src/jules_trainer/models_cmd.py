@@ -282,7 +282,7 @@ def _print_gate(console: Console, result: GateResult) -> None:
         table.add_row(
             str(fold.index),
             f"{fold.window[0]} .. {fold.window[1]}",
-            _metric(fold.metrics.get("sharpe")),
+            f"{_metric(fold.gate_sharpe.value)} ({fold.gate_sharpe.basis})",
             _metric(fold.metrics.get("max_drawdown")),
             _metric(fold.metrics.get("trade_count")),
             _metric(fold.metrics.get("total_return")),

@@ -7,7 +7,9 @@ or the clipped mean action), and reports
 * ``mean_episode_pnl``: mean over the window's episodes (one per instrument) of the final
   equity minus the starting cash, positions closed at the end;
 * ``sharpe``: annualised Sharpe ratio of the per-bar equity returns of all episodes (bars per
-  year from the episodes' own elapsed event time, as the backtest does; 0 when undefined);
+  year from the episodes' own elapsed event time: ``jules_backtest.metrics.bar_sharpe``, what
+  the gate reads on a test window too short for the backtest's daily Sharpe; 0 when
+  undefined);
 * ``max_drawdown``: the worst peak-to-trough fall of an episode's equity, a negative fraction
   (as in a backtest's metrics);
 * ``target_changes``: how many times the policy's target weight changed (signals sent to
@@ -17,7 +19,6 @@ or the clipped mean action), and reports
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from jules_backtest.metrics import YEAR_NS, max_drawdown
+from jules_backtest.metrics import bar_sharpe, max_drawdown
 from jules_signal.engine import DiscreteAction
 from numpy.typing import NDArray
 
@@ -130,13 +131,10 @@ def evaluate(env: TradingEnv, act: Actor) -> dict[str, float]:
             f"no segment of {[s.instrument_id for s in env.segments]} is long enough for an "
             "evaluation episode"
         )
-    flat = np.concatenate(returns)
-    years = elapsed_ns / YEAR_NS
-    std = float(np.std(flat, ddof=1)) if flat.size > 1 else 0.0
-    sharpe = float(np.mean(flat)) / std * math.sqrt(flat.size / years) if std > 0 and years else 0.0
+    sharpe = bar_sharpe(np.concatenate(returns), elapsed_ns)
     return {
         "mean_episode_pnl": float(np.mean(pnls)),
-        "sharpe": sharpe if math.isfinite(sharpe) else 0.0,
+        "sharpe": 0.0 if sharpe is None else sharpe,
         "max_drawdown": min(drawdowns),
         "target_changes": float(target_changes),
         "episodes": float(len(pnls)),
