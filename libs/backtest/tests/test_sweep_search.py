@@ -89,6 +89,12 @@ def test_a_search_where_every_trial_fails_says_why():
         run_search(bowl, space, objective="score")
 
 
+def test_an_objective_undefined_in_every_trial_says_what_to_change():
+    space = Space.parse({"x": [1, 2]})
+    with pytest.raises(SearchError, match="use a longer window or an objective such as"):
+        run_search(lambda p: {"m": None}, space, objective="m")
+
+
 def test_undefined_objective_is_a_failed_trial_not_the_best():
     space = Space.parse({"x": [1, 2, 3]})
     records = run_search(

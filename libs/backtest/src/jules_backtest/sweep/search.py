@@ -234,7 +234,13 @@ def _check(records: Sequence[TrialRecord], objective: str) -> None:
         known = ", ".join(sorted(k for k, v in named.figures.items() if _objective({k: v}, k)))
         raise SearchError(f"objective {objective!r} is not a figure of a trial; there are: {known}")
     first = records[0].error if records else "no trial ran"
-    raise SearchError(f"no trial gave the objective {objective}; the first said: {first}")
+    hint = ""
+    if named is not None:  # trials ran, and the figure was n/a in every one
+        hint = (
+            " (an annualised figure such as sharpe is n/a for a window shorter than the metrics'"
+            " minimum period: use a longer window or an objective such as total_return)"
+        )
+    raise SearchError(f"no trial gave the objective {objective}; the first said: {first}{hint}")
 
 
 def best_trial(records: Sequence[TrialRecord], direction: Direction) -> TrialRecord:
