@@ -3,8 +3,9 @@
 ``jules-train dqn|ppo|supervised --config FILE [--set key=value ...] [--registry DIR]``
 trains on each walk-forward fold's train window, stops early on its validation window,
 measures the test window, exports ONNX + TorchScript with a validated model card and registers
-the model as a candidate (``jules_trainer.train.train``). ``jules-train models ...`` manages
-the registry (``models_cmd``).
+the model as a candidate (``jules_trainer.train.train``). ``jules-train search --config FILE``
+searches hyperparameters on the validation windows (``search_cmd``); ``jules-train models
+...`` manages the registry (``models_cmd``).
 
 Exit codes: 0 trained and registered; 1 training, export or registration failed; 2 invalid
 configuration or options (the message names the field), or a missing data file.
@@ -26,6 +27,7 @@ from jules_trainer.config import TrainConfig, load_train_config
 from jules_trainer.export import ExportError
 from jules_trainer.models_cmd import models_app
 from jules_trainer.registry import RegistryError
+from jules_trainer.search_cmd import search
 from jules_trainer.train import Algorithm, TrainResult, check_algorithm, train
 
 __all__ = ["app", "main"]
@@ -37,6 +39,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(models_app, name="models")
+app.command("search")(search)
 
 
 @app.callback()

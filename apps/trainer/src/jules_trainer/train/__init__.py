@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -36,14 +37,20 @@ from jules_signal.engine import (
 )
 
 from jules_trainer.config import DiscreteActions, TrainConfig
-from jules_trainer.data import compute_normalisation, load_dataset, walk_forward_folds
+from jules_trainer.data import (
+    Dataset,
+    Fold,
+    compute_normalisation,
+    load_dataset,
+    walk_forward_folds,
+)
 from jules_trainer.export import PARITY_TOLERANCE, export_policy
 from jules_trainer.registry import ModelRegistry
 from jules_trainer.train import sb3, supervised
 from jules_trainer.train.common import FoldOutcome, export_sample, set_determinism
 from jules_trainer.train.record import build_record, code_version
 
-__all__ = ["ALGORITHMS", "Algorithm", "TrainResult", "check_algorithm", "train"]
+__all__ = ["ALGORITHMS", "Algorithm", "TrainResult", "check_algorithm", "train", "train_fold"]
 
 Algorithm = Literal["dqn", "ppo", "supervised"]
 ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
@@ -91,6 +98,50 @@ def _action(config: TrainConfig) -> ActionSemantics:
     return TargetWeightAction()
 
 
+def train_fold(
+    algorithm: Algorithm,
+    config: TrainConfig,
+    dataset: Dataset,
+    fold: Fold,
+    *,
+    progress: bool = False,
+    tensorboard_dir: Path | None = None,
+    validation_only: bool = False,
+) -> tuple[FoldOutcome, dict[str, tuple[float, float]]]:
+    """Train one fold as ``train`` does: seeded, normalised on the train window, early stopping.
+
+    Args:
+        algorithm: ``dqn``, ``ppo`` or ``supervised``.
+        config: The training configuration.
+        dataset: The bars.
+        fold: The fold's windows.
+        progress: Show progress bars.
+        tensorboard_dir: Where TensorBoard logs go (``None``: none written).
+        validation_only: Measure the validation window only (a hyperparameter search's
+            trial): the test window's bars are not read, the outcome's metrics hold
+            ``validation`` alone.
+
+    Returns:
+        The fold's outcome and its normalisation (the train window's feature statistics).
+
+    Raises:
+        ValueError: A window has no usable bars, or the algorithm does not fit the actions.
+    """
+    set_determinism(config.seed)
+    normalisation = compute_normalisation(config, dataset.segments(fold.train))
+    run = supervised.train_fold if algorithm == "supervised" else partial(sb3.train_fold, algorithm)
+    outcome = run(
+        config,
+        dataset,
+        fold,
+        normalisation,
+        progress=progress,
+        tensorboard_dir=tensorboard_dir,
+        validation_only=validation_only,
+    )
+    return outcome, normalisation
+
+
 def train(algorithm: Algorithm, config: TrainConfig, *, progress: bool = True) -> TrainResult:
     """Train, export, validate and register a model (see the module docstring).
 
@@ -122,27 +173,9 @@ def train(algorithm: Algorithm, config: TrainConfig, *, progress: bool = True) -
         outcomes: list[FoldOutcome] = []
         normalisation: dict[str, tuple[float, float]] = {}
         for fold in folds:
-            set_determinism(config.seed)
-            normalisation = compute_normalisation(config, dataset.segments(fold.train))
-            if algorithm == "supervised":
-                outcome = supervised.train_fold(
-                    config,
-                    dataset,
-                    fold,
-                    normalisation,
-                    progress=progress,
-                    tensorboard_dir=tensorboard_dir,
-                )
-            else:
-                outcome = sb3.train_fold(
-                    algorithm,
-                    config,
-                    dataset,
-                    fold,
-                    normalisation,
-                    progress=progress,
-                    tensorboard_dir=tensorboard_dir,
-                )
+            outcome, normalisation = train_fold(
+                algorithm, config, dataset, fold, progress=progress, tensorboard_dir=tensorboard_dir
+            )
             outcomes.append(outcome)
         last, last_fold = outcomes[-1], folds[-1]
         code = code_version()

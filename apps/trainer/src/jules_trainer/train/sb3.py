@@ -96,8 +96,12 @@ def train_fold(
     *,
     progress: bool,
     tensorboard_dir: Path | None,
+    validation_only: bool = False,
 ) -> FoldOutcome:
     """Train one fold with early stopping and measure the best state on its three windows.
+
+    With ``validation_only`` (a search's trial) only the validation window is measured
+    and the test window's bars are not read (see ``jules_trainer.train.train_fold``).
 
     Raises:
         ValueError: A window has no usable bars, or DQN with continuous actions.
@@ -130,13 +134,14 @@ def train_fold(
     if stopping.best_metrics is None:
         raise RuntimeError("no validation evaluation recorded")
     metrics = {"validation": stopping.best_metrics}
-    for split, window in (("train", fold.train), ("test", fold.test)):
+    splits = () if validation_only else (("train", fold.train), ("test", fold.test))
+    for split, window in splits:
         env = TradingEnv(config, dataset.segments(window), normalisation, random_start=False)
         metrics[split] = evaluate(env, module_actor(module, env, position_input=True))
     training = {"timesteps": int(model.num_timesteps), **stopping.summary()}
     return FoldOutcome(
         module=module,
         position_input=True,
-        metrics={key: metrics[key] for key in ("train", "validation", "test")},
+        metrics={key: metrics[key] for key in ("train", "validation", "test") if key in metrics},
         training=training,
     )

@@ -101,8 +101,12 @@ def train_fold(
     *,
     progress: bool,
     tensorboard_dir: Path | None,
+    validation_only: bool = False,
 ) -> FoldOutcome:
     """Train the classifier on one fold with early stopping; measure the best state.
+
+    With ``validation_only`` (a search's trial) only the validation window is measured
+    and the test window's bars are not read (see ``jules_trainer.train.train_fold``).
 
     Raises:
         ValueError: The actions are not discrete, or the train window has no usable row.
@@ -112,7 +116,9 @@ def train_fold(
     action = config.env.action
     assert isinstance(action, DiscreteActions)
     classes = len(action.target_weights)
-    splits = {"train": fold.train, "validation": fold.validation, "test": fold.test}
+    splits = {"train": fold.train, "validation": fold.validation}
+    if not validation_only:
+        splits["test"] = fold.test
     rows = {
         split: label_rows(config, dataset.segments(window), normalisation)
         for split, window in splits.items()
@@ -126,6 +132,7 @@ def train_fold(
     envs = {
         split: TradingEnv(config, dataset.segments(window), normalisation, random_start=False)
         for split, window in splits.items()
+        if split == "validation" or not validation_only
     }
     generator = torch.Generator().manual_seed(config.seed)
     net = MlpClassifier(len(config.features), settings.net_arch, classes)
@@ -170,11 +177,13 @@ def train_fold(
     net.load_state_dict(stopping.best_state)
     module.eval()
     assert stopping.best_metrics is not None  # at least one epoch ran
-    measured = {
-        "train": _measure(module, envs["train"], rows["train"]),
-        "validation": stopping.best_metrics,
-        "test": _measure(module, envs["test"], rows["test"]),
-    }
+    measured = {"validation": stopping.best_metrics}
+    if not validation_only:
+        measured = {
+            "train": _measure(module, envs["train"], rows["train"]),
+            **measured,
+            "test": _measure(module, envs["test"], rows["test"]),
+        }
     training: dict[str, Any] = {
         "epochs": epochs,
         "rows": {split: int(rows[split][1].size) for split in splits},
