@@ -48,7 +48,7 @@ def search_files(folder: Path, **search: Any) -> Path:
 def test_search_in_process_scores_validation_and_never_reads_test(tmp_path, monkeypatch):
     settings = load_search(search_files(tmp_path))
     assert settings.objective.metric == "validation.sharpe"
-    assert settings.structured == {"supervised.net_arch"}
+    assert settings.parameters.parameters["supervised.net_arch"].grid("net_arch") == [[8], [16, 16]]
     read: list[Window] = []
     segments = Dataset.segments
 
@@ -77,7 +77,7 @@ def test_search_in_process_scores_validation_and_never_reads_test(tmp_path, monk
     )
     rows = trial_rows(result)
     assert [row["trial"] for row in rows] == [0, 1, 2, 3]
-    assert rows[1]["supervised.net_arch"] == "[16, 16]"
+    assert rows[1]["supervised.net_arch"] == [16, 16]
 
 
 def test_failed_trial_is_recorded_and_the_search_goes_on(tmp_path):
@@ -180,7 +180,7 @@ def test_cli_search_on_a_local_dask_cluster_then_trains_the_best(tmp_path):
     params = summary["best"]["params"]
     assert best.supervised.learning_rate == params["supervised.learning_rate"]
     assert list(best.supervised.net_arch) == params["supervised.net_arch"]
-    assert best_row["supervised.net_arch"] == json.dumps(params["supervised.net_arch"])
+    assert best_row["supervised.net_arch"] == params["supervised.net_arch"]
 
     trained = summary["trained"]
     assert trained["model_version"] == "1"

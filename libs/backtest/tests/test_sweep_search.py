@@ -134,3 +134,18 @@ def test_anchored_walk_forward_windows_all_start_at_the_start():
 def test_a_period_too_short_for_the_folds_is_refused():
     with pytest.raises(ValueError, match="too short for the folds"):
         walk_forward_folds((0, 3 * SECOND), WalkForward(folds=5, in_sample=0.5))
+
+
+def test_a_choice_between_lists_is_searched_by_optuna_and_gives_the_lists():
+    space = Space.parse({"arch": [[8], [16, 16], {"a": 1}]})
+    assert space.grid() == [{"arch": [8]}, {"arch": [16, 16]}, {"arch": {"a": 1}}]
+    records = run_search(
+        lambda p: {"m": float(len(str(p["arch"])))},
+        space,
+        objective="m",
+        method="optuna",
+        trials=6,
+        seed=1,
+    )
+    assert {str(r.params["arch"]) for r in records} <= {"[8]", "[16, 16]", "{'a': 1}"}
+    assert all(isinstance(r.params["arch"], list | dict) for r in records)

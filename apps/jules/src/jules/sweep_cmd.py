@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from jules_runtime.cli_dask import DaskScheduler, DaskWorkers
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -25,16 +26,8 @@ __all__ = ["sweep"]
 def sweep(
     config: Annotated[Path, typer.Option("--config", "-c", help="Sweep file (YAML or TOML).")],
     set_: Overrides = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            envvar="DASK_SCHEDULER_ADDRESS",
-            help="A running Dask scheduler (tcp://host:8786); default: a local cluster.",
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Local cluster: worker processes (default: cores).")
-    ] = None,
+    scheduler: DaskScheduler = None,
+    workers: DaskWorkers = None,
     output_dir: Annotated[
         Path | None, typer.Option(help="Sweep folder: new, empty, or an earlier sweep's.")
     ] = None,

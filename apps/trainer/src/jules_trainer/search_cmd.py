@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from jules_runtime.cli_dask import DaskScheduler, DaskWorkers
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -39,16 +40,8 @@ def search(
             "training config (repeatable).",
         ),
     ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            envvar="DASK_SCHEDULER_ADDRESS",
-            help="A running Dask scheduler (tcp://host:8786); default: a local cluster.",
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Local cluster: worker processes (default: cores).")
-    ] = None,
+    scheduler: DaskScheduler = None,
+    workers: DaskWorkers = None,
     output_dir: Annotated[
         Path | None, typer.Option(help="Search folder: new, empty, or an earlier search's.")
     ] = None,

@@ -7,7 +7,7 @@
     algorithm: supervised
     parameters:                       # dotted keys into the training config
       supervised.learning_rate: {low: 0.0001, high: 0.01, log: true}
-      supervised.net_arch: [[16], [32, 32]]      # a list of lists: structured values
+      supervised.net_arch: [[16], [32, 32]]      # a choice between lists
       env.min_weight_change: [0.5, 1.0]
     search: {method: optuna, trials: 12, seed: 7}
     objective: {metric: validation.sharpe, direction: maximize}
@@ -23,7 +23,6 @@ same validation windows, and the test windows stay out of sample.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -73,20 +72,6 @@ class Objective(_Frozen):
         return value.lower() if isinstance(value, str) else value
 
 
-def _encode_structured(parameters: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """Parameters with list or mapping values as JSON strings, and the names so encoded."""
-    encoded: dict[str, Any] = {}
-    names: set[str] = set()
-    for name, spec in parameters.items():
-        values = spec.get("values") if isinstance(spec, dict) else spec
-        if isinstance(values, list | tuple) and any(isinstance(v, list | dict) for v in values):
-            encoded[name] = [json.dumps(value) for value in values]
-            names.add(str(name))
-        else:
-            encoded[name] = spec
-    return encoded, names
-
-
 class TrainSearchConfig(_Frozen):
     """Everything ``jules-train search`` needs."""
 
@@ -98,9 +83,6 @@ class TrainSearchConfig(_Frozen):
     """The training configuration varied, resolved (a file's path in the search file)."""
     parameters: Space
     """The hyperparameters by dotted training-config key: a list or a range each."""
-    structured: frozenset[str] = frozenset()
-    """Filled in from ``parameters``: those whose values are lists or mappings (searched
-    as JSON text, decoded into the training config)."""
     search: SearchOptions = SearchOptions()
     objective: Objective = Objective()
     dask: DaskOptions = DaskOptions()
@@ -111,9 +93,7 @@ class TrainSearchConfig(_Frozen):
     @classmethod
     def _parse_parameters(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("parameters"), dict):
-            parameters, names = _encode_structured(data["parameters"])
-            structured = names | set(data.get("structured") or ())
-            data = {**data, "parameters": Space.parse(parameters), "structured": structured}
+            data = {**data, "parameters": Space.parse(data["parameters"])}
         if isinstance(data, dict) and isinstance(data.get("algorithm"), str):
             data = {**data, "algorithm": data["algorithm"].lower()}
         return data
@@ -144,7 +124,7 @@ class TrainSearchConfig(_Frozen):
         Raises:
             pydantic.ValidationError: The point makes an invalid config (the message names it).
         """
-        return point_config(self.base, params, self.structured)
+        return point_config(self.base, params)
 
     @property
     def folder(self) -> Path:

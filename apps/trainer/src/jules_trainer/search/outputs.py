@@ -10,14 +10,17 @@ one row per trial (trial number, each parameter, objective, every figure, error,
 
 from __future__ import annotations
 
-import csv
 import json
-import platform
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from jules_backtest.sweep.records import (
+    finish_marked,
+    prepare_marked,
+    trial_row,
+    write_trials_table,
+)
 from jules_runtime.output_paths import OutputFolder
 
 from jules_trainer.search.config import TrainSearchConfig
@@ -36,10 +39,6 @@ SEARCH_FOLDER = OutputFolder(
 """A search's folder: what ``jules-train search`` writes there, and its marker."""
 
 
-def _dump(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-
-
 def prepare_search_folder(
     config: TrainSearchConfig, folder: Path, *, overwrite: bool = False
 ) -> Path:
@@ -48,50 +47,14 @@ def prepare_search_folder(
     Raises:
         jules_runtime.output_paths.OutputRefusedError: The folder is refused.
     """
-    prepared = SEARCH_FOLDER.prepare(folder, overwrite=overwrite)
-    _dump(
-        prepared / _MARKER,
-        {"started_at": datetime.now(UTC).isoformat(), "search": config.name, "finished_at": None},
-    )
-    return prepared
+    return prepare_marked(SEARCH_FOLDER, folder, overwrite=overwrite, search=config.name)
 
 
 def trial_rows(result: TrainSearchResult) -> list[dict[str, Any]]:
     """One flat row per trial: trial, parameters, objective, figures, error, seconds."""
     names = list(result.config.parameters.parameters)
     figures = sorted({key for trial in result.trials for key in trial.figures})
-    rows = []
-    for trial in result.trials:
-        row: dict[str, Any] = {"trial": trial.number}
-        row.update({name: trial.params.get(name) for name in names})
-        row["objective"] = trial.objective
-        row.update({key: trial.figures.get(key) for key in figures})
-        row["error"] = trial.error or ""
-        row["seconds"] = round(trial.seconds, 4)
-        rows.append(row)
-    return rows
-
-
-def _text_if_mixed(values: list[Any]) -> list[Any]:
-    """A column's values, all as text when strings mix with other kinds."""
-    kinds = {type(value) for value in values if value is not None}
-    if str in kinds and len(kinds) > 1:
-        return [None if value is None else str(value) for value in values]
-    return values
-
-
-def _write_tables(folder: Path, rows: list[dict[str, Any]]) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    names = list(rows[0]) if rows else []
-    columns = {name: _text_if_mixed([row[name] for row in rows]) for name in names}
-    pq.write_table(pa.table(columns), folder / "trials.parquet")
-    with (folder / "trials.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(names)
-        for row in rows:
-            writer.writerow(["" if row[name] is None else row[name] for name in names])
+    return [trial_row(trial, names, figures) for trial in result.trials]
 
 
 def best_yaml(result: TrainSearchResult) -> str:
@@ -155,15 +118,6 @@ def write_outputs(
     result: TrainSearchResult, folder: Path, *, workers: int, started: str
 ) -> dict[str, Any]:
     """Write the tables, ``best.yaml`` and the summary into ``folder``; return the summary."""
-    _write_tables(folder, trial_rows(result))
+    write_trials_table(folder, trial_rows(result))
     (folder / "best.yaml").write_text(best_yaml(result))
-    data = summary(result)
-    data.update(
-        started_at=started,
-        finished_at=datetime.now(UTC).isoformat(),
-        workers=workers,
-        python=platform.python_version(),
-        machine=platform.machine(),
-    )
-    _dump(folder / _MARKER, data)
-    return data
+    return finish_marked(SEARCH_FOLDER, folder, summary(result), workers=workers, started=started)

@@ -9,7 +9,6 @@ does (every fold, the test windows measured, exported and registered as a candid
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jules_backtest.sweep.search import TrialRecord, best_trial, run_search
+from jules_backtest.sweep.search import TrialRecord, best_trial
 
 from jules_trainer.config import TrainConfig
 from jules_trainer.data import Fold, load_dataset, walk_forward_folds
@@ -47,12 +46,8 @@ class TrainSearchResult:
 
     @property
     def best_params(self) -> dict[str, Any]:
-        """The best hyperparameters, structured values decoded (lists, mappings)."""
-        structured = self.config.structured
-        return {
-            name: json.loads(value) if name in structured else value
-            for name, value in self.best.params.items()
-        }
+        """The best hyperparameters."""
+        return dict(self.best.params)
 
     def best_config(self) -> TrainConfig:
         """The base training config with the best hyperparameters."""
@@ -97,18 +92,9 @@ def run_train_search(
     """
     clock = time.perf_counter()
     folds = search_folds(config) if folds is None else folds
-    trial = TrainTrial(config.algorithm, _worker_base(config.base), config.structured)
-    records = run_search(
-        trial,
-        config.parameters,
-        objective=config.objective.metric,
-        direction=config.objective.direction,
-        method=config.search.method,
-        trials=config.search.trials,
-        seed=config.search.seed,
-        batch=config.search.batch,
-        client=client,
-        on_trial=on_trial,
+    trial = TrainTrial(config.algorithm, _worker_base(config.base))
+    records = config.search.run(
+        trial, config.parameters, config.objective, client, on_trial=on_trial
     )
     best = best_trial(records, config.objective.direction)
     return TrainSearchResult(config, folds, records, best, time.perf_counter() - clock)

@@ -42,21 +42,17 @@ __all__ = ["TrainTrial", "point_config", "searched_data", "validation_figures"]
 _CACHED_DATASETS = 2
 
 
-def point_config(
-    base: Mapping[str, Any], params: Mapping[str, Any], structured: frozenset[str] = frozenset()
-) -> TrainConfig:
+def point_config(base: Mapping[str, Any], params: Mapping[str, Any]) -> TrainConfig:
     """The base training config with a point's hyperparameters (dotted keys) applied.
 
     Args:
         base: The training config as plain data.
-        params: The point; values of ``structured`` names are JSON text, decoded here.
-        structured: Parameters searched as JSON text (lists, mappings).
+        params: The point.
 
     Raises:
         pydantic.ValidationError: The point makes an invalid config (the message names it).
     """
-    values = {k: json.loads(v) if k in structured else v for k, v in params.items()}
-    data = apply_overrides(dict(base), [f"{k}={json.dumps(v)}" for k, v in values.items()])
+    data = apply_overrides(dict(base), [f"{k}={json.dumps(v)}" for k, v in params.items()])
     return TrainConfig.model_validate(data)
 
 
@@ -124,12 +120,10 @@ class TrainTrial:
     algorithm: Algorithm
     base: dict[str, Any]
     """The training config, as plain data (``data_dir`` absolute: workers may run elsewhere)."""
-    structured: frozenset[str] = frozenset()
-    """Parameters searched as JSON text (see ``point_config``)."""
 
     def config(self, params: Mapping[str, Any]) -> TrainConfig:
         """The training config of a point."""
-        return point_config(self.base, params, self.structured)
+        return point_config(self.base, params)
 
     def __call__(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Train the point's config without exporting it; return its validation figures."""

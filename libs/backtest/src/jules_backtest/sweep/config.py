@@ -19,16 +19,34 @@ trial with pydantic's message, not a failed sweep.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jules_backtest.config import _read, apply_overrides, load_config
-from jules_backtest.sweep.search import Direction, Method
+from jules_backtest.sweep.search import (
+    Direction,
+    Evaluate,
+    Method,
+    TrialRecord,
+    run_search,
+)
 from jules_backtest.sweep.space import Space
 
-__all__ = ["DaskOptions", "Objective", "SearchOptions", "SweepConfig", "WalkForward", "load_sweep"]
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = [
+    "DaskOptions",
+    "Objective",
+    "ObjectiveLike",
+    "SearchOptions",
+    "SweepConfig",
+    "WalkForward",
+    "load_sweep",
+]
 
 
 class _Frozen(BaseModel):
@@ -37,6 +55,16 @@ class _Frozen(BaseModel):
 
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
+
+
+class ObjectiveLike(Protocol):
+    """What a search ranks by: a figure's name and whether higher is better."""
+
+    @property
+    def metric(self) -> str: ...  # noqa: D102
+
+    @property
+    def direction(self) -> Direction: ...  # noqa: D102
 
 
 class SearchOptions(_Frozen):
@@ -52,6 +80,30 @@ class SearchOptions(_Frozen):
     """Optuna: points evaluated in parallel between sampler updates (default: the workers)."""
 
     _method = field_validator("method", mode="before")(lambda v: _lower(v))
+
+    def run(
+        self,
+        evaluate: Evaluate,
+        space: Space,
+        objective: Objective | ObjectiveLike,
+        client: Client | None,
+        *,
+        on_trial: Callable[[TrialRecord], None] | None = None,
+        seed_offset: int = 0,
+    ) -> list[TrialRecord]:
+        """``run_search`` with these options (the seed moved on by ``seed_offset``)."""
+        return run_search(
+            evaluate,
+            space,
+            objective=objective.metric,
+            direction=objective.direction,
+            method=self.method,
+            trials=self.trials,
+            seed=self.seed + seed_offset,
+            batch=self.batch,
+            client=client,
+            on_trial=on_trial,
+        )
 
 
 class Objective(_Frozen):

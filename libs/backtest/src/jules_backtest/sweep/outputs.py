@@ -10,10 +10,6 @@ best point (the last fold's) over the base's window: ``jules backtest -c best.ya
 
 from __future__ import annotations
 
-import csv
-import json
-import platform
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +18,12 @@ from jules_runtime.output_paths import OutputFolder
 
 from jules_backtest.sweep.config import SweepConfig
 from jules_backtest.sweep.folds import Fold
+from jules_backtest.sweep.records import (
+    finish_marked,
+    prepare_marked,
+    trial_row,
+    write_trials_table,
+)
 from jules_backtest.sweep.runner import SweepResult
 from jules_backtest.sweep.trial import point_config
 
@@ -30,7 +32,6 @@ __all__ = [
     "prepare_sweep_folder",
     "trial_rows",
     "write_outputs",
-    "write_trials_table",
 ]
 
 _MARKER = "sweep.json"
@@ -46,63 +47,24 @@ SWEEP_FOLDER = OutputFolder(
 """A sweep's folder: what ``jules sweep`` writes there, and its marker (``sweep.json``)."""
 
 
-def _dump(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-
-
 def prepare_sweep_folder(config: SweepConfig, folder: Path, *, overwrite: bool = False) -> Path:
     """Make the sweep folder ready and mark it (see ``SWEEP_FOLDER``).
 
     Raises:
         jules_runtime.output_paths.OutputRefusedError: The folder is refused.
     """
-    prepared = SWEEP_FOLDER.prepare(folder, overwrite=overwrite)
-    _dump(
-        prepared / _MARKER,
-        {"started_at": datetime.now(UTC).isoformat(), "sweep": config.name, "finished_at": None},
-    )
-    return prepared
+    return prepare_marked(SWEEP_FOLDER, folder, overwrite=overwrite, sweep=config.name)
 
 
 def trial_rows(result: SweepResult) -> list[dict[str, Any]]:
     """One flat row per trial: fold, trial, parameters, objective, metrics, error, seconds."""
     names = list(result.config.parameters.parameters)
-    metric_keys = sorted(
-        {key for fold in result.folds for trial in fold.trials for key in trial.figures}
-    )
-    rows = []
-    for fold in result.folds:
-        for trial in fold.trials:
-            row: dict[str, Any] = {"fold": fold.fold.index, "trial": trial.number}
-            row.update({name: trial.params.get(name) for name in names})
-            row["objective"] = trial.objective
-            row.update({f"metric.{key}": trial.figures.get(key) for key in metric_keys})
-            row["error"] = trial.error or ""
-            row["seconds"] = round(trial.seconds, 4)
-            rows.append(row)
-    return rows
-
-
-def write_trials_table(folder: Path, rows: list[dict[str, Any]]) -> None:
-    """Write ``trials.parquet`` and ``trials.csv`` (same columns, in the rows' key order)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    columns = list(rows[0]) if rows else []
-    table = pa.table({c: _column([row[c] for row in rows]) for c in columns})
-    pq.write_table(table, folder / "trials.parquet")
-    with (folder / "trials.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows({c: "" if row[c] is None else row[c] for c in columns} for row in rows)
-
-
-def _column(values: list[Any]) -> list[Any]:
-    """A column's values; text throughout when strings mix with numbers (``[5, "auto"]``)."""
-    kinds = {type(v) for v in values if v is not None}
-    if str in kinds and len(kinds) > 1:
-        return [None if v is None else str(v) for v in values]
-    return values
+    keys = sorted({key for fold in result.folds for trial in fold.trials for key in trial.figures})
+    return [
+        trial_row(trial, names, keys, prefix="metric.", fold=fold.fold.index)
+        for fold in result.folds
+        for trial in fold.trials
+    ]
 
 
 def _best_yaml(result: SweepResult) -> str:
@@ -168,11 +130,4 @@ def write_outputs(result: SweepResult, folder: Path, *, workers: int, started: s
     (folder / "best.yaml").write_text(_best_yaml(result))
     data = summary(result)
     (folder / "report.html").write_text(render_sweep_report(result, data))
-    data.update(
-        started_at=started,
-        finished_at=datetime.now(UTC).isoformat(),
-        workers=workers,
-        python=platform.python_version(),
-        machine=platform.machine(),
-    )
-    _dump(folder / _MARKER, data)
+    finish_marked(SWEEP_FOLDER, folder, data, workers=workers, started=started)

@@ -21,7 +21,7 @@ from jules_backtest.metrics import ExecutionCounts, compute_metrics
 from jules_backtest.run import RunSummary, run_backtest
 from jules_backtest.sweep.config import SweepConfig
 from jules_backtest.sweep.folds import Fold, data_period, walk_forward_folds
-from jules_backtest.sweep.search import TrialRecord, best_trial, run_search
+from jules_backtest.sweep.search import TrialRecord, best_trial
 from jules_backtest.sweep.trial import BacktestTrial, point_config
 from jules_backtest.trades import round_trips, traded_notional
 
@@ -97,17 +97,13 @@ def run_sweep(
     results = []
     for fold in folds:
         trial = BacktestTrial(config.base, Fold.iso(fold.in_sample))
-        trials = run_search(
+        trials = config.search.run(
             trial,
             config.parameters,
-            objective=config.objective.metric,
-            direction=config.objective.direction,
-            method=config.search.method,
-            trials=config.search.trials,
-            seed=config.search.seed + fold.index,
-            batch=config.search.batch,
-            client=client,
+            config.objective,
+            client,
             on_trial=None if on_trial is None else partial(on_trial, fold.index),
+            seed_offset=fold.index,
         )
         best = best_trial(trials, config.objective.direction)
         if fold.out_of_sample is None:

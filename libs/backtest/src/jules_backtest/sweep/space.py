@@ -3,7 +3,7 @@
 In a sweep file a parameter is written under its dotted config key::
 
     parameters:
-      strategy.fast: [5, 10, 20]                 # values (any scalars)
+      strategy.fast: [5, 10, 20]                 # values (scalars, lists or mappings)
       strategy.slow: {low: 20, high: 60, step: 10}   # integers 20, 30, ..., 60
       risk.sizing.fraction: {low: 0.1, high: 0.5, step: 0.1}
       execution.fees.taker_bps: {low: 1.0, high: 20.0, log: true}   # Optuna only
@@ -15,11 +15,12 @@ sampler for values inside each range.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 if TYPE_CHECKING:
     import optuna
@@ -34,9 +35,9 @@ class _Frozen(BaseModel):
 
 
 class Choice(_Frozen):
-    """A parameter that takes one of listed values."""
+    """A parameter that takes one of listed values: scalars, or lists and mappings."""
 
-    values: Annotated[tuple[Scalar, ...], Field(min_length=1)]
+    values: Annotated[tuple[JsonValue, ...], Field(min_length=1)]
     """The values, tried in this order by a grid."""
 
     def grid(self, name: str) -> list[Any]:
@@ -44,8 +45,15 @@ class Choice(_Frozen):
         return list(self.values)
 
     def suggest(self, trial: optuna.Trial, name: str) -> Any:
-        """The value the trial's sampler picks."""
-        return trial.suggest_categorical(name, list(self.values))
+        """The value the trial's sampler picks.
+
+        Optuna's categories are scalars; a list or mapping value is offered as its JSON text
+        and decoded, so the point holds the value itself.
+        """
+        if all(isinstance(v, Scalar) or v is None for v in self.values):
+            return trial.suggest_categorical(name, list(self.values))  # type: ignore[arg-type]
+        texts = [json.dumps(v, sort_keys=True) for v in self.values]
+        return json.loads(trial.suggest_categorical(name, texts))
 
 
 class IntRange(_Frozen):
