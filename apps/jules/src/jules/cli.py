@@ -8,6 +8,7 @@ from jules_runtime.cli_version import version_option
 from jules.audit_cmd import audit_app
 from jules.backtest_cmd import backtest
 from jules.dlq_cmd import dlq
+from jules.fake_exchange_cmd import fake_exchange
 from jules.features_cmd import features_app
 from jules.replay_cmd import replay
 from jules.session_cmd import down, status, up
@@ -36,6 +37,7 @@ app.command()(down)
 app.command()(dlq)
 app.command("swap-model")(swap_model)
 app.command("shadow-report")(shadow_report)
+app.command("fake-exchange")(fake_exchange)
 
 
 @app.callback()

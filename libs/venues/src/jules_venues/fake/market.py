@@ -183,8 +183,10 @@ class SymbolState:
 class Market:
     """A recorded feed replayed as a live market.
 
-    Events before the feed's first depth snapshot are skipped: the market opens with the
-    snapshot's book, so the REST snapshot and the websocket diffs chain from the first event.
+    The market opens at the feed's first depth snapshot: its book is the snapshot's, updated
+    by the diffs received before it that it does not cover (Binance's snapshot-plus-diffs
+    procedure), so the REST snapshot and the websocket diffs chain from the first event. The
+    other events before the snapshot are skipped.
 
     Args:
         feed: The recorded feed.
@@ -206,6 +208,10 @@ class Market:
         self._clock_ns = feed.events[first_snapshot].recv_ns
         if isinstance(feed.events[first_snapshot], DepthSnapshot):
             self.step()
+        for event in feed.events[:first_snapshot]:  # diffs received while the snapshot was taken
+            book = self.symbols[event.symbol].book
+            if isinstance(event, DepthDiff) and book is not None:
+                book.apply(event)
 
     @property
     def now_ms(self) -> int:
@@ -284,8 +290,12 @@ class Market:
                 break
         return applied
 
-    def _due(self, loop_time: float) -> int:
-        """How many of the next events are due at ``loop_time`` at the current speed."""
+    def due_events(self, loop_time: float) -> int:
+        """How many of the next events are due at event-loop time ``loop_time``.
+
+        The first call after a speed change anchors the replay: the current position's
+        recorded time is due at ``loop_time``. At most 2,000 events are due at once.
+        """
         speed = self._speed
         if speed is None:
             return 0
@@ -307,7 +317,7 @@ class Market:
         loop = asyncio.get_running_loop()
         while not self.finished:
             self._wake.clear()
-            due = self._due(loop.time())
+            due = self.due_events(loop.time())
             if due:
                 self.step(due)
                 await asyncio.sleep(0)

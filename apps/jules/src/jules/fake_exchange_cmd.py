@@ -1,0 +1,115 @@
+"""``jules fake-exchange``: a local exchange speaking a real exchange's API over recorded data."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from jules.backtest_cmd import DataDir
+
+if TYPE_CHECKING:
+    from jules_venues.fake import FakeExchange, FaultUpdate
+
+__all__ = ["fake_exchange"]
+
+
+def fake_exchange(
+    dialect: Annotated[
+        str, typer.Option(help="The exchange API to speak (binance: Binance spot).")
+    ] = "binance",
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, help="The port (0: a free one).")] = 8765,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Recorded feed files (repeatable; default: the hftbacktest Binance spot "
+            "BTCUSDT files of the sample data)."
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    speed: Annotated[
+        float,
+        typer.Option(min=0, help="Recorded seconds per second (0: as fast as possible)."),
+    ] = 1.0,
+    latency_ms: Annotated[
+        float, typer.Option(min=0, help="Added latency of every REST response and WS message.")
+    ] = 0.0,
+    faults: Annotated[
+        str | None,
+        typer.Option(help="More faults at start, as JSON (e.g. '{\"depth_gap\": 3}')."),
+    ] = None,
+) -> None:
+    """Serve a recorded market as a live exchange until Ctrl-C.
+
+    The real ccxt classes run against it with their URLs pointed at it (printed at start).
+    Faults can be changed while it runs: ``POST /_fake/faults`` with JSON such as
+    ``{"rate_limit": {"count": 5, "retry_after": 2}}``, ``{"drop_connections":
+    {"refuse_seconds": 10}}`` or ``{"stale": {"streams": ["*@trade"], "seconds": 30}}``;
+    ``DELETE /_fake/faults`` clears them; ``GET /_fake/status`` shows the replay.
+    """
+    from jules_venues.fake import DIALECTS, FaultUpdate, files_or_default
+    from pydantic import ValidationError
+
+    if dialect not in DIALECTS:
+        typer.echo(f"unknown --dialect {dialect!r} (known: {', '.join(sorted(DIALECTS))})")
+        raise typer.Exit(2)
+    try:
+        update = FaultUpdate.model_validate_json(faults or "{}")
+    except ValidationError as exc:
+        typer.echo(f"invalid --faults: {exc}")
+        raise typer.Exit(2) from exc
+    if latency_ms:
+        update = update.model_copy(update={"latency_ms": latency_ms})
+    files = files_or_default(data or [], data_dir or Path("..") / "shared" / "data")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        typer.echo(f"data file not found: {', '.join(missing)} (--data, --data-dir)")
+        raise typer.Exit(2)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(dialect, host, port, files, speed, update))
+    typer.echo("fake exchange stopped")
+
+
+async def _serve(
+    dialect: str,
+    host: str,
+    port: int,
+    files: tuple[Path, ...],
+    speed: float,
+    faults: FaultUpdate,
+) -> None:
+    from jules_venues.fake import FakeExchange, Market, load_feed
+
+    market = Market(load_feed(files), speed=speed)
+    async with FakeExchange(market, dialect=dialect, host=host, port=port, faults=faults) as fake:
+        _print_usage(fake, files, speed)
+        await asyncio.Event().wait()
+
+
+def _print_usage(fake: FakeExchange, files: tuple[Path, ...], speed: float) -> None:
+    urls = fake.urls
+    name = fake.dialect.name
+    pace = "as fast as possible" if speed == 0 else f"at {speed:g}x"
+    lines = [
+        f"fake {name} exchange listening on {urls.http} (websockets {urls.ws})",
+        f"replaying {', '.join(f.name for f in files)} {pace}; symbols: "
+        + ", ".join(fake.market.symbols),
+        "",
+        "point ccxt at it:",
+        "    import ccxt.pro  # or ccxt.async_support, the same options",
+        "    from jules_venues.fake import get_dialect",
+        f"    config = get_dialect({name!r}).ccxt_config({urls.http!r}, {urls.ws!r})",
+        f"    exchange = ccxt.pro.{name}(config)",
+        "",
+        "faults (JSON, see jules_venues.fake.FaultUpdate):",
+        f"    curl -X POST {urls.http}/_fake/faults -d '" + json.dumps({"latency_ms": 200}) + "'",
+        f"    curl {urls.http}/_fake/status",
+        "",
+        "Ctrl-C stops it.",
+    ]
+    typer.echo("\n".join(lines))
