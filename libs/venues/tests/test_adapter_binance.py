@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -20,10 +19,9 @@ from jules_venues import (
     adapter_for,
 )
 
-RECORDING = (
-    Path(__file__).resolve().parents[3].parent
-    / "shared/data/hftbacktest/examples/spot/btcusdt_20240808.gz"
-)
+from .test_fake_support import SPOT_FILE
+
+RECORDING = SPOT_FILE
 INSTRUMENT = "BTCUSDT.BINANCE"
 MINUTE_MS = 60_000
 START_MS = 1_723_161_240_000
@@ -183,7 +181,6 @@ async def test_fetch_ohlcv_pages_and_leaves_the_open_bar_out() -> None:
     )
 
 
-@pytest.mark.skipif(not RECORDING.exists(), reason="the recorded Binance feed is absent")
 async def test_fetch_trades_backfill_has_the_stream_ids() -> None:
     raw = recorded_trades()
     venue = Venue(raw)
@@ -199,7 +196,6 @@ async def test_fetch_trades_backfill_has_the_stream_ids() -> None:
     assert venue.calls.count("historicalTrades") >= 2
 
 
-@pytest.mark.skipif(not RECORDING.exists(), reason="the recorded Binance feed is absent")
 async def test_fetch_trades_without_a_key_pages_agg_trades() -> None:
     raw = recorded_trades()
     venue = Venue(raw)

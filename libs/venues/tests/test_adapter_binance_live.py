@@ -5,23 +5,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from pathlib import Path
 from typing import Any
 
-import pytest
-from jules_venues import BinanceAdapter, VenueConfig
+from jules_venues import BinanceAdapter, VenueConfig, fake
 
-fake = pytest.importorskip("jules_venues.fake")
+from .test_fake_support import SPOT_FILE
 
-RECORDING = (
-    Path(__file__).resolve().parents[3].parent
-    / "shared/data/hftbacktest/examples/spot/btcusdt_20240808.gz"
-)
+RECORDING = SPOT_FILE
 INSTRUMENT = "BTCUSDT.BINANCE"
-
-pytestmark = pytest.mark.skipif(
-    not RECORDING.exists(), reason="the recorded Binance feed is absent"
-)
 
 
 def recorded_trades() -> dict[str, dict[str, Any]]:

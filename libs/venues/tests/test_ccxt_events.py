@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-from pathlib import Path
 from typing import Any
 
 import ccxt.pro
@@ -21,10 +20,9 @@ from jules_venues.ccxt_events import (
 from jules_venues.errors import VenueDataError
 from jules_venues.markets import DECIMAL_PLACES, SIGNIFICANT_DIGITS, TICK_SIZE, market_rules
 
-RECORDING = (
-    Path(__file__).resolve().parents[3].parent
-    / "shared/data/hftbacktest/examples/spot/btcusdt_20240808.gz"
-)
+from .test_fake_support import SPOT_FILE
+
+RECORDING = SPOT_FILE
 INSTRUMENT = "BTCUSDT.BINANCE"
 SOURCE = "venue:binance"
 RECEIVED = 1_723_161_254_000_000_000
@@ -53,10 +51,6 @@ BTCUSDT_INFO: dict[str, Any] = {
         {"filterType": "NOTIONAL", "minNotional": "5", "maxNotional": "9000000"},
     ],
 }
-
-pytestmark = pytest.mark.skipif(
-    not RECORDING.exists(), reason="the recorded Binance feed is absent"
-)
 
 
 def recorded(limit: int = 4000) -> list[dict[str, Any]]:
