@@ -1,7 +1,7 @@
 """The ``jules-market-data`` command: ``run``, ``check-config``, ``replay`` and ``record``.
 
-Live venues are not connected yet (ccxt adapters come later): ``run`` replays the files of
-its settings, ``replay`` the files given on the command line.
+``run`` streams the configured venues live (``jules_market_data.live``) or, without venues,
+replays the files of its settings; ``replay`` replays the files given on the command line.
 
 Exit status: 0 on success; 1 when a file cannot be read, the broker fails, or ``record`` read
 no event; 2 for an invalid configuration or unusable arguments.
@@ -39,7 +39,7 @@ app = service_cli(
     MarketDataSettings,
     create_app=create_app,
     summary="Normalises and validates venue and recorded market data onto the md.* topics. "
-    "Live venues are not connected yet: run replays the files of its settings.",
+    "run streams the configured venues live, or replays the files of its settings.",
 )
 main = app
 

@@ -1,6 +1,6 @@
 """The market-data service's work: the configured files replayed onto the ``md.*`` topics.
 
-There is no live venue connection yet (ccxt adapters come later). ``FileReplay`` replays the
+Without venues (the live mode is ``jules_market_data.live``), ``FileReplay`` replays the
 files of the settings (``files``, ``speed``) in a background task: started at start-up, it
 waits until the broker is connected, publishes every accepted event through the service's
 bus, and counts what it publishes and refuses (``ReplayMetrics``); the service keeps serving
@@ -25,19 +25,24 @@ from jules_market_data.config import MarketDataSettings
 from jules_market_data.engine import MarketDataValidator, Rejection
 from jules_market_data.replay import replay, replay_stream
 
-__all__ = ["FileReplay", "ReplayMetrics"]
+__all__ = ["FileReplay", "ReplayMetrics", "rejected_rows"]
+
+
+def rejected_rows(registry: CollectorRegistry) -> Counter:
+    """``jules_market_data_rejected_rows_total`` by reason (the replay's and the live mode's)."""
+    return Counter(
+        "jules_market_data_rejected_rows",
+        "Rows and events refused by the loaders or the validator, by reason.",
+        ["reason"],
+        registry=registry,
+    )
 
 
 class ReplayMetrics:
     """The replay's own metrics (``jules_market_data_…``)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.rejected = Counter(
-            "jules_market_data_rejected_rows",
-            "Rows and events refused by the loaders or the validator, by reason.",
-            ["reason"],
-            registry=registry,
-        )
+        self.rejected = rejected_rows(registry)
         self.event_time = Gauge(
             "jules_market_data_replay_event_time_seconds",
             "Event time of the last event the replay published (Unix seconds).",
@@ -99,7 +104,7 @@ class FileReplay:
         settings, metrics = self._settings, self.metrics
         if not settings.files:
             logger.warning(
-                "no files to replay: live venues are not connected yet; serving health and metrics"
+                "no files to replay and no venues configured; serving health and metrics"
             )
             return
         await self._connected.wait()
