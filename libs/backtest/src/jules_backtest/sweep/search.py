@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from jules_contracts import JulesError
+
 from jules_backtest.sweep.space import Space
 
 if TYPE_CHECKING:
@@ -46,7 +48,7 @@ Evaluate = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 """A trial's function: a point in, its figures out (must be picklable for Dask)."""
 
 
-class SearchError(RuntimeError):
+class SearchError(JulesError, RuntimeError):
     """A search cannot go on (every trial failed, or the objective names no figure)."""
 
 
