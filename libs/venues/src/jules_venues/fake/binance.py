@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from jules_contracts import JulesError
 
 from jules_venues.fake import binance_format as fmt
 from jules_venues.fake.binance_info import RATE_LIMITS, symbol_info
@@ -32,7 +33,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CONTEXT = web.AppKey("binance_context", FakeContext)
 
 
-class BinanceError(Exception):
+class BinanceError(JulesError):
     """A request Binance would refuse: HTTP ``status`` with ``{"code", "msg"}``."""
 
     def __init__(self, code: int, msg: str, status: int = 400) -> None:
