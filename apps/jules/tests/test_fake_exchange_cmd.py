@@ -66,7 +66,7 @@ def test_unknown_dialect_and_bad_faults_are_refused() -> None:
     runner = CliRunner()
     unknown = runner.invoke(app, ["fake-exchange", "--dialect", "nope"])
     assert unknown.exit_code == 2
-    assert "unknown --dialect 'nope' (known: binance)" in unknown.output
+    assert "unknown --dialect 'nope' (known: binance, okx)" in unknown.output
     bad = runner.invoke(app, ["fake-exchange", "--faults", '{"latency_ms": -5}'])
     assert bad.exit_code == 2
     assert "invalid --faults" in bad.output

@@ -46,17 +46,20 @@ def new_market() -> Market:
 
 @asynccontextmanager
 async def started_fake(
-    market: Market | None = None, faults: FaultUpdate | None = None
+    market: Market | None = None, faults: FaultUpdate | None = None, dialect: str = "binance"
 ) -> AsyncIterator[FakeExchange]:
-    """A fake Binance on a free port (the market paused unless given)."""
-    async with FakeExchange(market or new_market(), faults=faults, ping_interval=5.0) as fake:
+    """A fake exchange (Binance unless told) on a free port (the market paused unless given)."""
+    async with FakeExchange(
+        market or new_market(), dialect=dialect, faults=faults, ping_interval=5.0
+    ) as fake:
         yield fake
 
 
 @asynccontextmanager
 async def rest_client(fake: FakeExchange, **options: Any) -> AsyncIterator[Any]:
-    """``ccxt.async_support.binance`` pointed at the fake (no client-side rate limiting)."""
-    exchange = ccxt_async.binance(fake.ccxt_config() | {"enableRateLimit": False} | options)
+    """The dialect's ``ccxt.async_support`` class pointed at the fake (no client throttle)."""
+    factory = getattr(ccxt_async, fake.dialect.name)
+    exchange = factory(fake.ccxt_config() | {"enableRateLimit": False} | options)
     try:
         yield exchange
     finally:
@@ -65,8 +68,8 @@ async def rest_client(fake: FakeExchange, **options: Any) -> AsyncIterator[Any]:
 
 @asynccontextmanager
 async def ws_client(fake: FakeExchange) -> AsyncIterator[Any]:
-    """``ccxt.pro.binance`` pointed at the fake, markets loaded."""
-    exchange = ccxt_pro.binance(fake.ccxt_config() | {"enableRateLimit": False})
+    """The dialect's ``ccxt.pro`` class pointed at the fake, markets loaded."""
+    exchange = getattr(ccxt_pro, fake.dialect.name)(fake.ccxt_config() | {"enableRateLimit": False})
     try:
         await exchange.load_markets()
         yield exchange

@@ -20,7 +20,7 @@ __all__ = ["fake_exchange"]
 
 def fake_exchange(
     dialect: Annotated[
-        str, typer.Option(help="The exchange API to speak (binance: Binance spot).")
+        str, typer.Option(help="The exchange API to speak (binance or okx: their spot APIs).")
     ] = "binance",
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, help="The port (0: a free one).")] = 8765,

@@ -11,34 +11,27 @@ are in :mod:`jules_venues.fake.binance_ws`.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from jules_contracts import JulesError
 
 from jules_venues.fake import binance_format as fmt
 from jules_venues.fake.binance_info import RATE_LIMITS, symbol_info
 from jules_venues.fake.binance_ws import BinanceStreams
-from jules_venues.fake.dialect import FakeContext
+from jules_venues.fake.dialect import FakeContext, Handler, RequestRefusedError, add_routes
 from jules_venues.fake.market import SymbolState
 
 __all__ = ["DIALECT", "BinanceDialect", "BinanceError", "ccxt_urls"]
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _CONTEXT = web.AppKey("binance_context", FakeContext)
 
 
-class BinanceError(JulesError):
+class BinanceError(RequestRefusedError):
     """A request Binance would refuse: HTTP ``status`` with ``{"code", "msg"}``."""
-
-    def __init__(self, code: int, msg: str, status: int = 400) -> None:
-        super().__init__(msg)
-        self.code, self.msg, self.status = code, msg, status
 
 
 def _json(data: Any) -> web.Response:
@@ -338,7 +331,6 @@ class BinanceDialect:
     def install(self, app: web.Application, context: FakeContext) -> None:
         """Add the REST routes and the websocket endpoints."""
         app[_CONTEXT] = context
-        app.middlewares.append(_errors)
         routes: dict[str, Handler] = {
             "/api/v3/ping": ping,
             "/api/v3/time": server_time,
@@ -355,8 +347,7 @@ class BinanceDialect:
             "/api/v3/ticker/bookTicker": ticker_book,
             "/sapi/v1/system/status": system_status,
         }
-        for path, handler in routes.items():
-            app.router.add_get(path, handler)
+        add_routes(app, routes, _errors)
         BinanceStreams(context).install(app)
 
     def rate_limited(self, retry_after: int) -> web.Response:

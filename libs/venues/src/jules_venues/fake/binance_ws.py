@@ -21,10 +21,15 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from jules_venues.fake import binance_format as fmt
-from jules_venues.fake.dialect import FakeContext, WsConnection
+from jules_venues.fake.dialect import (
+    FakeContext,
+    TradeFaultGate,
+    WsConnection,
+    serve_websocket,
+)
 from jules_venues.fake.feed import DepthDiff, Event, Quote, Trade
 from jules_venues.fake.market import Bar, bar_with
 
@@ -53,10 +58,19 @@ def _dumps(data: Any) -> str:
 class _Client:
     """One websocket connection and the streams it subscribed to."""
 
-    def __init__(self, connection: WsConnection, combined: bool) -> None:
+    def __init__(self, owner: BinanceStreams, connection: WsConnection, combined: bool) -> None:
+        self.owner = owner
         self.connection = connection
         self.combined = combined
         self.streams: list[str] = []
+
+    def receive(self, text: str) -> None:
+        """Answer a client request."""
+        self.connection.send(_dumps(self.owner._request(self, text)))
+
+    def close(self) -> None:
+        """Drop the connection's subscriptions."""
+        self.owner._unsubscribe(self, list(self.streams))
 
 
 class BinanceStreams:
@@ -66,7 +80,7 @@ class BinanceStreams:
         self.context = context
         self.subscribers: defaultdict[str, set[_Client]] = defaultdict(set)
         self._bars: dict[str, Bar | None] = {}
-        self._held: dict[str, dict[str, Any]] = {}
+        self._trade_faults = TradeFaultGate(context.faults)
         context.market.add_listener(self.on_event)
 
     def install(self, app: web.Application) -> None:
@@ -106,17 +120,7 @@ class BinanceStreams:
     def _on_trade(self, prefix: str, trade: Trade) -> None:
         stream = f"{prefix}@trade"
         if stream in self:
-            payload = fmt.trade_event(trade)
-            held = self._held.pop(stream, None)
-            fault = self.context.faults.take_trade_fault()
-            if fault == "reorder":
-                self._held[stream] = payload
-            else:
-                self.publish(stream, payload)
-                if fault == "duplicate":
-                    self.publish(stream, payload)
-            if held is not None:
-                self.publish(stream, held)
+            self._trade_faults.send(stream, fmt.trade_event(trade), self.publish)
         if trade.agg is not None:
             payload = {"e": "aggTrade", "E": trade.event_ms, "s": trade.symbol}
             self.publish(f"{prefix}@aggTrade", payload | fmt.agg_trade(trade.agg))
@@ -208,18 +212,11 @@ class BinanceStreams:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """A websocket connection: initial streams from the URL, then client requests."""
-        context = self.context
-        if context.faults.refusing_connections():
-            return web.Response(status=503, text="Service Unavailable")
-        ws = web.WebSocketResponse(heartbeat=context.ping_interval, autoping=True)
-        await ws.prepare(request)
-        client = _Client(WsConnection(ws, context), request.path.startswith("/stream"))
-        self._subscribe(client, self._initial_streams(request))
-        try:
-            async for message in ws:
-                if message.type == WSMsgType.TEXT:
-                    client.connection.send(_dumps(self._request(client, message.data)))
-        finally:
-            self._unsubscribe(client, list(client.streams))
-            await client.connection.finish()
-        return ws
+        combined = request.path.startswith("/stream")
+
+        def open_session(connection: WsConnection) -> _Client:
+            client = _Client(self, connection, combined)
+            self._subscribe(client, self._initial_streams(request))
+            return client
+
+        return await serve_websocket(request, self.context, open_session)

@@ -14,18 +14,50 @@ import asyncio
 import contextlib
 import importlib
 from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.typedefs import Middleware
+from jules_contracts import JulesError
 
 from jules_venues.fake.faults import Faults
 from jules_venues.fake.market import Market
 
-__all__ = ["DIALECTS", "Dialect", "FakeContext", "WsConnection", "get_dialect"]
+__all__ = [
+    "DIALECTS",
+    "Dialect",
+    "FakeContext",
+    "Handler",
+    "RequestRefusedError",
+    "TradeFaultGate",
+    "WsConnection",
+    "WsSession",
+    "add_routes",
+    "get_dialect",
+    "serve_websocket",
+]
 
-DIALECTS: dict[str, str] = {"binance": "jules_venues.fake.binance"}
+DIALECTS: dict[str, str] = {
+    "binance": "jules_venues.fake.binance",
+    "okx": "jules_venues.fake.okx",
+}
 """Dialect name -> module exposing ``DIALECT``."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+"""An aiohttp request handler."""
+
+
+class RequestRefusedError(JulesError):
+    """A request the exchange refuses: HTTP ``status`` with the exchange's ``code`` and ``msg``.
+
+    Each dialect subclasses it and turns it into the exchange's error body.
+    """
+
+    def __init__(self, code: int | str, msg: str, status: int = 400) -> None:
+        super().__init__(msg)
+        self.code, self.msg, self.status = code, msg, status
 
 
 @dataclass(slots=True)
@@ -79,6 +111,17 @@ def get_dialect(name: str) -> Dialect:
     return dialect
 
 
+def add_routes(
+    app: web.Application,
+    routes: Mapping[str, Handler],
+    errors: Middleware,
+) -> None:
+    """Add a dialect's GET routes (path to handler) and its error middleware to ``app``."""
+    app.middlewares.append(errors)
+    for path, handler in routes.items():
+        app.router.add_get(path, handler)
+
+
 class WsConnection:
     """A websocket connection whose messages go out in order, after the injected latency.
 
@@ -127,3 +170,65 @@ class WsConnection:
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
+
+
+class TradeFaultGate:
+    """Sends a trade stream's payloads through the trade faults (duplicates, swaps).
+
+    A trade to reorder is held back and sent after the next trade of its stream.
+    """
+
+    def __init__(self, faults: Faults) -> None:
+        self._faults = faults
+        self._held: dict[str, Any] = {}
+
+    def send(self, stream: str, payload: Any, publish: Callable[[str, Any], None]) -> None:
+        """Publish ``payload`` on ``stream`` as the faults say (once, twice, or later)."""
+        held = self._held.pop(stream, None)
+        fault = self._faults.take_trade_fault()
+        if fault == "reorder":
+            self._held[stream] = payload
+        else:
+            publish(stream, payload)
+            if fault == "duplicate":
+                publish(stream, payload)
+        if held is not None:
+            publish(stream, held)
+
+
+class WsSession(Protocol):
+    """A dialect's side of one websocket connection."""
+
+    def receive(self, text: str) -> None:
+        """Handle a text message from the peer."""
+
+    def close(self) -> None:
+        """The peer went away: drop the connection's subscriptions."""
+
+
+async def serve_websocket(
+    request: web.Request,
+    context: FakeContext,
+    open_session: Callable[[WsConnection], WsSession],
+) -> web.StreamResponse:
+    """Serve one websocket connection through a dialect's session.
+
+    While connections are refused (a fault), the handshake is answered 503. Otherwise the
+    session is opened on the prepared connection, gets every text message until the peer
+    leaves, and is closed. The server pings every ``context.ping_interval`` seconds and
+    answers pings.
+    """
+    if context.faults.refusing_connections():
+        return web.Response(status=503, text="Service Unavailable")
+    ws = web.WebSocketResponse(heartbeat=context.ping_interval, autoping=True)
+    await ws.prepare(request)
+    connection = WsConnection(ws, context)
+    session = open_session(connection)
+    try:
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                session.receive(message.data)
+    finally:
+        session.close()
+        await connection.finish()
+    return ws
