@@ -1,0 +1,150 @@
+"""``jules-market-data run`` live against the fake Binance exchange (in the test process) and
+the real broker: the recorded trades and 1-minute bars are published; 429s and latency are
+survived, with the backoff and the feed health reported."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from jules_contracts import AggressorSide, Bar, Trade, decode_event
+from jules_contracts.base import derive_event_id
+from jules_contracts.topics import MD_BARS, MD_TRADES
+from jules_market_data.engine import BarAggregator, BarAggregatorConfig
+from jules_runtime.settings import KafkaSettings
+from jules_venues.fake import FakeExchange, FaultUpdate, Market, load_feed
+from jules_venues.fake.faults import RateLimit
+from prometheus_client.parser import text_string_to_metric_families
+
+from .bus_helpers import create_scoped_topics, new_scope, read_topic, wait_until
+from .service_process import ServiceProcess, http_text, start_service
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
+SPOT_FILE = DATA_DIR / "hftbacktest" / "examples" / "spot" / "btcusdt_20240808.gz"
+INSTRUMENT = "BTCUSDT.BINANCE"
+
+
+def expected_trades(market: Market) -> list[Trade]:
+    """The trades the fake applied, as the Binance adapter gives them."""
+    return [
+        Trade(
+            event_id=derive_event_id("md.trade", INSTRUMENT, "trade_id", str(t.trade_id)),
+            event_time=t.time_ms * 1_000_000,
+            source="venue:binance",
+            instrument_id=INSTRUMENT,
+            price=float(t.price),
+            size=float(t.qty),
+            aggressor_side=AggressorSide.SELLER if t.buyer_maker else AggressorSide.BUYER,
+            trade_id=str(t.trade_id),
+        )
+        for t in market.state("BTCUSDT").trades
+    ]
+
+
+def expected_bars(trades: list[Trade]) -> list[Bar]:
+    aggregator = BarAggregator(BarAggregatorConfig(interval="1m"))
+    return [bar for trade in trades for bar in aggregator.on_event(trade)]
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples ``name`` whose labels include ``labels`` (0 if none)."""
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for item in family.samples:
+            if item.name == name and labels.items() <= item.labels.items():
+                total += item.value
+    return total
+
+
+async def metrics(service: ServiceProcess) -> str:
+    return await asyncio.to_thread(http_text, service.base_url + "/metrics")
+
+
+async def play_until(market: Market, seconds: float, speed: float = 30.0) -> None:
+    """Replay at ``speed`` until ``seconds`` of the recording were applied, then pause."""
+    end = market.feed.events[0].recv_ns + seconds * 1e9
+    market.set_speed(speed)
+    await wait_until(
+        lambda: market.finished or market.feed.events[market.position].recv_ns > end, 60
+    )
+    market.set_speed(None)
+
+
+@asynccontextmanager
+async def live_service(
+    kafka: Any, tmp_path: Path, streams: list[str], faults: FaultUpdate | None = None
+) -> AsyncIterator[tuple[FakeExchange, ServiceProcess, str]]:
+    """The fake exchange (paused) and ``jules-market-data run`` subscribed to it."""
+    scope = new_scope()
+    await create_scoped_topics(KafkaSettings(bootstrap_servers=kafka.bootstrap), scope)
+    market = Market(load_feed((SPOT_FILE,)), speed=None)
+    async with FakeExchange(market, faults=faults, ping_interval=5.0) as fake:
+        ccxt = fake.ccxt_config()
+        venue = {
+            "name": "binance",
+            "instruments": {INSTRUMENT: "BTC/USDT"},
+            "urls": ccxt["urls"],
+            "options": ccxt.get("options", {}),
+            "api_key": "any-key",  # the fake's historicalTrades takes any key
+            "rate_limit_ms": 0,
+            "book_depth": 5,
+        }
+        live = {"streams": streams, "backoff_min_s": 0.2, "backoff_max_s": 1.0}
+        service = start_service(
+            "market-data",
+            kafka.bootstrap,
+            scope,
+            tmp_path,
+            venues=json.dumps([venue]),
+            live=json.dumps(live),
+        )
+        try:
+            await asyncio.to_thread(service.wait_ready)
+            first = f"btcusdt@{'trade' if 'trades' in streams else 'depth@100ms'}"
+            await wait_until(lambda: fake.context.subscriptions[first] > 0, 60)
+            yield fake, service, scope
+        finally:
+            status = await asyncio.to_thread(service.terminate)
+            assert status == 0, service.log.read_text()[-3000:]
+
+
+async def published(kafka: Any, topic: str, count: int) -> list[Any]:
+    records = await read_topic(kafka.bootstrap, topic, count, timeout_s=30)
+    return [decode_event(record.value) for record in records]
+
+
+async def test_live_service_publishes_the_recorded_trades_and_bars(kafka, tmp_path):
+    async with live_service(kafka, tmp_path, ["trades"]) as (fake, _, scope):
+        await play_until(fake.market, 120)
+        trades = expected_trades(fake.market)
+        bars = expected_bars(trades)
+        got_trades = await published(kafka, MD_TRADES.scoped(scope), len(trades))
+        got_bars = await published(kafka, MD_BARS.scoped(scope), len(bars))
+    assert got_trades == trades
+    assert got_bars == bars
+    assert len(bars) >= 1
+
+
+async def test_429s_and_latency_are_survived_with_backoff_and_health_reported(kafka, tmp_path):
+    faults = FaultUpdate(latency_ms=100, rate_limit=RateLimit(count=3, retry_after=1))
+    async with live_service(kafka, tmp_path, ["trades", "quotes"], faults) as (fake, svc, scope):
+        await play_until(fake.market, 60)
+        trades = expected_trades(fake.market)
+        got_trades = await published(kafka, MD_TRADES.scoped(scope), len(trades))
+        text = await metrics(svc)
+        injected = fake.faults.describe()
+    assert got_trades == trades
+    retries = metric(text, "jules_market_data_venue_retries_total")
+    assert retries >= 1
+    assert metric(text, "jules_market_data_venue_backoff_seconds_total") >= 1.0  # Retry-After
+    labels = {"instrument": INSTRUMENT, "stream": "trades"}
+    assert metric(text, "jules_market_data_feed_connected", **labels) == 1
+    assert metric(text, "jules_market_data_feed_stale", **labels) == 0
+    assert "jules_market_data_feed_message_age_seconds" in text
+    assert injected is not None
