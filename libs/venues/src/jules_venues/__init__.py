@@ -22,6 +22,7 @@ from jules_venues.execution import (
     VenuePosition,
 )
 from jules_venues.markets import MarketRules
+from jules_venues.okx import OkxAdapter
 from jules_venues.venues import VENUES, adapter_for, register_venue
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "BinanceAdapter",
     "MarketDataOnly",
     "MarketRules",
+    "OkxAdapter",
     "VenueAdapter",
     "VenueCapabilityError",
     "VenueConfig",

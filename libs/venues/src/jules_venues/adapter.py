@@ -210,6 +210,22 @@ class VenueAdapter(VenueExecution, ABC):
         ticker: Mapping[str, Any] = await self.ws.watch_ticker(symbol)
         return ticker, None
 
+    async def _watch_bid_ask(
+        self, symbol: str, sequence_field: str
+    ) -> tuple[Mapping[str, Any] | None, int | None]:
+        """The top of book from ccxt's ``watch_bids_asks`` (a venue's best bid/offer stream).
+
+        Args:
+            symbol: The ccxt symbol.
+            sequence_field: The field of the venue's raw message that numbers the update.
+        """
+        tickers: Mapping[str, Any] = await self.ws.watch_bids_asks([symbol])
+        ticker = tickers.get(symbol)
+        if ticker is None:
+            return None, None
+        sequence = (ticker.get("info") or {}).get(sequence_field)
+        return ticker, int(sequence) if sequence is not None else None
+
     async def watch_quotes(self, instrument_id: str) -> AsyncIterator[Quote]:
         """Stream an instrument's best bid and offer (one-sided updates are skipped)."""
         symbol = self.config.symbol(instrument_id)

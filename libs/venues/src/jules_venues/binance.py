@@ -53,12 +53,7 @@ class BinanceAdapter(VenueAdapter, MarketDataOnly):
     }
 
     async def _watch_top(self, symbol: str) -> tuple[Mapping[str, Any] | None, int | None]:
-        tickers: Mapping[str, Any] = await self.ws.watch_bids_asks([symbol])
-        ticker = tickers.get(symbol)
-        if ticker is None:
-            return None, None
-        update_id = (ticker.get("info") or {}).get("u")
-        return ticker, int(update_id) if update_id is not None else None
+        return await self._watch_bid_ask(symbol, "u")
 
     async def _first_trade_id(self, symbol: str, since_ms: int, until_ms: int) -> int | None:
         """The id of the first trade at or after ``since_ms``: ``aggTrades`` by the hour."""

@@ -10,10 +10,11 @@ from jules_venues.adapter import Clock, VenueAdapter
 from jules_venues.binance import BinanceAdapter
 from jules_venues.config import VenueConfig
 from jules_venues.errors import VenueConfigError
+from jules_venues.okx import OkxAdapter
 
 __all__ = ["VENUES", "adapter_for", "register_venue"]
 
-VENUES: dict[str, type[VenueAdapter]] = {"binance": BinanceAdapter}
+VENUES: dict[str, type[VenueAdapter]] = {"binance": BinanceAdapter, "okx": OkxAdapter}
 """Adapter classes by venue name."""
 
 
