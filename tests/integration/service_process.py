@@ -67,6 +67,12 @@ class ServiceProcess:
                 raise AssertionError(f"{self.name} not ready: {self.log.read_text()[-3000:]}")
             time.sleep(0.2)
 
+    def kill(self, timeout_s: float = 60) -> int:
+        """SIGKILL (no shutdown of any kind) and wait; return the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        return self.process.wait(timeout=timeout_s)
+
     def terminate(self, timeout_s: float = 60) -> int:
         """SIGTERM and wait; return the exit status."""
         if self.process.poll() is None:

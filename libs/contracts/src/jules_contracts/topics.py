@@ -37,6 +37,7 @@ __all__ = [
     "ALL_TOPICS",
     "AUDIT_CHECKPOINTS",
     "CONTROL",
+    "CONTROL_STATE",
     "DLQ_SUFFIX",
     "FEATURES",
     "IN_BAND_WATERMARK_TOPICS",
@@ -47,12 +48,16 @@ __all__ = [
     "ORDERS_DECISIONS",
     "ORDERS_EVENTS",
     "ORDERS_INTENTS",
+    "ORDER_ROUTER_CHANGELOG",
     "PORTFOLIO",
     "RISK_ALERTS",
+    "RISK_CHANGELOG",
     "SECONDARY_TOPICS",
     "SIGNALS",
     "SIGNALS_SHADOW",
+    "STATE_TOPICS",
     "WATERMARKS",
+    "StateTopic",
     "Topic",
     "backtest_scope",
     "topic_for",
@@ -109,6 +114,23 @@ class Topic:
     def scoped_dlq(self, scope: str | None) -> str:
         """Return the dead-letter topic name within a run scope."""
         return self.scoped(scope) + DLQ_SUFFIX
+
+
+@dataclass(frozen=True, slots=True)
+class StateTopic:
+    """A compacted topic holding state by key (not events): the latest value of each key.
+
+    Attributes:
+        name: ``<owner>.<stream>.v<major>``.
+        description: One line for people.
+    """
+
+    name: str
+    description: str
+
+    def scoped(self, scope: str | None) -> str:
+        """Return the topic name within a run scope (``None``: the live, unscoped name)."""
+        return self.name if scope is None else f"{_check_scope(scope)}.{self.name}"
 
 
 def _check_scope(scope: str) -> str:
@@ -221,6 +243,25 @@ AUDIT_CHECKPOINTS: Final = Topic(
     "",
     "Checkpoints of the hash-chained audit record.",
 )
+
+RISK_CHANGELOG: Final = StateTopic(
+    "risk.changelog.v1",
+    "The risk service's state by entity (positions, working orders, limits, kill switch).",
+)
+ORDER_ROUTER_CHANGELOG: Final = StateTopic(
+    "order-router.changelog.v1",
+    "The order-router's state by entity (account, positions, working orders).",
+)
+CONTROL_STATE: Final = StateTopic(
+    "control-state.v1",
+    "The control state in force by target: kill switch, configuration changes, model.",
+)
+STATE_TOPICS: Final[tuple[StateTopic, ...]] = (
+    RISK_CHANGELOG,
+    ORDER_ROUTER_CHANGELOG,
+    CONTROL_STATE,
+)
+"""Compacted state topics (``cleanup.policy=compact``); not event topics (``ALL_TOPICS``)."""
 
 ALL_TOPICS: Final[tuple[Topic, ...]] = (
     MD_TRADES,

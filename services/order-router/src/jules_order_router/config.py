@@ -40,7 +40,13 @@ from typing import Annotated, Any, ClassVar, Self
 
 from jules_runtime.instruments import InstrumentTableSettings
 from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
-from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from jules_order_router.engine import RouterConfig, VenueConfig
@@ -65,6 +71,8 @@ class OrderRouterSettings(ServiceSettings, InstrumentTableSettings):
             contract multipliers, fees per contract.
         dedup_window: How many acknowledged commands (decisions, cancels) are remembered, to
             recognise one delivered again (it publishes nothing the second time).
+        replica: This replica's name (``0``, ``1`` …): its keys on the changelog are its own.
+            Stable across restarts of the replica.
         lockstep: Backtest mode (topic replay): the venue's steps in lockstep with risk
             (``jules_order_router.lockstep``); one account, so one replica.
         close_at_end: Backtest mode: flatten the account at the open of each instrument's
@@ -80,6 +88,7 @@ class OrderRouterSettings(ServiceSettings, InstrumentTableSettings):
     starting_cash: float = 100_000.0
     engine: VenueConfig = VenueConfig()
     dedup_window: Annotated[int, Field(ge=1)] = 100_000
+    replica: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = "0"
     lockstep: LockstepSettings = LockstepSettings()
     close_at_end: bool = True
 

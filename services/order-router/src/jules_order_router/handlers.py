@@ -29,7 +29,10 @@ Delivered twice: Kafka delivers at least once, and a producer may publish a deci
   after) changes no mark and fills no order that already saw a later event (the engine's
   rule); it gets no snapshot, since the account as of that older time is gone.
 
-The engine's state lives in memory: a restarted router starts with a fresh account.
+The engine's state lives in memory and on the router's compacted changelog, written after
+each batch before the offsets are committed and restored at start-up before consuming
+(``jules_order_router.restore``): a restarted router has the account, positions and working
+orders it had, and handles no input twice.
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ class RouterHandler:
     def __init__(self, engine: OrderRouterEngine, *, dedup_window: int = 100_000) -> None:
         self.engine = engine
         self._commands = Redelivery(dedup_window)
-        self._latest: dict[str, _LatestMarket] = {}
+        self.latest_market: dict[str, _LatestMarket] = {}
+        """Per instrument, the latest market event time and what is known about it."""
 
     async def handle(self, event: Event) -> Sequence[Event]:
         """Route one input to the engine; return the events to publish."""
@@ -108,7 +112,7 @@ class RouterHandler:
             self._commands.acknowledge(event.event_id)
             return
         if isinstance(event, Bar | Quote | BookSnapshot | Trade):
-            latest = self._latest.get(event.instrument_id)
+            latest = self.latest_market.get(event.instrument_id)
             if latest is not None and latest.event_time == event.event_time:
                 latest.acknowledged.add(event.event_id)
 
@@ -118,12 +122,12 @@ class RouterHandler:
         return self.engine.on_decision(command)
 
     def _on_market(self, event: MarketEvent) -> list[Event]:
-        latest = self._latest.get(event.instrument_id)
+        latest = self.latest_market.get(event.instrument_id)
         if latest is not None and event.event_time == latest.event_time:
             if event.event_id in latest.acknowledged:
                 return []
         elif latest is None or event.event_time > latest.event_time:
-            latest = self._latest[event.instrument_id] = _LatestMarket(event.event_time)
+            latest = self.latest_market[event.instrument_id] = _LatestMarket(event.event_time)
         events = self.engine.on_market(event)
         if isinstance(event, Bar) and event.event_time == latest.event_time:
             snapshot = latest.snapshots.get(event.event_id)

@@ -1,7 +1,8 @@
 """The risk service over Kafka: one risk engine behind the bus (``create_app``).
 
 The wiring only: the handlers (routing, redelivery) are in ``jules_risk.handlers``, the
-start-up restore of control commands in ``jules_risk.restore``, the domain metrics in
+state on Kafka (changelog, control state) in ``jules_risk.state``, the start-up restore in
+``jules_risk.restore``, the domain metrics in
 ``jules_risk.metrics``, the kill-switch endpoint in ``jules_risk.endpoints``, backtest mode in
 ``jules_risk.lockstep``.
 
@@ -13,6 +14,8 @@ for that instrument).
 from __future__ import annotations
 
 from faststream.asgi import AsgiFastStream
+from jules_contracts.topics import CONTROL_STATE, RISK_CHANGELOG
+from jules_runtime.bus.changelog import Changelog, StateWriter
 from jules_runtime.service import ServiceRuntime, create_service_app, run_lockstep
 
 from jules_risk.config import KILL_SWITCH_PATH, RiskSettings
@@ -21,18 +24,20 @@ from jules_risk.engine import RiskEngine
 from jules_risk.handlers import RiskService, subscribe
 from jules_risk.lockstep import RiskDriver
 from jules_risk.metrics import RiskMetrics
-from jules_risk.restore import restore_processed_control
+from jules_risk.restore import changelog_prefix, control_group, restore_state
+from jules_risk.state import ControlStateWriter, service_state
 
 __all__ = ["create_app"]
 
 
 def create_app(settings: RiskSettings) -> AsgiFastStream:
-    """Build the risk service (consumer group ``jules-risk``): one engine, two consumers.
+    """Build the risk service: one engine, two consumers.
 
-    Before consuming, the control commands the group already processed are applied again
-    (``restore_processed_control``), so a restarted service keeps its kill switch and the
-    configuration changes made at run time. The rest of the engine's state (market, working
-    orders, loss halts) starts afresh.
+    The input consumer (group ``jules-risk``) writes the service's changelog after each
+    batch, the control consumer (group ``jules-risk-control-<replica>``: every replica reads
+    every command) the control state, both before their offsets are committed. Before
+    consuming, the service restores both (``jules_risk.restore``): a restarted service is
+    as it was (positions, working orders, limits, kill switch).
 
     With ``lockstep.enabled``, the service runs risk's lockstep steps of a topic-replay backtest
     instead (``jules_risk.lockstep``).
@@ -46,11 +51,24 @@ def create_app(settings: RiskSettings) -> AsgiFastStream:
         )
     service = RiskService(_engine(settings), dedup_window=settings.dedup_window)
 
-    async def restore() -> None:
-        await restore_processed_control(service, settings)
-
     def wire(runtime: ServiceRuntime) -> None:
-        subscribe(runtime.bus, service, RiskMetrics(service.engine, runtime.registry))
+        bus, scope = runtime.bus, settings.run_scope
+        changelog = Changelog(RISK_CHANGELOG.scoped(scope), changelog_prefix(settings))
+        writer = StateWriter(bus, changelog, lambda: service_state(service))
+        control_state = ControlStateWriter(bus, CONTROL_STATE.scoped(scope), service)
+        inputs, control = subscribe(
+            bus,
+            service,
+            RiskMetrics(service.engine, runtime.registry),
+            control_group=control_group(settings),
+            on_input_batch=writer.batch_done,
+            on_control_published=lambda record, event, _: control_state.published(record, event),
+            on_control_batch=control_state.batch_done,
+        )
+
+        async def restore() -> None:
+            await restore_state(service, settings, writer=writer, inputs=inputs, control=control)
+
         runtime.on_startup.append(restore)
 
     app = create_service_app(settings, wire)

@@ -33,7 +33,7 @@ from typing import Annotated, ClassVar
 from jules_contracts.base import Identifier
 from jules_runtime.instruments import InstrumentTableSettings
 from jules_runtime.settings import LockstepSettings, ServiceSettings, service_settings_config
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from jules_risk.engine import RiskConfig, RiskControls
 
@@ -58,6 +58,10 @@ class RiskSettings(ServiceSettings, InstrumentTableSettings):
             lots, notional times the contract multiplier.
         dedup_window: How many processed input event ids are remembered, to recognise a
             message delivered again (it publishes nothing the second time).
+        replica: This replica's name among the live replicas of the service (``0``, ``1`` …):
+            its control consumer group is its own (``jules-risk-control-<replica>``: every
+            replica reads every control command), and so are its keys on the changelog.
+            Stable across restarts of the replica.
         lockstep: Backtest mode (topic replay): risk's steps in lockstep with the
             order-router (``jules_risk.lockstep``); control commands are not read then. Every
             replica runs the whole book (``replica_index`` and ``replicas`` are not used).
@@ -70,6 +74,7 @@ class RiskSettings(ServiceSettings, InstrumentTableSettings):
     account_id: Identifier = DEFAULT_ACCOUNT_ID
     engine: RiskControls = RiskControls()
     dedup_window: Annotated[int, Field(ge=1)] = 100_000
+    replica: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = "0"
     lockstep: LockstepSettings = LockstepSettings()
 
     @property

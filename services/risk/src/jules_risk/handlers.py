@@ -26,12 +26,12 @@ An input delivered again (Kafka delivers at least once) is recognised by its ``e
 gets its first outputs again if they were never acknowledged, nothing otherwise (see
 ``RiskService``).
 
-The engine's state lives in memory. A restarted service first applies again the control
-commands its consumer group had processed (``jules_risk.restore``, then
-``RiskService.restore``; their outputs are not published again), then resumes from its
-committed offsets; market knowledge, working orders and loss halts start afresh.
-``control.v1`` must keep its messages for this (long retention or compaction by key would
-lose older commands of the same target).
+The engine's state lives in memory and on Kafka: after each batch of inputs the service
+writes what changed to its compacted changelog, and each control command it applied to the
+compacted control-state topic, before the offsets are committed (``jules_risk.state``). A
+restarted service restores both before it consumes (``jules_risk.restore``): positions,
+working orders, market knowledge, loss halts, limits and the kill switch are as they were,
+and the inputs whose effects the restored state holds are not handled again.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ from jules_contracts.topics import (
     PORTFOLIO,
     SIGNALS,
 )
-from jules_runtime.bus import Bus, InboundRecord, Redelivery
+from jules_runtime.bus import Bus, InboundRecord, MessageProcessor, Redelivery
+from jules_runtime.bus.processor import BatchDoneHook, OutputsPublishedHook
 from jules_runtime.logging import logger
 
 from jules_risk.engine import SOURCE, RiskEngine
@@ -77,7 +78,9 @@ from jules_risk.metrics import RiskMetrics
 __all__ = [
     "CONTROL_TOPICS",
     "INPUT_TOPICS",
+    "RiskCommand",
     "RiskService",
+    "control_state_key",
     "subscribe",
 ]
 
@@ -86,6 +89,9 @@ INPUT_TOPICS = (MD_BARS, MD_QUOTES, MD_TRADES, PORTFOLIO, SIGNALS, ORDERS_INTENT
 
 CONTROL_TOPICS = (CONTROL,)
 """Topics of the control consumer."""
+
+RiskCommand = EngageKillSwitch | ReleaseKillSwitch | ChangeConfig
+"""The control commands risk obeys (when their ``target`` is ``risk`` or ``*``)."""
 
 
 class RiskService:
@@ -115,6 +121,9 @@ class RiskService:
         self.portfolio: PortfolioSnapshot | None = None
         """The latest snapshot of the engine's account (``None`` before the first)."""
         self._redelivery = Redelivery(dedup_window)
+        self.control_applied: dict[str, str] = {}
+        """Per control-state key (``jules_risk.state.control_state_key``), the id of the last
+        command applied: its effects are in the engine (restored with the changelog)."""
 
     @property
     def account_id(self) -> str:
@@ -177,7 +186,9 @@ class RiskService:
         if isinstance(event, EngageKillSwitch | ReleaseKillSwitch | ChangeConfig):
             if event.target not in (SOURCE, "*"):
                 return []
-            return self.engine.on_control(event)
+            outputs = self.engine.on_control(event)
+            self.control_applied[control_state_key(event)] = event.event_id
+            return outputs
         if isinstance(event, CancelOrder | SwapModel):
             return []  # the order-router's and the signal service's commands
         logger.warning("event not for risk ignored", event_type=event.event_type)
@@ -192,13 +203,37 @@ class RiskService:
         return self.engine.on_portfolio(snapshot)
 
 
-def subscribe(bus: Bus, service: RiskService, metrics: RiskMetrics | None = None) -> None:
+def control_state_key(command: RiskCommand) -> str:
+    """The control-state key of a command: its target and the kill-switch scope or setting."""
+    if isinstance(command, ChangeConfig):
+        return f"{command.target}/config/{command.key}"
+    return f"{command.target}/kill_switch/{command.instrument_id or '*'}"
+
+
+def subscribe(
+    bus: Bus,
+    service: RiskService,
+    metrics: RiskMetrics | None = None,
+    *,
+    control_group: str | None = None,
+    on_input_batch: BatchDoneHook | None = None,
+    on_control_published: OutputsPublishedHook | None = None,
+    on_control_batch: BatchDoneHook | None = None,
+) -> tuple[MessageProcessor, MessageProcessor]:
     """Subscribe the service's two consumers (inputs, control) on ``bus``.
 
     Args:
         bus: The bus.
         service: The service.
         metrics: Counts each input's outputs once they are acknowledged.
+        control_group: The control consumer's group (default: the bus's, shared with the
+            inputs); one per replica reads ``control.v1`` by broadcast.
+        on_input_batch: Awaited after each input batch, before its commit (the changelog).
+        on_control_published: Told of each control command's acknowledged outputs.
+        on_control_batch: Awaited after each control batch, before its commit.
+
+    Returns:
+        The input and the control processors.
     """
 
     def published(record: InboundRecord, event: Event, outputs: Sequence[Event]) -> None:
@@ -206,5 +241,19 @@ def subscribe(bus: Bus, service: RiskService, metrics: RiskMetrics | None = None
         if metrics is not None:
             metrics.outputs_published(record, event, outputs)
 
-    bus.subscribe(INPUT_TOPICS, service.handle, on_outputs_published=published)
-    bus.subscribe(CONTROL_TOPICS, service.handle, on_outputs_published=published)
+    def control_published(record: InboundRecord, event: Event, outputs: Sequence[Event]) -> None:
+        published(record, event, outputs)
+        if on_control_published is not None:
+            on_control_published(record, event, outputs)
+
+    inputs = bus.subscribe(
+        INPUT_TOPICS, service.handle, on_outputs_published=published, on_batch_done=on_input_batch
+    )
+    control = bus.subscribe(
+        CONTROL_TOPICS,
+        service.handle,
+        group=control_group,
+        on_outputs_published=control_published,
+        on_batch_done=on_control_batch,
+    )
+    return inputs, control

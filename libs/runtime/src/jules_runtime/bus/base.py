@@ -11,6 +11,7 @@ from typing import Self
 from jules_contracts import Event, Topic
 
 from jules_runtime.bus.processor import (
+    BatchDoneHook,
     Handler,
     MessageProcessor,
     OutputsPublishedHook,
@@ -56,6 +57,7 @@ class Bus(ABC, Sender):
         on_outputs_published: OutputsPublishedHook | None = None,
         on_outputs_abandoned: Callable[[], None] | None = None,
         dedup_window: int | None = None,
+        on_batch_done: BatchDoneHook | None = None,
     ) -> MessageProcessor:
         """Consume ``topics`` with ``handler`` (call before ``start``).
 
@@ -70,6 +72,8 @@ class Bus(ABC, Sender):
             dedup_window: Remember the ids of this many recent events, so that one delivered
                 again is not handled again (``None``: no deduplication here; the handler
                 deduplicates if it must).
+            on_batch_done: Hook awaited once a batch's messages are finished, before its
+                offsets are committed (a changelog written there is never behind them).
 
         Returns:
             The processor, whose ``stats`` count what happened.
@@ -85,6 +89,7 @@ class Bus(ABC, Sender):
             on_outputs_abandoned=on_outputs_abandoned,
             observer=self.observer,
             dedup_window=dedup_window,
+            on_batch_done=on_batch_done,
         )
         self.processors.append(processor)
         self._attach(processor, group or self.default_group)

@@ -217,7 +217,7 @@ class ConfluentSender:
                 options["partition"] = message.partition
             while True:
                 try:
-                    self.producer.produce(message.topic, message.value, **options)
+                    self.producer.produce(message.topic, message.payload, **options)
                     break
                 except BufferError:  # librdkafka's queue is full: let deliveries drain it
                     await asyncio.sleep(0.005)

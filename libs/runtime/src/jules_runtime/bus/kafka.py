@@ -186,7 +186,7 @@ class KafkaBus(Bus):
             send = functools.partial(
                 producer.send,
                 message.topic,
-                message.value,
+                message.payload,
                 key=message.key,
                 partition=message.partition,
                 headers=headers,
@@ -329,6 +329,7 @@ class _Batches:
                 finishes.append(await self._processor.begin(record))
             for finish in finishes:
                 await finish()
+            await self._processor.batch_done(inbound)
         except Exception:
             if record is not None:
                 _note_failure(record)
@@ -449,8 +450,11 @@ async def ensure_topics(
     *,
     partitions: int = 1,
     replication_factor: int = 1,
+    configs: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet (with their dead-letter topics if listed).
+
+    ``configs`` are the new topics' configuration (``{"cleanup.policy": "compact"}``).
 
     Returns:
         The names that were created.
@@ -462,6 +466,9 @@ async def ensure_topics(
             # Another process may create them meanwhile; that is fine.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(name, partitions, replication_factor) for name in missing]
+                    [
+                        NewTopic(name, partitions, replication_factor, topic_configs=configs)
+                        for name in missing
+                    ]
                 )
         return missing

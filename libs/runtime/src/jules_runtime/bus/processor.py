@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,6 +39,7 @@ from jules_runtime.bus.redelivery import Redelivery
 from jules_runtime.logging import log_context, logger
 
 __all__ = [
+    "BatchDoneHook",
     "EventRejectedError",
     "Finish",
     "Handler",
@@ -54,6 +55,10 @@ Handler = Callable[[Event], Awaitable[Sequence[Event]]]
 
 OutputsPublishedHook = Callable[[InboundRecord, Event, Sequence[Event]], None]
 """Called once a message's outputs are acknowledged and before its offset is committed."""
+
+BatchDoneHook = Callable[[Sequence[InboundRecord]], Awaitable[None]]
+"""Awaited once every message of a batch is finished, before the batch's offsets are committed
+(a stateful service writes its changelog there); raising makes the batch be read again."""
 
 
 class Sender(Protocol):
@@ -171,6 +176,7 @@ class MessageProcessor:
         on_outputs_abandoned: Callable[[], None] | None = None,
         observer: ProcessingObserver | None = None,
         dedup_window: int | None = None,
+        on_batch_done: BatchDoneHook | None = None,
     ) -> None:
         if handler_attempts < 1:
             raise ValueError(f"handler_attempts must be at least 1, not {handler_attempts}")
@@ -186,6 +192,8 @@ class MessageProcessor:
         self._observer = observer
         self._redelivery = None if dedup_window is None else Redelivery(dedup_window)
         self._in_flight: set[str] = set()
+        self._on_batch_done = on_batch_done
+        self._applied: dict[tuple[str, int], int] = {}
         self.stats = ProcessingStats()
 
     @property
@@ -203,9 +211,25 @@ class MessageProcessor:
         try:
             finish = await self.begin(record)
             await finish()
+            await self.batch_done((record,))
         except Exception:
             self.abandon()
             raise
+
+    def skip_applied(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Skip the records before ``offsets`` (topic, partition → offset), unhandled.
+
+        For a service whose restored state already holds their effects (its changelog is
+        written before its offsets are committed, so it may be ahead of them): such a record,
+        delivered again, is counted as a duplicate and its offset committed.
+        """
+        for key, offset in offsets.items():
+            self._applied[key] = max(offset, self._applied.get(key, 0))
+
+    async def batch_done(self, records: Sequence[InboundRecord]) -> None:
+        """Await the ``on_batch_done`` hook: ``records`` are finished, not yet committed."""
+        if self._on_batch_done is not None:
+            await self._on_batch_done(records)
 
     def abandon(self) -> None:
         """Run the ``on_outputs_abandoned`` hook: outputs were not acknowledged.
@@ -235,6 +259,9 @@ class MessageProcessor:
         topic = self._topics.get(record.topic)
         if topic is None:
             raise ValueError(f"{record.topic!r} is not consumed by this processor")
+        if self._applied and record.offset < self._applied.get((record.topic, record.partition), 0):
+            self.stats.duplicates += 1
+            return _nothing
         try:
             event = decode_event(record.value, allowed=topic.event_types)
         except DecodeError as exc:

@@ -24,7 +24,7 @@ from jules_runtime.bus.records import InboundRecord
 from jules_runtime.logging import logger
 from jules_runtime.settings import KafkaSettings
 
-__all__ = ["committed_offsets", "read_records", "read_topic"]
+__all__ = ["committed_offsets", "end_offsets", "read_records", "read_topic"]
 
 _POLL_MS = 500
 
@@ -160,6 +160,21 @@ async def read_records(
                 found[tp].extend(inbound_record(r) for r in records if r.offset < ends[tp])
             todo = [tp for tp in todo if await consumer.position(tp) < ends[tp]]
         return [record for tp in sorted(found) for record in found[tp]]
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(
+    kafka: KafkaSettings, topic: str, *, client_id: str
+) -> dict[TopicPartition, int]:
+    """The end offset of each partition of ``topic`` now (none if it does not exist)."""
+    partitions = await _partitions(kafka, topic, client_id)
+    if not partitions:
+        return {}
+    consumer = AIOKafkaConsumer(**kafka.connection(client_id), group_id=None)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
 

@@ -100,6 +100,13 @@ class OutboundMessage:
     correlation_id: str | None = None
     partition: int | None = None
     """An explicit partition (in-band watermarks); ``None``: the key decides."""
+    tombstone: bool = False
+    """Sent with no value at all (``value`` is not sent): a compacted topic drops the key."""
+
+    @property
+    def payload(self) -> bytes | None:
+        """What the producer sends as the value: ``None`` for a tombstone."""
+        return None if self.tombstone else self.value
 
 
 def outbound_event(
