@@ -1,6 +1,7 @@
 """``jules-market-data run`` live against the fake Binance exchange (in the test process) and
-the real broker: the recorded trades and 1-minute bars are published; 429s and latency are
-survived, with the backoff and the feed health reported."""
+the real broker: the recorded trades and 1-minute bars are published; a 10 s websocket drop
+is backfilled with nothing doubled; a book gap triggers a resync and books go on; 429s and
+latency are survived, with the backoff and the feed health reported."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from typing import Any
 
 from jules_contracts import AggressorSide, Bar, Trade, decode_event
 from jules_contracts.base import derive_event_id
-from jules_contracts.topics import MD_BARS, MD_TRADES
+from jules_contracts.topics import MD_BARS, MD_BOOK, MD_TRADES
 from jules_market_data.engine import BarAggregator, BarAggregatorConfig
 from jules_runtime.settings import KafkaSettings
 from jules_venues.fake import FakeExchange, FaultUpdate, Market, load_feed
-from jules_venues.fake.faults import RateLimit
+from jules_venues.fake.faults import DropConnections, RateLimit
 from prometheus_client.parser import text_string_to_metric_families
 
 from .bus_helpers import create_scoped_topics, new_scope, read_topic, wait_until
@@ -95,7 +96,12 @@ async def live_service(
             "rate_limit_ms": 0,
             "book_depth": 5,
         }
-        live = {"streams": streams, "backoff_min_s": 0.2, "backoff_max_s": 1.0}
+        live = {
+            "streams": streams,
+            "backoff_min_s": 0.2,
+            "backoff_max_s": 1.0,
+            "stale_after_s": 3.0,
+        }
         service = start_service(
             "market-data",
             kafka.bootstrap,
@@ -129,6 +135,52 @@ async def test_live_service_publishes_the_recorded_trades_and_bars(kafka, tmp_pa
     assert got_trades == trades
     assert got_bars == bars
     assert len(bars) >= 1
+
+
+async def test_a_ten_second_websocket_drop_is_backfilled_and_nothing_is_doubled(kafka, tmp_path):
+    async with live_service(kafka, tmp_path, ["trades"]) as (fake, service, scope):
+        market = fake.market
+        await play_until(market, 40, speed=20)
+        before = len(expected_trades(market))
+        await published(kafka, MD_TRADES.scoped(scope), before)
+        await fake.set_faults(FaultUpdate(drop_connections=DropConnections(refuse_seconds=10)))
+        await play_until(market, 280, speed=20)  # ~12 s: the drop, then the stream again
+        trades = expected_trades(market)
+        got_trades = await published(kafka, MD_TRADES.scoped(scope), len(trades))
+        await asyncio.sleep(1.0)  # a repeat would come now
+        got_trades = await published(kafka, MD_TRADES.scoped(scope), len(trades))
+        bars = expected_bars(trades)
+        got_bars = await published(kafka, MD_BARS.scoped(scope), len(bars))
+        text = await metrics(service)
+    assert [t.event_id for t in got_trades] == [t.event_id for t in trades]  # none doubled
+    assert got_trades == trades
+    assert got_bars == bars  # as without the drop
+    assert metric(text, "jules_market_data_feed_reconnects_total", stream="trades") >= 1
+    assert metric(text, "jules_market_data_backfilled_trades_total") > 0
+
+
+async def test_a_book_gap_triggers_a_resync_and_books_continue(kafka, tmp_path):
+    async with live_service(kafka, tmp_path, ["books"]) as (fake, service, scope):
+        market = fake.market
+        await play_until(market, 10, speed=10)
+        await fake.set_faults(FaultUpdate(depth_gap=3))
+        await play_until(market, 30, speed=10)
+
+        async def resyncs() -> float:
+            return metric(await metrics(service), "jules_market_data_book_resyncs_total")
+
+        for _ in range(100):
+            if await resyncs() >= 1:
+                break
+            await asyncio.sleep(0.1)
+        assert await resyncs() >= 1
+        count = len(await published(kafka, MD_BOOK.scoped(scope), 1))
+        await play_until(market, 50, speed=10)
+        books = await published(kafka, MD_BOOK.scoped(scope), count + 10)
+    sequences = [book.sequence for book in books]
+    assert sequences == sorted(sequences)
+    assert len({book.event_id for book in books}) == len(books)
+    assert "book resynchronised from a snapshot" in service.log.read_text()
 
 
 async def test_429s_and_latency_are_survived_with_backoff_and_health_reported(kafka, tmp_path):

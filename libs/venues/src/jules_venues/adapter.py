@@ -63,6 +63,9 @@ class VenueAdapter(VenueExecution, ABC):
 
     exchange_id: ClassVar[str] = ""
     default_options: ClassVar[Mapping[str, Any]] = {}
+    book_timestamps: ClassVar[bool] = True
+    """The venue dates its book updates: a book without a time (a bare REST snapshot) is not
+    published; ``False`` dates books by their arrival instead."""
 
     def __init__(self, config: VenueConfig, *, clock: Clock = time.time_ns) -> None:
         self.config = config
@@ -281,6 +284,11 @@ class VenueAdapter(VenueExecution, ABC):
                 continue
             nonce = book.get("nonce")
             if nonce is not None and nonce == last_nonce:
+                continue
+            if book.get("timestamp") is None and self.book_timestamps:
+                # a REST snapshot alone carries no venue time: the first book after a (re)sync
+                # published is the one its first update dates (never one dated by our clock,
+                # which the venue's next updates could precede)
                 continue
             last_nonce = nonce
             try:

@@ -71,7 +71,8 @@ class LiveSettings(BaseModel):
     Attributes:
         streams: The streams watched for every configured instrument.
         bar_interval: Bars built from the trades, in event time (``1m``, ``5s``).
-        stale_after_s: A stream without a message for this long is flagged stale.
+        stale_after_s: A stream without a message for this long is flagged stale and
+            reconnected (from new ccxt clients; trades missed meanwhile are backfilled).
         backoff_min_s: The first wait before reconnecting or retrying a REST call.
         backoff_max_s: The longest wait (the backoff doubles up to it); a venue's
             ``Retry-After`` is honoured even when longer.

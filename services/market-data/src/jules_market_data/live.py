@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from ccxt.base.errors import DDoSProtection
-from jules_contracts import BookSnapshot, Event, Trade
+from jules_contracts import BookSnapshot, Event, JulesError, Trade
 from jules_runtime.bus import Bus
 from jules_runtime.logging import logger
 from jules_runtime.service import ServiceMetrics
@@ -50,6 +50,10 @@ __all__ = ["LiveFeed", "RecentIds"]
 AdapterFactory = Callable[[VenueConfig], VenueAdapter]
 REST_ATTEMPTS = 8
 """Attempts of one REST call (backfill) before the stream reconnects and tries again."""
+
+
+class FeedSilentError(JulesError):
+    """A stream sent nothing for ``stale_after_s``: it is reconnected."""
 
 
 class RecentIds:
@@ -227,10 +231,28 @@ class LiveFeed:
                 await self._backoff(adapter, health.failures, error)
 
     async def _consume(
-        self, items: AsyncIterator[Any], on_item: Callable[[Any], Awaitable[None]]
+        self,
+        adapter: VenueAdapter,
+        items: AsyncIterator[Any],
+        on_item: Callable[[Any], Awaitable[None]],
     ) -> None:
+        """Hand each item to ``on_item``; a stream silent for ``stale_after_s`` is failed.
+
+        A websocket can stay open and send nothing (a venue that stopped the stream, a client
+        left in a bad state by refused handshakes): after ``stale_after_s`` without an item
+        the adapter's clients are closed, so the reconnection starts from new ones.
+        """
+        silence = self._live.stale_after_s
         try:
-            async for item in items:
+            while True:
+                try:
+                    async with asyncio.timeout(silence):
+                        item = await anext(items)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    await adapter.close()
+                    raise FeedSilentError(f"no message for {silence:g} s") from None
                 await on_item(item)
         finally:
             close = getattr(items, "aclose", None)
@@ -252,7 +274,7 @@ class LiveFeed:
                 await self._backfill(adapter, instrument, trade.event_time + 1)
             self._put(trade)
 
-        await self._consume(adapter.watch_trades(instrument), on_trade)
+        await self._consume(adapter, adapter.watch_trades(instrument), on_trade)
 
     async def _backfill(self, adapter: VenueAdapter, instrument: str, until: int | None) -> None:
         """Fetch the trades since the last one seen (up to ``until``) and queue them."""
@@ -302,7 +324,7 @@ class LiveFeed:
             self.metrics.message(health)
             self._put(quote)
 
-        await self._consume(adapter.watch_quotes(health.instrument), on_quote)
+        await self._consume(adapter, adapter.watch_quotes(health.instrument), on_quote)
 
     async def _books(self, adapter: VenueAdapter, health: StreamHealth) -> None:
         instrument = health.instrument
@@ -317,7 +339,7 @@ class LiveFeed:
                 self._resynced(instrument, "sequence gap")
             self._put(book)
 
-        await self._consume(adapter.watch_book(instrument), on_book)
+        await self._consume(adapter, adapter.watch_book(instrument), on_book)
 
     def _resynced(self, instrument: str, cause: str) -> None:
         self.metrics.resyncs.labels(instrument).inc()
