@@ -73,3 +73,41 @@ def test_unknown_dialect_and_bad_faults_are_refused() -> None:
     missing = runner.invoke(app, ["fake-exchange", "--data", "no/such/file.gz"])
     assert missing.exit_code == 2
     assert "data file not found" in missing.output
+
+
+async def test_the_venues_file_points_the_live_market_data_at_the_fake(tmp_path: Path) -> None:
+    from jules_venues import BinanceAdapter, load_venue_configs
+
+    venues_file = tmp_path / "venues.yaml"
+    process = await asyncio.create_subprocess_exec(
+        str(JULES),
+        *("fake-exchange", "--port", "0", "--speed", "20", "--data", str(SPOT_FILE)),
+        *("--venues-file", str(venues_file)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=REPO_ROOT,
+    )
+    assert process.stdout is not None
+    try:
+        printed = await asyncio.wait_for(process.stdout.readuntil(b"jules-market-data run"), 60)
+        assert f"JULES_MARKET_DATA__VENUES_FILE={venues_file}" in printed.decode()
+        config = load_venue_configs(venues_file)["binance"]
+        assert config.instruments == {"BTCUSDT.BINANCE": "BTC/USDT"}
+        async with BinanceAdapter(config) as venue:  # what the market-data service builds
+            spec = (await venue.instruments())["BTCUSDT.BINANCE"]
+            assert spec.tick_size == 0.01
+            stream = venue.watch_trades("BTCUSDT.BINANCE")
+            trade = await asyncio.wait_for(anext(stream), 30)
+        assert trade.instrument_id == "BTCUSDT.BINANCE"
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.communicate(), 30)
+
+
+def test_the_venues_file_is_never_replaced(tmp_path: Path) -> None:
+    mine = tmp_path / "venues.yaml"
+    mine.write_text("mine")
+    result = CliRunner().invoke(app, ["fake-exchange", "--venues-file", str(mine)])
+    assert result.exit_code == 2
+    assert "exists: give a new file" in result.output
+    assert mine.read_text() == "mine"

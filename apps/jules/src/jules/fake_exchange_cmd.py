@@ -43,6 +43,13 @@ def fake_exchange(
         str | None,
         typer.Option(help="More faults at start, as JSON (e.g. '{\"depth_gap\": 3}')."),
     ] = None,
+    venues_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a venues file for the market-data service's live mode "
+            "(JULES_MARKET_DATA__VENUES_FILE) pointing at this fake; a new file only."
+        ),
+    ] = None,
 ) -> None:
     """Serve a recorded market as a live exchange until Ctrl-C.
 
@@ -70,8 +77,11 @@ def fake_exchange(
     if missing:
         typer.echo(f"data file not found: {', '.join(missing)} (--data, --data-dir)")
         raise typer.Exit(2)
+    if venues_file is not None and venues_file.exists():
+        typer.echo(f"{venues_file} exists: give a new file for --venues-file")
+        raise typer.Exit(2)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(dialect, host, port, files, speed, update))
+        asyncio.run(_serve(dialect, host, port, files, speed, update, venues_file))
     typer.echo("fake exchange stopped")
 
 
@@ -82,13 +92,51 @@ async def _serve(
     files: tuple[Path, ...],
     speed: float,
     faults: FaultUpdate,
+    venues_file: Path | None = None,
 ) -> None:
     from jules_venues.fake import FakeExchange, Market, load_feed
 
     market = Market(load_feed(files), speed=speed)
     async with FakeExchange(market, dialect=dialect, host=host, port=port, faults=faults) as fake:
         _print_usage(fake, files, speed)
+        if venues_file is not None:
+            _write_venues_file(fake, venues_file)
         await asyncio.Event().wait()
+
+
+def venues_entry(fake: FakeExchange) -> dict[str, object]:
+    """A ``jules_venues.VenueConfig`` entry for the market-data service, pointing at ``fake``.
+
+    Its instruments are the fake's symbols as ``<SYMBOL>.<VENUE>``; the API key is a
+    placeholder (the fake takes any key, which Binance's trade backfill asks for).
+    """
+    from jules_venues.fake.binance_info import symbol_info
+
+    name = fake.dialect.name
+    config = fake.ccxt_config()
+    instruments = {}
+    for symbol in fake.market.symbols:
+        info = symbol_info(symbol)
+        instruments[f"{symbol}.{name.upper()}"] = f"{info['baseAsset']}/{info['quoteAsset']}"
+    return {
+        "name": name,
+        "instruments": instruments,
+        "urls": config["urls"],
+        "options": config.get("options", {}),
+        "api_key": "fake-exchange-key",
+        "api_secret": "fake-exchange-secret",
+    }
+
+
+def _write_venues_file(fake: FakeExchange, path: Path) -> None:
+    import yaml
+
+    with path.open("x") as handle:  # a new file only: never replaces one
+        yaml.safe_dump({"venues": [venues_entry(fake)]}, handle, sort_keys=False)
+    typer.echo(
+        f"\nvenues file for live market data: {path}\n"
+        f"    JULES_MARKET_DATA__VENUES_FILE={path} jules-market-data run"
+    )
 
 
 def _print_usage(fake: FakeExchange, files: tuple[Path, ...], speed: float) -> None:
