@@ -33,6 +33,8 @@ class Holder:
     def __init__(self) -> None:
         self.levels = {("a", 1): Level(1.5, KillSwitchState.HALTED)}
         self.times: deque[int] = deque([1, 2], maxlen=3)
+        self.returns: deque[tuple[int, float]] = deque([(1, 0.5), (2, -0.25)], maxlen=4)
+        self.mixed = (1, KillSwitchState.ACTIVE)
         self.seen = {"x", "y"}
 
 
@@ -63,6 +65,9 @@ def test_state_round_trips_objects_containers_enums_and_events() -> None:
     assert rebuilt.times == holder.times
     assert rebuilt.times.maxlen == 3
     assert rebuilt.seen == holder.seen
+    assert rebuilt.returns == holder.returns
+    assert rebuilt.returns.maxlen == 4
+    assert rebuilt.mixed == holder.mixed
     assert dumps_state(back) == dumps_state(value)
 
 

@@ -44,11 +44,18 @@ def encode_state(value: Any) -> Any:
     if isinstance(value, list):
         return [encode_state(item) for item in value]
     if isinstance(value, tuple):
+        if _plain(value):
+            return {_TAG: "tuple", "v": list(value)}
         return {_TAG: "tuple", "v": [encode_state(item) for item in value]}
     if isinstance(value, set | frozenset):
-        items = sorted((encode_state(item) for item in value), key=_sort_key)
+        if all(isinstance(item, str) for item in value):
+            items: list[Any] = sorted(value)
+        else:
+            items = sorted((encode_state(item) for item in value), key=_sort_key)
         return {_TAG: "frozenset" if isinstance(value, frozenset) else "set", "v": items}
     if isinstance(value, deque):
+        if all(isinstance(item, tuple) and _plain(item) for item in value):
+            return {_TAG: "deque", "m": value.maxlen, "tuples": [list(item) for item in value]}
         return {_TAG: "deque", "m": value.maxlen, "v": [encode_state(item) for item in value]}
     if isinstance(value, dict):
         if all(isinstance(key, str) for key in value) and _TAG not in value:
@@ -90,6 +97,8 @@ def decode_state(data: Any, *, packages: tuple[str, ...] = (_ALLOWED_PREFIX,)) -
     if tag == "frozenset":
         return frozenset(decode(item) for item in items)
     if tag == "deque":
+        if "tuples" in data:  # a deque of tuples of plain values (returns, times)
+            return deque((tuple(item) for item in data["tuples"]), maxlen=data.get("m"))
         return deque((decode(item) for item in items), maxlen=data.get("m"))
     if tag == "dict":
         return {decode(key): decode(item) for key, item in items}
@@ -148,6 +157,11 @@ def _class_at(path: Any, packages: tuple[str, ...]) -> Any:
     if not isinstance(target, type):
         raise StateCodecError(f"{path} is not a class")
     return target
+
+
+def _plain(values: tuple[Any, ...]) -> bool:
+    """Whether every value is JSON as it is (no enum, container or object)."""
+    return all(value is None or (type(value) in (bool, int, float, str)) for value in values)
 
 
 def _sort_key(item: Any) -> str:

@@ -12,7 +12,7 @@ each apart and rewrites only what changed:
   gets them again);
 * ``market/<instrument>``: the latest market event time and the events it caused.
 
-The values are the engine's own objects (copied), for a codec to encode
+The values are the engine's own objects (not copies), for a codec to encode at once
 (``jules_runtime.bus.state_codec`` on the service's side). ``restore_router_state`` puts such
 entities into a new engine: the same inputs then give the same outputs as the engine the
 entities were taken from.
@@ -37,7 +37,11 @@ MARKET = "market/"
 
 
 def router_state(engine: OrderRouterEngine) -> dict[str, Any]:
-    """The engine's state as entities by key (copies: later updates do not change them)."""
+    """The engine's state as entities by key.
+
+    The values are the engine's own objects, not copies: encode them (or copy them) before
+    the engine takes its next input.
+    """
     portfolio = engine._portfolio
     working = {instrument: list(book) for instrument, book in engine._working.items()}
     entities: dict[str, Any] = {
@@ -57,7 +61,7 @@ def router_state(engine: OrderRouterEngine) -> dict[str, Any]:
         entities[REPLY + event_id] = replies
     for instrument, latest in engine._latest_market.items():
         entities[MARKET + instrument] = latest
-    return copy.deepcopy(entities)
+    return entities
 
 
 def restore_router_state(engine: OrderRouterEngine, entities: Mapping[str, Any]) -> None:

@@ -13,7 +13,7 @@ each apart and rewrites only what changed:
 * ``loss``, ``throttle``, ``stops``, ``clock``: loss halts, recent orders, stop levels and
   exits, the engine's clock.
 
-The values are the engine's own objects (copied), for a codec to encode
+The values are the engine's own objects (not copies), for a codec to encode at once
 (``jules_runtime.bus.state_codec`` on the service's side). ``restore_risk_state`` puts such
 entities into a new engine: the same inputs then give the same outputs as the engine the
 entities were taken from.
@@ -38,7 +38,11 @@ MARKET = "market/"
 
 
 def risk_state(engine: RiskEngine) -> dict[str, Any]:
-    """The engine's state as entities by key (copies: later updates do not change them)."""
+    """The engine's state as entities by key.
+
+    The values are the engine's own objects, not copies: encode them (or copy them) before
+    the engine takes its next input.
+    """
     book = engine._book
     entities: dict[str, Any] = {
         "clock": engine._now,
@@ -68,7 +72,7 @@ def risk_state(engine: RiskEngine) -> dict[str, Any]:
         entities[ORDER + client_order_id] = order
     for instrument, market in engine._markets.items():
         entities[MARKET + instrument] = market
-    return copy.deepcopy(entities)
+    return entities
 
 
 def restore_risk_state(engine: RiskEngine, entities: Mapping[str, Any]) -> None:
