@@ -23,6 +23,7 @@ from collections import deque
 from enum import Enum
 from typing import Any
 
+from jules_contracts import JulesError
 from pydantic import BaseModel
 
 __all__ = ["StateCodecError", "decode_state", "dumps_state", "encode_state", "loads_state"]
@@ -31,7 +32,7 @@ _TAG = "__t"
 _ALLOWED_PREFIX = "jules_"
 
 
-class StateCodecError(ValueError):
+class StateCodecError(JulesError, ValueError):
     """A value that cannot be encoded, or a record that does not decode."""
 
 
