@@ -146,6 +146,7 @@ bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-orde
 	$(RUN) python bench/tick_to_order_latency.py
 	$(RUN) python bench/tick_to_order_latency.py --client confluent
 	$(RUN) python bench/pipeline_costs.py
+	$(RUN) python bench/live_market_data.py
 
 bench-models: $(SETUP_STAMP) ## ONNX decision latency of the demo model; env steps/s while training; training time
 	$(RUN) python bench/onnx_decision_latency.py
