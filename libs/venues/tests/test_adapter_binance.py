@@ -325,3 +325,15 @@ def test_registry() -> None:
     assert isinstance(adapter_for(aliased), BinanceAdapter)
     with pytest.raises(VenueConfigError, match="no adapter"):
         adapter_for(VenueConfig(name="nowhere"))
+
+
+def test_ccxt_keeps_enough_trades_between_two_reads() -> None:
+    from jules_venues.adapter import TRADES_CACHE
+
+    config = VenueConfig(name="binance", instruments={INSTRUMENT: "BTC/USDT"})
+    adapter = BinanceAdapter(config)
+    assert adapter.ws.options["tradesLimit"] == TRADES_CACHE >= 20_000
+    mine = VenueConfig(
+        name="binance", instruments={INSTRUMENT: "BTC/USDT"}, options={"tradesLimit": 50_000}
+    )
+    assert BinanceAdapter(mine).ws.options["tradesLimit"] == 50_000

@@ -49,6 +49,11 @@ Clock = Callable[[], int]
 """Returns the time now, in UTC nanoseconds."""
 
 
+TRADES_CACHE = 20_000
+"""Trades ccxt keeps per symbol between two reads of a stream (its ``tradesLimit``, 1,000 by
+default): a consumer that falls behind by more loses the older ones, with no gap to see."""
+
+
 class VenueAdapter(VenueExecution, ABC):
     """One venue through ccxt: instruments, market data and (per venue) execution.
 
@@ -90,7 +95,11 @@ class VenueAdapter(VenueExecution, ABC):
         settings: dict[str, Any] = {
             "enableRateLimit": True,
             "timeout": self.config.timeout_ms,
-            "options": {**self.default_options, **self.config.options},
+            "options": {
+                "tradesLimit": TRADES_CACHE,
+                **self.default_options,
+                **self.config.options,
+            },
         }
         if self.config.rate_limit_ms is not None:
             settings["rateLimit"] = self.config.rate_limit_ms
