@@ -340,8 +340,8 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
             f"{run.fake_s:>7.2f}"
         )
     print(
-        "  sent / published by kind (under load ccxt coalesces quotes and books, and keeps the "
-        "last 1,000 trades between two reads: older ones are lost)"
+        "  sent / published by kind (under load ccxt coalesces quotes and books into the latest; "
+        "it keeps up to jules_venues.adapter.TRADES_CACHE trades between two reads)"
     )
     for run in runs:
         parts = [f"{k}s {run.sent[k]:,}/{run.published[k]:,}" for k in KINDS]
