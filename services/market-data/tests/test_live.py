@@ -15,7 +15,7 @@ from jules_contracts.base import derive_event_id
 from jules_market_data import load
 from jules_market_data.config import LiveSettings, MarketDataSettings
 from jules_market_data.engine import BarAggregator, BarAggregatorConfig
-from jules_market_data.live import LiveFeed, RecentIds
+from jules_market_data.live import LiveFeed
 from jules_runtime.bus import InMemoryBus
 from jules_runtime.service import ServiceMetrics
 from jules_venues import VenueConfig
@@ -161,10 +161,3 @@ async def test_a_dropped_websocket_is_backfilled_over_rest_without_doubles(tmp_p
     labels = {"instrument": INSTRUMENT, "stream": "trades"}
     assert (value("jules_market_data_feed_reconnects_total", labels) or 0) >= 1
     assert (value("jules_market_data_backfilled_trades_total", {"instrument": INSTRUMENT}) or 0) > 0
-
-
-def test_recent_ids_forget_the_oldest_beyond_capacity() -> None:
-    recent = RecentIds(2)
-    for event_id in ("a", "b", "a", "c"):
-        recent.add(event_id)
-    assert ("a" in recent, "b" in recent, "c" in recent) == (False, True, True)

@@ -76,8 +76,6 @@ class LiveSettings(BaseModel):
         backoff_min_s: The first wait before reconnecting or retrying a REST call.
         backoff_max_s: The longest wait (the backoff doubles up to it); a venue's
             ``Retry-After`` is honoured even when longer.
-        dedup_window: Event ids remembered per instrument to drop repeats (a trade sent twice,
-            a backfill overlapping the stream).
         record_dir: Write what was published there as Parquet files that the loaders (and so
             ``jules backtest``) read: ``<instrument>_trades_<n>.parquet``,
             ``<instrument>_quotes_<n>.parquet``, ``<instrument>_<interval>_bars_<n>.parquet``;
@@ -93,7 +91,6 @@ class LiveSettings(BaseModel):
     stale_after_s: Annotated[float, Field(gt=0, le=86_400)] = 30.0
     backoff_min_s: Annotated[float, Field(gt=0, le=60)] = 0.5
     backoff_max_s: Annotated[float, Field(gt=0, le=600)] = 30.0
-    dedup_window: Annotated[int, Field(ge=1, le=10_000_000)] = 100_000
     record_dir: Path | None = None
     record_rows: Annotated[int, Field(ge=1, le=10_000_000)] = 100_000
 

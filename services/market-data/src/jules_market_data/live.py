@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -41,11 +40,11 @@ from prometheus_client import CollectorRegistry
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from jules_market_data.config import MarketDataSettings
-from jules_market_data.engine import BarAggregator, MarketDataValidator, Rejection
+from jules_market_data.engine import BarAggregator, MarketDataValidator, Rejection, RejectReason
 from jules_market_data.live_health import FeedMetrics, StreamHealth
 from jules_market_data.live_record import LiveRecorder
 
-__all__ = ["LiveFeed", "RecentIds"]
+__all__ = ["LiveFeed"]
 
 AdapterFactory = Callable[[VenueConfig], VenueAdapter]
 REST_ATTEMPTS = 8
@@ -54,27 +53,6 @@ REST_ATTEMPTS = 8
 
 class FeedSilentError(JulesError):
     """A stream sent nothing for ``stale_after_s``: it is reconnected."""
-
-
-class RecentIds:
-    """The last ``capacity`` event ids published for one instrument."""
-
-    def __init__(self, capacity: int) -> None:
-        self._order: deque[str] = deque()
-        self._ids: set[str] = set()
-        self._capacity = capacity
-
-    def __contains__(self, event_id: object) -> bool:
-        return event_id in self._ids
-
-    def add(self, event_id: str) -> None:
-        """Remember an id (the oldest is forgotten beyond the capacity)."""
-        if event_id in self._ids:
-            return
-        self._order.append(event_id)
-        self._ids.add(event_id)
-        if len(self._order) > self._capacity:
-            self._ids.discard(self._order.popleft())
 
 
 def _retry_after(adapter: VenueAdapter) -> float | None:
@@ -115,7 +93,6 @@ class LiveFeed:
         self._factory = adapter_factory
         self.validator = MarketDataValidator(settings.validator)
         self._bars = BarAggregator(settings.live.bars)
-        self._recent: dict[str, RecentIds] = {}
         self._last_trade: dict[str, int] = {}
         self._resyncs_seen: dict[str, int] = {}
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -361,20 +338,20 @@ class LiveFeed:
     # --- publishing -----------------------------------------------------------------------
 
     def process(self, event: Event) -> list[Event]:
-        """Deduplicate, validate and aggregate one event: what to publish for it."""
-        instrument = str(getattr(event, "instrument_id", ""))
-        recent = self._recent.get(instrument)
-        if recent is None:
-            recent = self._recent[instrument] = RecentIds(self._live.dedup_window)
-        if event.event_id in recent:
-            self.metrics.duplicates.labels(instrument).inc()
-            return []
+        """Validate and aggregate one event: what to publish for it.
+
+        A repeat (an id already published: a trade sent twice, a backfill overlapping the
+        stream) is the validator's ``DUPLICATE``, within its ``dedup_window``; it is also
+        counted as a live duplicate.
+        """
         checked = self.validator.check(event)
         if isinstance(checked, Rejection):
+            if checked.reason is RejectReason.DUPLICATE:
+                instrument = str(getattr(event, "instrument_id", ""))
+                self.metrics.duplicates.labels(instrument).inc()
             self.metrics.rejected.labels(reason=checked.reason.value).inc()
             logger.debug("live event refused: {}", checked)
             return []
-        recent.add(event.event_id)
         if isinstance(event, Trade):
             return [event, *self._bars.on_event(event)]
         return [event]
