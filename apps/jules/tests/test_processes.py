@@ -57,12 +57,36 @@ def test_a_signal_raises_interrupted_once(sig: signal.Signals, code: int) -> Non
         os.kill(os.getpid(), sig)
         time.sleep(5)
 
-    with signals_raise():
+    with pytest.raises(Interrupted) as ended, signals_raise():
         with pytest.raises(Interrupted) as raised:
             signalled()
         assert raised.value.exit_code == code
         os.kill(os.getpid(), sig)  # a second one, while the first one's cleanup runs: ignored
         time.sleep(0.1)
+    assert ended.value.exit_code == code  # caught inside, the block still ends interrupted
+
+
+def test_a_signal_wrapped_in_another_error_still_ends_the_block_interrupted() -> None:
+    """pydantic-core wraps an exception raised in a serialiser: the signal is not lost."""
+
+    def wrapped() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except Interrupted as exc:
+            raise ValueError(f"Error serializing to JSON: {exc}") from None
+
+    with pytest.raises(Interrupted) as ended, signals_raise():
+        wrapped()
+    assert ended.value.exit_code == 130
+    assert isinstance(ended.value.__cause__, ValueError)
+
+
+def test_a_block_without_a_signal_ends_as_it_would() -> None:
+    with pytest.raises(ValueError, match="its own"), signals_raise():
+        raise ValueError("its own error")
+    with signals_raise():
+        pass
 
 
 def test_the_supervisor_restarts_a_service_that_ends_and_stops_on_sigterm(tmp_path: Path) -> None:

@@ -154,19 +154,29 @@ def signals_raise() -> Iterator[None]:
     """Within the block, SIGTERM and SIGINT raise ``Interrupted``; main thread only.
 
     Only the first signal raises: later ones are ignored, so that the cleanup the first one
-    started runs to its end.
+    started runs to its end. The block ends with ``Interrupted`` whenever a signal arrived in
+    it, even if code inside caught it or wrapped it in another error (pydantic-core, for one,
+    turns an exception raised while it serialises into a ``PydanticSerializationError``).
     """
-    raised = False
+    arrived: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal raised
-        if not raised:
-            raised = True
+        if not arrived:
+            arrived.append(signum)
             raise Interrupted(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
+    except Interrupted:
+        raise
+    except BaseException as exc:
+        if arrived:
+            raise Interrupted(arrived[0]) from exc
+        raise
+    else:
+        if arrived:
+            raise Interrupted(arrived[0])
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
