@@ -57,12 +57,16 @@ def test_a_signal_raises_interrupted_once(sig: signal.Signals, code: int) -> Non
         os.kill(os.getpid(), sig)
         time.sleep(5)
 
-    with pytest.raises(Interrupted) as ended, signals_raise():
-        with pytest.raises(Interrupted) as raised:
-            signalled()
-        assert raised.value.exit_code == code
-        os.kill(os.getpid(), sig)  # a second one, while the first one's cleanup runs: ignored
-        time.sleep(0.1)
+    def caught_inside() -> None:
+        with signals_raise():
+            with pytest.raises(Interrupted) as raised:
+                signalled()
+            assert raised.value.exit_code == code
+            os.kill(os.getpid(), sig)  # a second one, while the first one's cleanup runs: ignored
+            time.sleep(0.1)
+
+    with pytest.raises(Interrupted) as ended:
+        caught_inside()
     assert ended.value.exit_code == code  # caught inside, the block still ends interrupted
 
 
