@@ -63,8 +63,11 @@ def recorded_trades(limit: int = 3000) -> list[dict[str, Any]]:
 class Venue:
     """Canned Binance spot REST responses, routed by path, as ccxt's ``fetch`` returns them."""
 
-    def __init__(self, trades: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, trades: list[dict[str, Any]] | None = None, server_ms: int | None = None
+    ) -> None:
         self.trades = trades or []
+        self.server_ms = server_ms
         self.calls: list[str] = []
 
     async def fetch(
@@ -76,6 +79,8 @@ class Venue:
         self.calls.append(path)
         if path == "exchangeInfo":
             return EXCHANGE_INFO
+        if path == "time":
+            return {"serverTime": self.server_ms}
         if path == "klines":
             return self.klines(int(query["startTime"]), int(query.get("limit", 500)))
         if path == "aggTrades":
@@ -154,7 +159,8 @@ async def test_instruments_from_exchange_info() -> None:
         "USDT",
     )
     assert rules[INSTRUMENT].min_notional == 5.0
-    assert venue.calls == ["exchangeInfo"]  # spot only, loaded once, no private currency call
+    # spot only, loaded once, no private currency call; the server time read once
+    assert venue.calls == ["exchangeInfo", "time"]
 
 
 async def test_unknown_symbol_is_a_config_error() -> None:
@@ -337,3 +343,21 @@ def test_ccxt_keeps_enough_trades_between_two_reads() -> None:
         name="binance", instruments={INSTRUMENT: "BTC/USDT"}, options={"tradesLimit": 50_000}
     )
     assert BinanceAdapter(mine).ws.options["tradesLimit"] == 50_000
+
+
+async def test_undated_quotes_are_dated_on_the_venues_clock() -> None:
+    """A venue replaying another day: its server time, then its trades, set the offset."""
+    venue = Venue(server_ms=START_MS)
+    ticker = {"bid": 10.0, "bidVolume": 1.0, "ask": 10.5, "askVolume": 2.0, "timestamp": None}
+    trade = {"id": "1", "price": 10.0, "amount": 1.0, "side": "buy", "timestamp": START_MS + 60_000}
+    now_ms = START_MS + 86_400_000  # our clock runs a day ahead of the venue's
+    async with adapter_on(venue, now_ms=now_ms) as adapter:
+        await adapter.load_markets()
+        adapter._ws = _Stream([{"BTC/USDT": ticker}, [trade], {"BTC/USDT": ticker}, {}])
+        adapter.ws.set_markets = lambda *args: None
+        first = await anext(adapter.watch_quotes(INSTRUMENT))
+        await anext(adapter.watch_trades(INSTRUMENT))
+        second = await anext(adapter.watch_quotes(INSTRUMENT))
+    assert venue.calls.count("time") == 1
+    assert first.event_time == START_MS * 1_000_000  # the server time, not ours
+    assert second.event_time == (START_MS + 60_000) * 1_000_000  # as of the last dated trade

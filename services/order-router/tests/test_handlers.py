@@ -267,3 +267,20 @@ async def test_a_late_bar_gets_no_snapshot_and_changes_no_mark() -> None:
 
     assert await handler.handle(late) == []
     assert position_of(handler.engine).last_price == 110.0
+
+
+async def test_a_bar_closed_by_a_trade_read_before_it_gets_a_snapshot_at_the_trade() -> None:
+    """Live: the trade that closes a bar is on its topic before the bar is on its own."""
+    handler = RouterHandler(make_engine())
+    await handler.handle(make_trade(bar_time(1) + 5, 100.0, 1.0))
+    bar = make_bar(1, 100.0)
+
+    outputs = await handler.handle(bar)
+    again = await handler.handle(make_bar(1, 100.0))  # the same bar delivered again: no second
+    late = Bar.model_validate({**make_bar(0, 90.0).model_dump(), "event_id": root_id("late")})
+
+    assert [type(e) for e in outputs] == [PortfolioSnapshot]
+    assert outputs[0].event_time == bar_time(1) + 5  # the account as of the trade
+    assert outputs[0].causation_id == bar.event_id
+    assert again == []
+    assert await handler.handle(late) == []

@@ -27,7 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from jules_runtime.output_paths import OutputFolder, OutputRefusedError, shown
 from jules_runtime.settings import KafkaSettings
 
+from jules.paper import FakeExchangeOptions, start_fake_exchange
 from jules.processes import ChildProcess, describe_exit, log_tail, spawn
 from jules.supervisor import SupervisorState
 
@@ -69,9 +70,10 @@ SESSION_FOLDER = OutputFolder(
     kind="session",
     marker=_STATE_FILE,
     marker_keys=frozenset({"run_dir", "scope", "bootstrap", "services"}),
-    entries=frozenset({_STATE_FILE, "logs", "audit"}),
+    entries=frozenset({_STATE_FILE, "logs", "audit", "venues.yaml", "recorded"}),
 )
-"""A session folder: ``session.json`` (its marker), the services' ``logs/`` and ``audit/``."""
+"""A session folder: ``session.json`` (its marker), the services' ``logs/`` and ``audit/``; a
+paper session's ``venues.yaml`` (its own fake exchange's) and ``recorded/`` market data."""
 
 
 @dataclass
@@ -102,6 +104,8 @@ class SessionState:
     bootstrap: str
     started_broker: bool
     services: list[ServiceState] = field(default_factory=list)
+    paper: bool = False
+    fake_exchange: ServiceState | None = None
 
     def save(self) -> None:
         """Write ``session.json`` in the run folder and point ``.local/session`` at it."""
@@ -125,7 +129,9 @@ class SessionState:
             raise FileNotFoundError("no session: start one with `jules up`")
         data = json.loads(path.read_text())
         services = [ServiceState(**service) for service in data.pop("services")]
-        return cls(**data, services=services)
+        fake = data.pop("fake_exchange", None)
+        fake_exchange = ServiceState(**fake) if fake else None
+        return cls(**data, services=services, fake_exchange=fake_exchange)
 
 
 @dataclass(frozen=True)
@@ -155,15 +161,18 @@ def _http_status(url: str) -> int:
 
 
 def _metric(port: int, name: str) -> float | None:
+    """The largest sample of metric ``name`` (any labels) a service exports, if any."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=3) as response:
             text = response.read().decode()
     except OSError:
         return None
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
+    values = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith((name + " ", name + "{"))
+    ]
+    return max(values) if values else None
 
 
 def alive(pid: int) -> bool:
@@ -300,13 +309,18 @@ def prepare_session_dir(run_dir: Path, *, overwrite: bool = False) -> Path:
     return SESSION_FOLDER.prepare(run_dir, overwrite=overwrite, replace=False)
 
 
+Environments = Mapping[str, Mapping[str, str]]
+"""Each service's own settings (variables without their prefix)."""
+
+
 def start_session(
     run_dir: Path,
     scope: str,
-    environments: Mapping[str, Mapping[str, str]],
+    environments: Environments | Callable[[], Environments],
     bootstrap: str | None = None,
     *,
     overwrite: bool = False,
+    fake_exchange: FakeExchangeOptions | None = None,
 ) -> SessionState:
     """Start the broker and the services; ``environments`` gives each service's settings.
 
@@ -315,9 +329,11 @@ def start_session(
     Args:
         run_dir: The session folder (logs, audit log, ``session.json``).
         scope: The run scope of the session's topics and consumer groups.
-        environments: Each service's own settings (variables without their prefix).
+        environments: Each service's own settings, or what computes them once the session's
+            fake exchange runs (it writes the venues file a paper session's settings name).
         bootstrap: An existing broker to use; ``None`` starts (or reuses) the local one.
         overwrite: Use a non-empty folder that holds no session (``prepare_session_dir``).
+        fake_exchange: Start a fake exchange for a paper session first (``jules.paper``).
 
     Raises:
         OutputRefusedError: The session folder is refused (before the broker starts).
@@ -330,6 +346,13 @@ def start_session(
     state = SessionState(str(run_dir), scope, bootstrap, started_broker)
     try:
         state.save()  # the folder is recognisably a session's from now on
+        if fake_exchange is not None:
+            state.paper = True
+            fake = start_fake_exchange(run_dir, free_port(), fake_exchange)
+            state.fake_exchange = ServiceState(fake.name, fake.pid, fake.port, str(fake.log))
+            state.save()
+        if callable(environments):
+            environments = environments()
         for name in SERVICES:
             prefix = f"JULES_{name.upper().replace('-', '_')}__"
             port = free_port()
@@ -375,6 +398,16 @@ def stop_session(
             report.append(f"{service.name}: killed after {timeout_s:.0f}s")
         else:
             report.append(f"{service.name}: stopped")
+    fake = state.fake_exchange
+    if fake is not None and alive(fake.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(fake.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while alive(fake.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(fake.pid, signal.SIGKILL)
+        report.append(f"{fake.name}: stopped")
     if state.started_broker and not keep_broker:
         stop_broker()
         report.append("kafka: stopped")
@@ -423,7 +456,7 @@ def session_status(state: SessionState) -> list[ServiceStatus]:
         prefix = f"jules_{service.name.replace('-', '_')}"
         # market-data consumes nothing: its position is how far its replay has published
         metric = (
-            f"{prefix}_replay_event_time_seconds"
+            f"{prefix}_{'live' if state.paper else 'replay'}_event_time_seconds"
             if service.name == "market-data"
             else f"{prefix}_last_event_time_seconds"
         )

@@ -76,6 +76,9 @@ class VenueAdapter(VenueExecution, ABC):
         self.config = config
         self.book_resyncs: dict[str, int] = {}
         self._clock = clock
+        self._offset_ns = 0
+        """The venue's clock minus ours, as last measured (its server time at the first
+        ``load_markets``, then each dated trade)."""
         self._rest: Any = None
         self._ws: Any = None
         self._markets_shared = False
@@ -139,10 +142,37 @@ class VenueAdapter(VenueExecution, ABC):
             ccxt's markets by symbol.
         """
         markets: Mapping[str, Any] = await self.rest.load_markets(reload)
+        if not self._markets_shared:
+            await self._measure_offset()
         if reload or not self._markets_shared:
             self.ws.set_markets(self.rest.markets, self.rest.currencies)
             self._markets_shared = True
         return markets
+
+    def venue_time(self) -> int:
+        """Now on the venue's clock as far as we can tell: ours plus the last measured offset.
+
+        It dates what the venue sends undated (Binance spot's ``bookTicker``, a bare book), so
+        that those events share the clock of the venue's dated ones: a venue whose clock runs
+        apart from ours (a fake exchange replaying a recorded day) gets consistent event times.
+        """
+        return self._clock() + self._offset_ns
+
+    async def _measure_offset(self) -> None:
+        """Set the clock offset from the venue's server time, if it tells it (else keep it)."""
+        if not self.rest.has.get("fetchTime"):
+            return
+        before = self._clock()
+        try:
+            server_ms = await self.rest.fetch_time()
+        except ccxt_async.BaseError as error:
+            logger.info(
+                "{}: server time unknown ({}): its own clock is used", self.venue_label, error
+            )
+            return
+        if isinstance(server_ms, int | float) and not isinstance(server_ms, bool):
+            after = self._clock()
+            self._offset_ns = int(server_ms) * NANOS_PER_MS - (before + after) // 2
 
     async def close(self) -> None:
         """Close both ccxt clients (their sessions and websocket connections)."""
@@ -203,6 +233,9 @@ class VenueAdapter(VenueExecution, ABC):
         while True:
             trades = await self.ws.watch_trades(symbol)
             received = self._clock()
+            stamp = trades[-1].get("timestamp") if trades else None
+            if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+                self._offset_ns = int(stamp) * NANOS_PER_MS - received
             for trade in trades:
                 try:
                     yield trade_from_ccxt(
@@ -251,7 +284,7 @@ class VenueAdapter(VenueExecution, ABC):
                     ticker,
                     instrument_id=instrument_id,
                     source=self.config.source,
-                    received_ns=self._clock(),
+                    received_ns=self.venue_time(),
                     sequence=sequence,
                 )
             except VenueDataError as error:
@@ -305,7 +338,7 @@ class VenueAdapter(VenueExecution, ABC):
                     book,
                     instrument_id=instrument_id,
                     source=self.config.source,
-                    received_ns=self._clock(),
+                    received_ns=self.venue_time(),
                     depth=levels,
                 )
             except VenueDataError as error:

@@ -28,6 +28,10 @@ Delivered twice: Kafka delivers at least once, and a producer may publish a deci
 * A bar older than the last bar processed for its instrument (late, or delivered again long
   after) changes no mark and fills no order that already saw a later event (the engine's
   rule); it gets no snapshot, since the account as of that older time is gone.
+* A bar newer than the last bar of its instrument but older than a trade or quote already
+  processed (live, the trade that closes a bar is published before the bar, on another
+  topic) gets its snapshot at that latest market time: the account as it is, caused by the
+  bar, so that risk can size and ``jules status`` shows the account bar after bar.
 
 The engine's state lives in memory and on the router's compacted changelog, written after
 each batch before the offsets are committed and restored at start-up before consuming
@@ -95,6 +99,8 @@ class RouterHandler:
         self._commands = Redelivery(dedup_window)
         self.latest_market: dict[str, _LatestMarket] = {}
         """Per instrument, the latest market event time and what is known about it."""
+        self.last_bar_time: dict[str, int] = {}
+        """Per instrument, the event time of the last bar that got a snapshot."""
 
     async def handle(self, event: Event) -> Sequence[Event]:
         """Route one input to the engine; return the events to publish."""
@@ -129,10 +135,23 @@ class RouterHandler:
         elif latest is None or event.event_time > latest.event_time:
             latest = self.latest_market[event.instrument_id] = _LatestMarket(event.event_time)
         events = self.engine.on_market(event)
-        if isinstance(event, Bar) and event.event_time == latest.event_time:
-            snapshot = latest.snapshots.get(event.event_id)
-            if snapshot is None:
-                snapshot = self.engine.snapshot(event.event_time, event)
-                latest.snapshots[event.event_id] = snapshot
-            events.append(snapshot)
+        if isinstance(event, Bar):
+            snapshot = self._bar_snapshot(event, latest)
+            if snapshot is not None:
+                events.append(snapshot)
         return events
+
+    def _bar_snapshot(self, bar: Bar, latest: _LatestMarket) -> PortfolioSnapshot | None:
+        """The snapshot after ``bar`` (module docstring), or ``None`` for a late bar."""
+        instrument = bar.instrument_id
+        if bar.event_time == latest.event_time:
+            snapshot = latest.snapshots.get(bar.event_id)
+            if snapshot is None:
+                snapshot = self.engine.snapshot(bar.event_time, bar)
+                latest.snapshots[bar.event_id] = snapshot
+        elif bar.event_time > self.last_bar_time.get(instrument, -1):
+            snapshot = self.engine.snapshot(latest.event_time, bar)
+        else:
+            return None
+        self.last_bar_time[instrument] = max(self.last_bar_time.get(instrument, 0), bar.event_time)
+        return snapshot
