@@ -36,6 +36,14 @@ def fake_exchange(
         float,
         typer.Option(min=0, help="Recorded seconds per second (0: as fast as possible)."),
     ] = 1.0,
+    paused: Annotated[
+        bool,
+        typer.Option(
+            "--paused",
+            help="Start with the replay paused; POST /_fake/replay with "
+            "'{\"speed\": 1}' starts it (a paper session does, once its services are up).",
+        ),
+    ] = False,
     latency_ms: Annotated[
         float, typer.Option(min=0, help="Added latency of every REST response and WS message.")
     ] = 0.0,
@@ -81,7 +89,9 @@ def fake_exchange(
         typer.echo(f"{venues_file} exists: give a new file for --venues-file")
         raise typer.Exit(2)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(dialect, host, port, files, speed, update, venues_file))
+        asyncio.run(
+            _serve(dialect, host, port, files, None if paused else speed, update, venues_file)
+        )
     typer.echo("fake exchange stopped")
 
 
@@ -90,7 +100,7 @@ async def _serve(
     host: str,
     port: int,
     files: tuple[Path, ...],
-    speed: float,
+    speed: float | None,
     faults: FaultUpdate,
     venues_file: Path | None = None,
 ) -> None:
@@ -139,10 +149,16 @@ def _write_venues_file(fake: FakeExchange, path: Path) -> None:
     )
 
 
-def _print_usage(fake: FakeExchange, files: tuple[Path, ...], speed: float) -> None:
+def _print_usage(fake: FakeExchange, files: tuple[Path, ...], speed: float | None) -> None:
     urls = fake.urls
     name = fake.dialect.name
-    pace = "as fast as possible" if speed == 0 else f"at {speed:g}x"
+    pace = (
+        "paused (POST /_fake/replay starts it)"
+        if speed is None
+        else "as fast as possible"
+        if speed == 0
+        else f"at {speed:g}x"
+    )
     lines = [
         f"fake {name} exchange listening on {urls.http} (websockets {urls.ws})",
         f"replaying {', '.join(f.name for f in files)} {pace}; symbols: "

@@ -36,6 +36,7 @@ __all__ = [
     "VENUES_FILE",
     "PaperConfigError",
     "paper_environments",
+    "resume_fake_exchange",
     "start_fake_exchange",
 ]
 
@@ -111,10 +112,12 @@ def paper_environments(
 def start_fake_exchange(
     run_dir: Path, port: int, options: FakeExchangeOptions, timeout_s: float = 120
 ) -> ChildProcess:
-    """Start ``jules fake-exchange`` for the session; return once it wrote the venues file.
+    """Start ``jules fake-exchange`` for the session, paused; return once it wrote its venues file.
 
-    Its venues file is ``<run_dir>/venues.yaml`` (an earlier session's is replaced: the
-    session wrote it); its log ``<run_dir>/logs/fake-exchange.log``.
+    The replay starts when the session's services are up (``resume_fake_exchange``), so they
+    see the recorded market from its first event. Its venues file is ``<run_dir>/venues.yaml``
+    (an earlier session's is replaced: the session wrote it); its log
+    ``<run_dir>/logs/fake-exchange.log``.
 
     Raises:
         RuntimeError: It exited or did not write its venues file in ``timeout_s`` (its log's
@@ -135,6 +138,7 @@ def start_fake_exchange(
         str(options.data_dir.resolve()),
         "--venues-file",
         str(venues_file.resolve()),
+        "--paused",
     ]
     log = run_dir / "logs" / f"{FAKE_EXCHANGE}.log"
     child = spawn(FAKE_EXCHANGE, command, {}, log, port)
@@ -146,3 +150,25 @@ def start_fake_exchange(
             raise RuntimeError(f"the fake exchange {how}:\n{log_tail(log)}")
         time.sleep(0.1)
     return child
+
+
+def resume_fake_exchange(port: int, speed: float) -> None:
+    """Start the paused replay of the session's fake exchange at ``speed``.
+
+    Raises:
+        RuntimeError: The fake exchange did not answer.
+    """
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/_fake/replay",
+        data=json.dumps({"speed": speed}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            response.read()
+    except OSError as exc:
+        raise RuntimeError(f"the fake exchange did not start its replay: {exc}") from exc

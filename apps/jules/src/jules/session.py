@@ -36,7 +36,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from jules_runtime.output_paths import OutputFolder, OutputRefusedError, shown
 from jules_runtime.settings import KafkaSettings
 
-from jules.paper import FakeExchangeOptions, start_fake_exchange
+from jules.paper import FakeExchangeOptions, resume_fake_exchange, start_fake_exchange
 from jules.processes import ChildProcess, describe_exit, log_tail, spawn
 from jules.supervisor import SupervisorState
 
@@ -366,6 +366,8 @@ def start_session(
             state.services.append(service)
             state.save()
             wait_ready([service])
+        if fake_exchange is not None and state.fake_exchange is not None:
+            resume_fake_exchange(state.fake_exchange.port, fake_exchange.speed)
     except BaseException:
         stop_session(state)
         raise
