@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from jules.cli import app as jules_cli
@@ -59,6 +60,47 @@ def write_registry(root: Path, first_close: float) -> None:
     (root / MODEL / STAGES_FILE).write_text(Stages(production="1").model_dump_json())
 
 
+@dataclass(frozen=True)
+class ModelRun:
+    """A scope with its topics, real bars, their feature vectors and a registry of versions."""
+
+    scope: str
+    bars: list[Bar]
+    schema: FeatureSchema
+    pairs: list[tuple[Bar, FeatureVector]]
+    registry: Path
+
+
+async def model_run(settings: KafkaSettings, tmp_path: Path, count: int) -> ModelRun:
+    """A new scope, ``count`` real bars paired with their vectors, the registry in ``tmp_path``."""
+    scope = new_scope()
+    await create_scoped_topics(settings, scope)
+    bars = real_bars(count)
+    schema = FeatureSchema.from_names(NAMES)
+    engine = FeatureEngine(schema)
+    pairs = [(bar, engine.on_bar(bar)) for bar in bars]
+    registry = tmp_path / "registry"
+    write_registry(registry, bars[0].close)
+    return ModelRun(scope, bars, schema, pairs, registry)
+
+
+def start_model_service(
+    bootstrap: str, run: ModelRun, log_dir: Path, **settings: str
+) -> ServiceProcess:
+    """Start the signal service serving ``MODEL`` from the run's registry."""
+    return start_service(
+        "signal",
+        bootstrap,
+        run.scope,
+        log_dir,
+        FEATURES=json.dumps(list(NAMES)),
+        FEATURE_SCHEMA_ID=run.schema.schema_id,
+        MODEL_REGISTRY=str(run.registry),
+        MODEL_NAME=MODEL,
+        **settings,
+    )
+
+
 def policy(
     root: Path,
     version: str,
@@ -98,14 +140,8 @@ async def wait_processed(service: ServiceProcess, scope: str, count: int) -> Non
 
 async def test_the_signal_service_swaps_refuses_and_shadows_registry_models(kafka, tmp_path):
     settings = KafkaSettings(bootstrap_servers=kafka.bootstrap)
-    scope = new_scope()
-    await create_scoped_topics(settings, scope)
-    bars = real_bars(BAR_COUNT)
-    schema = FeatureSchema.from_names(NAMES)
-    engine = FeatureEngine(schema)
-    pairs = [(bar, engine.on_bar(bar)) for bar in bars]
-    registry = tmp_path / "registry"
-    write_registry(registry, bars[0].close)
+    run = await model_run(settings, tmp_path, BAR_COUNT)
+    scope, bars, schema, pairs, registry = run.scope, run.bars, run.schema, run.pairs, run.registry
 
     first = policy(registry, "1", schema)
     expected = decide(first, pairs[:SWAP_AT])
@@ -117,16 +153,7 @@ async def test_the_signal_service_swaps_refuses_and_shadows_registry_models(kafk
     assert versions.count("2") >= 3
     assert len(expected_shadow) >= 3
 
-    service = start_service(
-        "signal",
-        kafka.bootstrap,
-        scope,
-        tmp_path,
-        FEATURES=json.dumps(list(NAMES)),
-        FEATURE_SCHEMA_ID=schema.schema_id,
-        MODEL_REGISTRY=str(registry),
-        MODEL_NAME=MODEL,
-    )
+    service = start_model_service(kafka.bootstrap, run, tmp_path)
     try:
         service.wait_ready()
         await wait_for_metric(

@@ -86,7 +86,8 @@ def swap_model(
     The service loads the version from its model registry, checks it against the live feature
     schema and swaps it in between two messages (production), or runs it beside production on
     signals.shadow.v1 (shadow). A refused version leaves the running model serving and raises a
-    MODEL_REJECTED alert on risk.alerts.v1. The command is printed.
+    MODEL_REJECTED alert on risk.alerts.v1. A production version swapped in is kept on
+    control-state.v1: the service serves it again after a restart. The command is printed.
     """
     from jules_contracts.topics import CONTROL
     from pydantic import ValidationError

@@ -1,7 +1,8 @@
 """Control commands (``control.v1``): kill switch, configuration changes and model swaps.
 
 Every command names its ``target`` service (``*`` for all) and the ``operator`` who issued it,
-so the audit record says who did what.
+so the audit record says who did what. ``ModelInService`` is not a command: it is the signal
+service's entry on the control-state topic (``control-state.v1``), the model it serves.
 """
 
 from __future__ import annotations
@@ -10,10 +11,18 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from jules_contracts.base import Event, Identifier, InstrumentId
+from jules_contracts.base import Contract, Event, EventId, Identifier, InstrumentId, UtcNanos
 from jules_contracts.enums import KillSwitchState, ModelStage
+from jules_contracts.system import Sha256Hex
 
-__all__ = ["ChangeConfig", "ConfigValue", "EngageKillSwitch", "ReleaseKillSwitch", "SwapModel"]
+__all__ = [
+    "ChangeConfig",
+    "ConfigValue",
+    "EngageKillSwitch",
+    "ModelInService",
+    "ReleaseKillSwitch",
+    "SwapModel",
+]
 
 Target = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z][a-z0-9-]*)$")]
 """A service name (``risk``) or ``*`` for every service."""
@@ -97,3 +106,44 @@ class SwapModel(Event):
     model_version: Identifier
     stage: Literal[ModelStage.SHADOW, ModelStage.PRODUCTION] = ModelStage.PRODUCTION
     operator: Identifier
+
+
+class ModelInService(Contract):
+    """The model a service serves in a stage: its entry on the control-state topic.
+
+    The signal service writes it under ``signal/model/<stage>`` (``signal/model/production``)
+    whenever it puts a model in service, and serves it again after a restart.
+
+    Attributes:
+        target: The service serving it (``signal``).
+        stage: The stage it serves in.
+        model_name: Registered model name.
+        model_version: The version serving.
+        path: The ONNX file read from the registry.
+        sha256: SHA-256 of the ONNX bytes read (a restart serves the same bytes or refuses).
+        registry_production: The registry's production version when it was put in service
+            (a later promotion in the registry makes the registry's production serve instead).
+        swap_id: The ``SwapModel`` that put it in service (``None``: the registry's production
+            version, served from start-up).
+        operator: Who swapped it in (``None`` with no swap).
+        since: When it was put in service: the swap's event time, or the start-up (UTC ns).
+        topic: Where the last swap the entry reflects was read (``control.v1`` with its run
+            scope; ``None`` before any): the commands up to it need not be read again. With
+            ``partition`` and ``offset``.
+        partition: That swap's partition.
+        offset: That swap's offset.
+    """
+
+    target: Target = "signal"
+    stage: Literal[ModelStage.SHADOW, ModelStage.PRODUCTION] = ModelStage.PRODUCTION
+    model_name: Identifier
+    model_version: Identifier
+    path: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    sha256: Sha256Hex
+    registry_production: Identifier | None = None
+    swap_id: EventId | None = None
+    operator: Identifier | None = None
+    since: UtcNanos
+    topic: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    partition: Annotated[int, Field(ge=0)] | None = None
+    offset: Annotated[int, Field(ge=0)] | None = None

@@ -32,6 +32,7 @@ from pydantic import (
     DirectoryPath,
     Field,
     FilePath,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -95,6 +96,9 @@ class SignalSettings(ServiceSettings):
         model_registry: The registry folder (with ``model_name`` only).
         policy: How an ONNX policy's outputs become signals (``model_path``, ``model_name``).
         pairing: Buffering of bars and vectors waiting for each other.
+        replica: This replica's name among the live replicas of the service (``0``, ``1`` …):
+            its control consumer group is its own (``jules-signal-control-<replica>``: every
+            replica reads every ``SwapModel``). Stable across restarts of the replica.
         lockstep: Backtest mode (topic replay): the strategy on each step's bars and vectors;
             replicas split the partitions (``jules_signal.lockstep``).
     """
@@ -111,6 +115,7 @@ class SignalSettings(ServiceSettings):
     model_name: Identifier | None = None
     policy: OnnxPolicyConfig = OnnxPolicyConfig()
     pairing: PairingSettings = PairingSettings()
+    replica: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = "0"
     lockstep: LockstepSettings = LockstepSettings()
 
     @field_validator("features")

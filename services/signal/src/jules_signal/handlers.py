@@ -36,7 +36,7 @@ from jules_contracts import (
     SignalGenerated,
     Trade,
 )
-from jules_contracts.control import SwapModel
+from jules_contracts.control import ModelInService, SwapModel
 from jules_runtime.bus import InboundRecord
 from jules_runtime.logging import logger
 
@@ -87,6 +87,7 @@ class SignalHandler:
         shadow: A policy to run beside production on every pair (shadow mode).
         shadow_sink: Publishes the shadow's signals when the handler is called as a bus
             handler; without it they wait in ``take_shadow``.
+        in_service: The control-state entry of ``strategy`` (``jules_signal.control_state``).
     """
 
     def __init__(
@@ -99,6 +100,7 @@ class SignalHandler:
         source: ModelSource | None = None,
         shadow: OnnxPolicy | None = None,
         shadow_sink: ShadowSink | None = None,
+        in_service: ModelInService | None = None,
     ) -> None:
         bounds = pairing or PairingSettings()
         self._pairing = Pairing(bounds.stale_after, bounds.max_pending)
@@ -109,6 +111,7 @@ class SignalHandler:
             source=source,
             shadow=shadow,
             metrics=None if metrics is None else metrics.serving,
+            in_service=in_service,
         )
         self._shadow_sink = shadow_sink
         self._shadow_outbox: list[SignalGenerated] = []
@@ -169,10 +172,11 @@ class SignalHandler:
     def acknowledged(self, record: InboundRecord, event: Event, outputs: Sequence[Event]) -> None:
         """The bus hook (``on_outputs_published``): ``event``'s outputs are on their topics.
 
-        A ``SwapModel`` delivered again after this changes and publishes nothing.
+        A ``SwapModel`` delivered again after this changes and publishes nothing; the entry
+        of the version it put in service records where it was read (``record``).
         """
         if isinstance(event, SwapModel):
-            self._models.acknowledge(event)
+            self._models.acknowledge(event, record)
 
     def take_shadow(self) -> list[SignalGenerated]:
         """Return the shadow signals decided since the last call, and forget them."""

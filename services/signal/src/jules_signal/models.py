@@ -18,7 +18,7 @@ from jules_runtime.settings import env_prefix
 from jules_signal.config import SignalSettings
 from jules_signal.engine import ModelLoadError, OnnxPolicy, Strategy, build_strategy
 from jules_signal.model_store import ModelStore, ModelStoreError
-from jules_signal.serving import ModelRefusedError, ModelSource
+from jules_signal.serving import ModelRefusedError, ModelSource, ServedModel
 
 __all__ = ["LoadedModels", "load_models", "load_strategy"]
 
@@ -32,12 +32,15 @@ class LoadedModels:
         source: The registry model (``MODEL_NAME``), or ``None`` for a fixed strategy.
         shadow: The registry's shadow version, when one is recorded and loads.
         shadow_refused: Why the recorded shadow version was refused, if it was.
+        production: The registry's production version as read (file and SHA-256), with
+            ``source`` only.
     """
 
     strategy: Strategy
     source: ModelSource | None = None
     shadow: OnnxPolicy | None = None
     shadow_refused: ModelRefusedError | None = None
+    production: ServedModel | None = None
 
 
 def load_strategy(settings: SignalSettings) -> Strategy:
@@ -113,15 +116,17 @@ def _load_registry_models(settings: SignalSettings, name: str, registry: Path) -
             ],
         )
     try:
-        strategy = source.load(name, production)
+        served = source.read(name, production)
     except ModelRefusedError as error:
         raise ConfigError(
             settings.service_name,
             [f"{where}: production version {production!r} refused, {error.detail}"],
         ) from error
+    strategy = served.policy
     if shadow_version is None:
-        return LoadedModels(strategy, source)
+        return LoadedModels(strategy, source, production=served)
     try:
-        return LoadedModels(strategy, source, source.load(name, shadow_version, shadow=True))
+        shadow = source.load(name, shadow_version, shadow=True)
     except ModelRefusedError as error:
-        return LoadedModels(strategy, source, shadow_refused=error)
+        return LoadedModels(strategy, source, shadow_refused=error, production=served)
+    return LoadedModels(strategy, source, shadow, production=served)

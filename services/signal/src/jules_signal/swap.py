@@ -20,8 +20,10 @@ its stage changes nothing. A command delivered again changes nothing either: bef
 are acknowledged it gives the same outputs (the same alert, or nothing), after that nothing
 (``jules_runtime.bus.Redelivery``).
 
-The swap is not written back to the registry: after a restart the service serves the registry's
-production (and shadow) version again; ``jules-train models promote`` records a stage change.
+The swap is not written back to the registry (``jules-train models promote`` records a stage
+change) but to the control state: the production version in service (``in_service``) is
+written to ``control-state.v1`` and served again after a restart (``jules_signal.control_state``).
+The shadow run is not: after a restart the registry's shadow version, if any, runs again.
 """
 
 from __future__ import annotations
@@ -30,18 +32,21 @@ from collections.abc import Sequence
 from functools import partial
 
 from jules_contracts import AlertCode, Event, RiskAlert, SignalGenerated, direction_of
-from jules_contracts.control import SwapModel
+from jules_contracts.control import ModelInService, SwapModel
 from jules_contracts.enums import ModelStage
-from jules_runtime.bus import Redelivery
+from jules_runtime.bus import InboundRecord, Redelivery
 from jules_runtime.logging import logger
 
 from jules_signal.engine import OnnxPolicy, Strategy
 from jules_signal.engine.strategy import SOURCE
 from jules_signal.metrics import ServingMetrics
+from jules_signal.model_store import ModelStoreError
 from jules_signal.serving import (
     ModelRefusedError,
     ModelSource,
+    ServedModel,
     model_rejected_alert,
+    served_entry,
     shadow_refused_alert,
 )
 
@@ -63,6 +68,7 @@ class ModelSwapper:
             refused.
         shadow: A policy to run beside production (shadow mode).
         metrics: Where to count swaps, refusals and comparisons (optional).
+        in_service: The control-state entry of ``strategy`` (a registry version).
     """
 
     def __init__(
@@ -72,11 +78,13 @@ class ModelSwapper:
         source: ModelSource | None = None,
         shadow: OnnxPolicy | None = None,
         metrics: ServingMetrics | None = None,
+        in_service: ModelInService | None = None,
     ) -> None:
         self._strategy = strategy
         self._shadow = shadow
         self._source = source
         self._metrics = metrics
+        self._in_service = in_service
         self._production_targets: dict[str, float] = {}
         self._shadow_targets: dict[str, float] = {}
         self._commands = Redelivery(_REMEMBERED_COMMANDS)
@@ -94,6 +102,16 @@ class ModelSwapper:
         """The policy running in shadow mode, if any."""
         return self._shadow
 
+    @property
+    def source(self) -> ModelSource | None:
+        """The registry model the service serves, if any."""
+        return self._source
+
+    @property
+    def in_service(self) -> ModelInService | None:
+        """The control-state entry of the production version serving (``None``: no entry)."""
+        return self._in_service
+
     def on_swap(self, command: SwapModel) -> list[Event]:
         """Load the version a ``SwapModel`` names into its stage, or refuse it with an alert.
 
@@ -105,10 +123,81 @@ class ModelSwapper:
             return []
         return self._commands.outputs(command.event_id, partial(self._swap, command))
 
-    def acknowledge(self, command: SwapModel) -> None:
-        """The command's outputs are on their topics: a later delivery gives nothing."""
-        if command.target in _TARGETS:
-            self._commands.acknowledge(command.event_id)
+    def acknowledge(self, command: SwapModel, record: InboundRecord | None = None) -> None:
+        """The command's outputs are on their topics: a later delivery gives nothing.
+
+        ``record`` is where the command was read: the entry of the version it put in service
+        records it.
+        """
+        if command.target not in _TARGETS:
+            return
+        self._commands.acknowledge(command.event_id)
+        entry = self._in_service
+        if record is not None and entry is not None and entry.swap_id == command.event_id:
+            self._in_service = entry.model_copy(
+                update={
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                }
+            )
+
+    def keep_read_position(self, entry: ModelInService) -> None:
+        """Keep where ``entry``'s swap was read in the entry in service, when it has none.
+
+        The registry's production version serving instead of a swap restored (a later
+        promotion, a refusal) still reflects that swap: a new replica need not read it.
+        Only for an entry of the model served.
+        """
+        current = self._in_service
+        if (
+            current is not None
+            and current.offset is None
+            and entry.offset is not None
+            and entry.model_name == current.model_name
+        ):
+            self._in_service = current.model_copy(
+                update={"topic": entry.topic, "partition": entry.partition, "offset": entry.offset}
+            )
+
+    def restore(self, served: ServedModel, entry: ModelInService) -> None:
+        """Serve the version the control state holds in service (at start-up, before consuming).
+
+        Args:
+            served: The version, read and checked.
+            entry: Its control-state entry (kept as the entry in service).
+        """
+        previous = self._serve(served.policy, entry)
+        logger.info(
+            "model in service restored from the control state",
+            model_name=entry.model_name,
+            model_version=entry.model_version,
+            registry_production=previous[1] if previous else None,
+            swap_id=entry.swap_id,
+            operator=entry.operator,
+        )
+
+    def refuse_restored(self, entry: ModelInService, error: ModelRefusedError) -> ModelRefusedError:
+        """Report the version in service before the restart refused: log and count.
+
+        Returns:
+            ``error`` (the service publishes its alert once started).
+        """
+        serving = _model_of(self._strategy)
+        logger.error(
+            "the model in service before the restart cannot serve, the registry's production "
+            "version serves instead",
+            code=AlertCode.MODEL_REJECTED,
+            model_name=error.model_name,
+            model_version=error.model_version,
+            reason=error.reason,
+            problem=error.detail,
+            swap_id=entry.swap_id,
+            serving_version=serving[1] if serving else None,
+        )
+        if self._metrics is not None:
+            self._metrics.rejected.labels(reason=error.reason).inc()
+        return error
 
     def decided(
         self, production: Sequence[SignalGenerated], shadow: Sequence[SignalGenerated]
@@ -166,20 +255,23 @@ class ModelSwapper:
             self._count_swap(stage, "unchanged")
             return []
         try:
-            policy = self._load(command, stage)
+            served = self._load(command, stage)
         except ModelRefusedError as error:
             return [self._refuse(command, error)]
         # No await from the load above to here: the swap falls between two decisions.
         if stage is ModelStage.PRODUCTION:
-            previous = _model_of(self._strategy)
-            self._strategy = policy
-            if _model_of(self._shadow) == model:  # the shadow was promoted: its run is over
-                self._set_shadow(None)
+            entry = served_entry(
+                served,
+                registry_production=self._registry_production(command.model_name),
+                since=command.event_time,
+                swap=command,
+            )
+            previous = self._serve(served.policy, entry)
         else:
             previous = _model_of(self._shadow)
-            self._set_shadow(policy)
-        if self._metrics is not None:
-            self._metrics.loaded(stage, model)
+            self._set_shadow(served.policy)
+            if self._metrics is not None:
+                self._metrics.loaded(stage, model)
         logger.info(
             "model swapped",
             model_name=command.model_name,
@@ -191,7 +283,22 @@ class ModelSwapper:
         self._count_swap(stage, "swapped")
         return []
 
-    def _load(self, command: SwapModel, stage: ModelStage) -> OnnxPolicy:
+    def _serve(self, policy: OnnxPolicy, entry: ModelInService) -> tuple[str, str] | None:
+        """Put ``policy`` in production (its control-state ``entry``); return the previous model.
+
+        Promoting the version that runs in shadow ends its shadow run.
+        """
+        previous = _model_of(self._strategy)
+        model = _model_of(policy)
+        self._strategy = policy
+        self._in_service = entry
+        if _model_of(self._shadow) == model:
+            self._set_shadow(None)
+        if self._metrics is not None:
+            self._metrics.loaded(ModelStage.PRODUCTION, model)
+        return previous
+
+    def _load(self, command: SwapModel, stage: ModelStage) -> ServedModel:
         if self._source is None:
             raise ModelRefusedError(
                 command.model_name,
@@ -201,9 +308,20 @@ class ModelSwapper:
                 "models needs MODEL_NAME and MODEL_REGISTRY",
             )
         if stage is ModelStage.SHADOW:
-            return self._source.load(command.model_name, command.model_version, shadow=True)
+            return self._source.read(command.model_name, command.model_version, shadow=True)
         targets = self._strategy.targets if isinstance(self._strategy, OnnxPolicy) else None
-        return self._source.load(command.model_name, command.model_version, targets=targets)
+        return self._source.read(command.model_name, command.model_version, targets=targets)
+
+    def _registry_production(self, model_name: str) -> str | None:
+        """The registry's production version now (the last one known if unreadable)."""
+        known = None if self._in_service is None else self._in_service.registry_production
+        if self._source is None:
+            return known
+        try:
+            return self._source.store.production_version(model_name)
+        except ModelStoreError as error:
+            logger.warning("registry stages unreadable", model_name=model_name, error=str(error))
+            return known
 
     def _refuse(self, command: SwapModel, error: ModelRefusedError) -> RiskAlert:
         logger.error(
