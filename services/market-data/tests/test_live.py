@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from jules_contracts import AggressorSide, Bar, Trade, decode_event
+from jules_contracts import MARKET_HEARTBEAT_STREAM, AggressorSide, Bar, Trade, decode_event
 from jules_contracts.base import derive_event_id
 from jules_market_data import load
 from jules_market_data.config import LiveSettings, MarketDataSettings
@@ -161,3 +161,26 @@ async def test_a_dropped_websocket_is_backfilled_over_rest_without_doubles(tmp_p
     labels = {"instrument": INSTRUMENT, "stream": "trades"}
     assert (value("jules_market_data_feed_reconnects_total", labels) or 0) >= 1
     assert (value("jules_market_data_backfilled_trades_total", {"instrument": INSTRUMENT}) or 0) > 0
+
+
+async def test_the_feed_publishes_the_market_time_as_a_heartbeat_while_silent(
+    tmp_path: Path,
+) -> None:
+    def beats() -> list[Any]:
+        return published(bus, "watermarks.v1")
+
+    async with live_feed(tmp_path, heartbeat_s=0.05) as (_feed, bus, fake, _registry):
+        await asyncio.sleep(0.2)
+        before = beats()  # nothing published yet: no market time to tell
+        await play(fake.market, 30)
+        last = expected_trades(fake.market)[-1].event_time
+        await until(lambda: any(b.watermark > last for b in beats()))
+        passed = len(beats())
+        await until(lambda: len(beats()) >= passed + 3)  # the streams are silent by now
+
+    assert before == []
+    assert {(b.service, b.stream) for b in beats()} == {("market-data", MARKET_HEARTBEAT_STREAM)}
+    times = [b.watermark for b in beats()]
+    assert times == sorted(times)
+    assert len(set(times)) == len(times)
+    assert times[-1] < last + 60 * 1_000_000_000  # the recording's time, not the wall clock

@@ -71,13 +71,20 @@ from jules_contracts.orders import (
 from jules_contracts.portfolio import PortfolioSnapshot, Position
 from jules_contracts.risk import RiskAlert
 from jules_contracts.signals import OrderRequest, SignalGenerated, direction_of
-from jules_contracts.system import AuditCheckpoint, Watermark
+from jules_contracts.system import (
+    MARKET_HEARTBEAT_STREAM,
+    AuditCheckpoint,
+    Watermark,
+    is_market_heartbeat,
+    market_heartbeat,
+)
 from jules_contracts.topics import ALL_TOPICS, Topic, backtest_scope, topic_for
 
 __all__ = [
     "ALL_TOPICS",
     "EVENT_TYPES",
     "MARKET_EVENT_TYPES",
+    "MARKET_HEARTBEAT_STREAM",
     "MAX_MESSAGE",
     "AggressorSide",
     "AlertCode",
@@ -139,6 +146,8 @@ __all__ = [
     "encode_event",
     "event_class",
     "format_utc_nanos",
+    "is_market_heartbeat",
+    "market_heartbeat",
     "market_price",
     "new_event_id",
     "parse_utc_nanos",

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Final, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from jules_contracts.base import Event, Identifier, SourceName, UtcNanos
+from jules_contracts.base import Event, Identifier, SourceName, UtcNanos, derive_event_id
 
-__all__ = ["AuditCheckpoint", "Sha256Hex", "Watermark"]
+__all__ = [
+    "MARKET_HEARTBEAT_STREAM",
+    "AuditCheckpoint",
+    "Sha256Hex",
+    "Watermark",
+    "is_market_heartbeat",
+    "market_heartbeat",
+]
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A SHA-256 digest as 64 lowercase hex characters."""
+
+MARKET_HEARTBEAT_STREAM: Final = "md.live"
+"""The ``stream`` of live market-data's heartbeat (``market_heartbeat``)."""
+_MARKET_DATA: Final = "market-data"
 
 
 class Watermark(Event):
@@ -40,6 +51,30 @@ class Watermark(Event):
     partition: Annotated[int, Field(ge=0, strict=True)] | None = None
     watermark: UtcNanos
     final: bool = False
+
+
+def market_heartbeat(time_ns: int) -> Watermark:
+    """Live market-data's heartbeat: the market time now, ``time_ns`` (UTC ns).
+
+    The market-data service publishes it on ``watermarks.v1`` every few seconds while it is
+    live, so consumers that measure ages in event time (risk) see market time pass while a
+    feed is silent. Its id is derived from the time.
+    """
+    return Watermark(
+        event_id=derive_event_id(
+            "system.watermark", _MARKET_DATA, MARKET_HEARTBEAT_STREAM, time_ns
+        ),
+        source=_MARKET_DATA,
+        event_time=time_ns,
+        service=_MARKET_DATA,
+        stream=MARKET_HEARTBEAT_STREAM,
+        watermark=time_ns,
+    )
+
+
+def is_market_heartbeat(watermark: Watermark) -> bool:
+    """Whether ``watermark`` is live market-data's heartbeat (``market_heartbeat``)."""
+    return watermark.service == _MARKET_DATA and watermark.stream == MARKET_HEARTBEAT_STREAM
 
 
 class AuditCheckpoint(Event):

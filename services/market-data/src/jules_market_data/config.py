@@ -82,6 +82,9 @@ class LiveSettings(BaseModel):
             unset: nothing is recorded.
         record_rows: Rows per recorded file (a file is written each time a buffer is full,
             the rest at shutdown).
+        heartbeat_s: Publish the market time now (``jules_market_data.live_clock``) on
+            ``watermarks.v1`` this often, so that consumers (risk's stale market data limit)
+            see time pass while a feed is silent; unset: no heartbeat.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -93,6 +96,7 @@ class LiveSettings(BaseModel):
     backoff_max_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     record_dir: Path | None = None
     record_rows: Annotated[int, Field(ge=1, le=10_000_000)] = 100_000
+    heartbeat_s: Annotated[float, Field(gt=0, le=3_600, allow_inf_nan=False)] | None = 1.0
 
     @field_validator("bar_interval")
     @classmethod

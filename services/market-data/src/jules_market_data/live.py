@@ -20,7 +20,9 @@ over REST (``fetch_trades`` from the last trade seen), once before the stream is
 once up to the first trade it gives; they carry the ids the stream would have given them, so
 the repeats are dropped and the bars, built from the trades, come out as without the gap. A
 books stream rebuilds its book from a REST snapshot after a sequence gap (the adapter) or a
-reconnection; both count as resyncs. Feed health: see ``live_health``.
+reconnection; both count as resyncs. Feed health: see ``live_health``. Every ``live.heartbeat_s``
+the market time now goes out on ``watermarks.v1`` (``live_clock``), even while every stream is
+silent.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from ccxt.base.errors import DDoSProtection
-from jules_contracts import BookSnapshot, Event, JulesError, Trade
+from jules_contracts import BookSnapshot, Event, JulesError, Trade, market_heartbeat
 from jules_runtime.bus import Bus
 from jules_runtime.logging import logger
 from jules_runtime.service import ServiceMetrics
@@ -41,6 +43,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from jules_market_data.config import MarketDataSettings
 from jules_market_data.engine import BarAggregator, MarketDataValidator, Rejection, RejectReason
+from jules_market_data.live_clock import MarketClock
 from jules_market_data.live_health import FeedMetrics, StreamHealth
 from jules_market_data.live_record import LiveRecorder
 
@@ -93,6 +96,7 @@ class LiveFeed:
         self._factory = adapter_factory
         self.validator = MarketDataValidator(settings.validator)
         self._bars = BarAggregator(settings.live.bars)
+        self.clock = MarketClock()
         self._last_trade: dict[str, int] = {}
         self._resyncs_seen: dict[str, int] = {}
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -130,6 +134,8 @@ class LiveFeed:
                     self._spawn(self._stream(adapter, health), f"live-{instrument}-{stream}")
         self._spawn(self._publish_forever(), "live-publisher")
         self._spawn(self._watch_health(), "live-health")
+        if self._live.heartbeat_s is not None:
+            self._spawn(self._heartbeat_forever(self._live.heartbeat_s), "live-heartbeat")
         logger.info(
             "live feed started",
             venues=",".join(v.name for v in self._settings.venues),
@@ -375,9 +381,24 @@ class LiveFeed:
     async def _publish(self, events: Sequence[Event]) -> None:
         await self._bus.publish(*events)
         for event in events:
+            self.clock.observe(event.event_time)
             self._events_out.labels(event_type=event.event_type).inc()
             instrument = getattr(event, "instrument_id", None)
             if instrument is not None:
                 self.metrics.event_time.labels(instrument).set(event.event_time / 1e9)
         if self.recorder is not None:
             self.recorder.add(events)
+
+    async def _heartbeat_forever(self, interval: float) -> None:
+        """Publish the market time every ``interval`` seconds once an event was published."""
+        while True:
+            await asyncio.sleep(interval)
+            now = self.clock.now()
+            if now is None:
+                continue
+            try:
+                await self._bus.publish(beat := market_heartbeat(now))
+            except Exception:
+                logger.exception("live heartbeat could not be published")
+                continue
+            self._events_out.labels(event_type=beat.event_type).inc()

@@ -17,7 +17,13 @@ Inputs, and what the service does with each:
 * ``orders.events.v1`` → ``engine.on_order_event`` (working orders, fills, used ids);
 * ``control.v1`` → ``engine.on_control`` for commands whose ``target`` is ``risk`` or ``*``:
   kill switch, configuration changes. Control has its own consumer, so a kill switch never
-  waits behind a backlog of market data or signals.
+  waits behind a backlog of market data or signals;
+* ``watermarks.v1`` → ``engine.on_clock`` for live market-data's heartbeat
+  (``jules_contracts.market_heartbeat``: the market time now), so that an
+  instrument whose feed went silent ages and its orders that add risk are denied
+  ``STALE_MARKET_DATA`` past ``limits.stale_market_data_max_age_ns``; other watermarks are
+  ignored. A heartbeat only moves the clock forward, so one read twice changes nothing and
+  is not remembered as an input. Backtests (lockstep) do not read this topic.
 
 Every output goes to its topic: ``SubmitOrder`` and ``CancelOrder`` to ``orders.intents.v1``,
 decisions to ``orders.decisions.v1``, alerts to ``risk.alerts.v1``.
@@ -56,6 +62,8 @@ from jules_contracts import (
     SignalGenerated,
     SubmitOrder,
     Trade,
+    Watermark,
+    is_market_heartbeat,
 )
 from jules_contracts.control import ChangeConfig, SwapModel
 from jules_contracts.topics import (
@@ -67,6 +75,7 @@ from jules_contracts.topics import (
     ORDERS_INTENTS,
     PORTFOLIO,
     SIGNALS,
+    WATERMARKS,
 )
 from jules_runtime.bus import Bus, InboundRecord, MessageProcessor, Redelivery
 from jules_runtime.bus.processor import BatchDoneHook, OutputsPublishedHook
@@ -84,7 +93,16 @@ __all__ = [
     "subscribe",
 ]
 
-INPUT_TOPICS = (MD_BARS, MD_QUOTES, MD_TRADES, PORTFOLIO, SIGNALS, ORDERS_INTENTS, ORDERS_EVENTS)
+INPUT_TOPICS = (
+    MD_BARS,
+    MD_QUOTES,
+    MD_TRADES,
+    PORTFOLIO,
+    SIGNALS,
+    ORDERS_INTENTS,
+    ORDERS_EVENTS,
+    WATERMARKS,
+)
 """Topics of the main consumer (one consumer: the engine sees them in the order consumed)."""
 
 CONTROL_TOPICS = (CONTROL,)
@@ -136,7 +154,8 @@ class RiskService:
 
     def acknowledged(self, record: InboundRecord, event: Event, outputs: Sequence[Event]) -> None:
         """The bus hook: ``event``'s outputs are on their topics (before its offset commits)."""
-        self._redelivery.acknowledge(event.event_id)
+        if not isinstance(event, Watermark):
+            self._redelivery.acknowledge(event.event_id)
 
     def restore(self, commands: Sequence[Event]) -> int:
         """Apply control commands a previous run of the service already processed.
@@ -159,6 +178,10 @@ class RiskService:
 
     def process(self, event: Event) -> list[Event]:
         """Give ``event`` to the engine; return what it causes (possibly nothing)."""
+        if isinstance(event, Watermark):
+            if is_market_heartbeat(event):
+                self.engine.on_clock(event.watermark)
+            return []
         return self._redelivery.outputs(event.event_id, lambda: self._route(event))
 
     def _route(self, event: Event) -> list[Event]:

@@ -4,7 +4,8 @@ Synchronous and deterministic: every method takes an event, updates the engine's
 returns the events it causes, with ids derived from their cause (``Event.derive``). Time is
 event time: the engine's clock is market time, the latest ``event_time`` of the market events,
 signals, intents and portfolio snapshots it has been given; ages (reference price, market
-data, throttle window) and the daily-loss halt's day are measured against it. Control commands
+data, throttle window) and the daily-loss halt's day are measured against it; ``on_clock``
+moves it on while no market event arrives (live market-data's heartbeat). Control commands
 and order events do not move the clock: an operator's command carries the wall-clock time it
 was sent (far past the market during a replay), and so does an order canceled on such a
 command. A command is applied when it arrives, and its outputs keep its own event time.
@@ -146,7 +147,7 @@ class RiskEngine:
             orders), its decision, and an alert naming the stop (``STOP_LOSS``,
             ``TRAILING_STOP``, ``TAKE_PROFIT``). No second exit is made while one is working.
         """
-        self._advance(event.event_time)
+        self.on_clock(event.event_time)
         state = self._market_state(event.instrument_id)
         state.update(event)
         if atr is not None:
@@ -176,7 +177,7 @@ class RiskEngine:
             reason = no_snapshot(self._config.account_id)
             return [sizing_unavailable(signal, self._config.sizing.kind, reason).event(signal)]
         events: list[Event] = list(self._apply_portfolio(portfolio))
-        self._advance(signal.event_time)
+        self.on_clock(signal.event_time)
         if signal.order is not None:  # the strategy's own order: checked, not sized
             order = requested_order(signal, self._config.account_id, SOURCE)
             return [*events, order, self._decide(order)]
@@ -229,8 +230,12 @@ class RiskEngine:
         if portfolio is None:
             return [portfolio_unavailable(order, self._config.account_id).event(order)]
         events: list[Event] = list(self._apply_portfolio(portfolio))
-        self._advance(order.event_time)
+        self.on_clock(order.event_time)
         return [*events, self._decide(order)]
+
+    def on_clock(self, time: int) -> None:
+        """Move the clock on to market time ``time`` (UTC ns); it never goes back."""
+        self._now = max(self._now, time)
 
     def on_order_event(self, event: OrderEvent) -> list[Event]:
         """Track an order lifecycle event (working orders, fills, used ids).
@@ -289,9 +294,6 @@ class RiskEngine:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _advance(self, time: int) -> None:
-        self._now = max(self._now, time)
-
     def _market_state(self, instrument_id: str) -> MarketState:
         state = self._markets.get(instrument_id)
         if state is None:
@@ -308,7 +310,7 @@ class RiskEngine:
                 f"{self._config.account_id}",
             )
             return [alert.event(snapshot)]
-        self._advance(snapshot.event_time)
+        self.on_clock(snapshot.event_time)
         if not self._book.apply_snapshot(snapshot):
             return []
         notices = self._loss.update(snapshot, self._config.limits)
@@ -371,10 +373,9 @@ class RiskEngine:
         if (limits.es_budget is None and limits.var_budget is None) or price is None:
             return None
         before = self._holdings()
-        after = dict(before)
         instrument = order.instrument_id
         change = self._book.value(instrument, signed(order.side, order.quantity), price)
-        after[instrument] = after.get(instrument, 0.0) + change
+        after = before | {instrument: before.get(instrument, 0.0) + change}
         histories = {i: self._markets[i].returns for i in after if i in self._markets}
         return tail_risk(
             before,
