@@ -6,8 +6,6 @@ latency are survived, with the backoff and the feed health reported."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,18 +15,12 @@ from jules_contracts import AggressorSide, Bar, Trade, decode_event
 from jules_contracts.base import derive_event_id
 from jules_contracts.topics import MD_BARS, MD_BOOK, MD_TRADES
 from jules_market_data.engine import BarAggregator, BarAggregatorConfig
-from jules_runtime.settings import KafkaSettings
-from jules_venues.fake import FakeExchange, FaultUpdate, Market, load_feed
+from jules_venues.fake import FakeExchange, FaultUpdate, Market
 from jules_venues.fake.faults import DropConnections, RateLimit
-from prometheus_client.parser import text_string_to_metric_families
 
-from .bus_helpers import create_scoped_topics, new_scope, read_topic, wait_until
-from .service_process import ServiceProcess, http_text, start_service
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR = Path(os.environ.get("JULES_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
-SPOT_FILE = DATA_DIR / "hftbacktest" / "examples" / "spot" / "btcusdt_20240808.gz"
-INSTRUMENT = "BTCUSDT.BINANCE"
+from .bus_helpers import read_topic
+from .live_market_data import INSTRUMENT, live_market_data, metric, metrics, play_until
+from .service_process import ServiceProcess
 
 
 def expected_trades(market: Market) -> list[Trade]:
@@ -53,71 +45,13 @@ def expected_bars(trades: list[Trade]) -> list[Bar]:
     return [bar for trade in trades for bar in aggregator.on_event(trade)]
 
 
-def metric(text: str, name: str, **labels: str) -> float:
-    """The sum of the samples ``name`` whose labels include ``labels`` (0 if none)."""
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for item in family.samples:
-            if item.name == name and labels.items() <= item.labels.items():
-                total += item.value
-    return total
-
-
-async def metrics(service: ServiceProcess) -> str:
-    return await asyncio.to_thread(http_text, service.base_url + "/metrics")
-
-
-async def play_until(market: Market, seconds: float, speed: float = 30.0) -> None:
-    """Replay at ``speed`` until ``seconds`` of the recording were applied, then pause."""
-    end = market.feed.events[0].recv_ns + seconds * 1e9
-    market.set_speed(speed)
-    await wait_until(
-        lambda: market.finished or market.feed.events[market.position].recv_ns > end, 60
-    )
-    market.set_speed(None)
-
-
 @asynccontextmanager
 async def live_service(
     kafka: Any, tmp_path: Path, streams: list[str], faults: FaultUpdate | None = None
 ) -> AsyncIterator[tuple[FakeExchange, ServiceProcess, str]]:
     """The fake exchange (paused) and ``jules-market-data run`` subscribed to it."""
-    scope = new_scope()
-    await create_scoped_topics(KafkaSettings(bootstrap_servers=kafka.bootstrap), scope)
-    market = Market(load_feed((SPOT_FILE,)), speed=None)
-    async with FakeExchange(market, faults=faults, ping_interval=5.0) as fake:
-        ccxt = fake.ccxt_config()
-        venue = {
-            "name": "binance",
-            "instruments": {INSTRUMENT: "BTC/USDT"},
-            "urls": ccxt["urls"],
-            "options": ccxt.get("options", {}),
-            "api_key": "any-key",  # the fake's historicalTrades takes any key
-            "rate_limit_ms": 0,
-            "book_depth": 5,
-        }
-        live = {
-            "streams": streams,
-            "backoff_min_s": 0.2,
-            "backoff_max_s": 1.0,
-            "stale_after_s": 3.0,
-        }
-        service = start_service(
-            "market-data",
-            kafka.bootstrap,
-            scope,
-            tmp_path,
-            venues=json.dumps([venue]),
-            live=json.dumps(live),
-        )
-        try:
-            await asyncio.to_thread(service.wait_ready)
-            first = f"btcusdt@{'trade' if 'trades' in streams else 'depth@100ms'}"
-            await wait_until(lambda: fake.context.subscriptions[first] > 0, 60)
-            yield fake, service, scope
-        finally:
-            status = await asyncio.to_thread(service.terminate)
-            assert status == 0, service.log.read_text()[-3000:]
+    async with live_market_data(kafka, tmp_path, streams, faults) as running:
+        yield running
 
 
 async def published(kafka: Any, topic: str, count: int) -> list[Any]:

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 import pytest
 from jules_runtime.errors import ConfigError
 from jules_runtime.settings import ServiceSettings, load_settings, service_settings_config
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class RiskSettings(ServiceSettings):
@@ -55,6 +55,40 @@ def test_invalid_value_names_the_variable_and_the_value(monkeypatch):
     message = str(excinfo.value)
     assert "invalid configuration for service 'risk'" in message
     assert "JULES_RISK__KAFKA__LINGER_MS='soon'" in message
+
+
+class _Account(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    api_key: SecretStr | None = None
+
+
+class VaultSettings(ServiceSettings):
+    service_name: ClassVar[str] = "vault"
+    model_config = service_settings_config("vault")
+
+    accounts: tuple[_Account, ...] = ()
+    token: Annotated[SecretStr, Field(min_length=32)] | None = None
+    retries: int = 1
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("JULES_VAULT__ACCOUNTS", '{"name": "a", "api_key": "sentinel-8f3a1c"}'),  # not a list
+        ("JULES_VAULT__TOKEN", "sentinel-8f3a1c"),  # too short
+    ],
+)
+def test_an_invalid_value_that_may_hold_a_secret_is_not_echoed(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("JULES_VAULT__RETRIES", "often")
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(VaultSettings)
+    message = str(excinfo.value)
+    assert f"{variable} (value not shown: it may hold secrets):" in message
+    assert "sentinel-8f3a1c" not in message
+    assert "JULES_VAULT__RETRIES='often'" in message  # a plain setting's value still shows
 
 
 def test_negative_limit_is_refused(monkeypatch):

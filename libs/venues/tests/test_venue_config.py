@@ -90,3 +90,23 @@ def test_load_venue_configs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(VenueConfigError, match="book_depth") as raised:
         load_venue_configs(path)
     assert KEY not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (f"venues:\n  - name: binance\n    api_key: {KEY}: x\n", "line 3, column"),
+        (f"venues:\n  - name: binance\n    api_secret: [{SECRET}\n", "line 4, column 1"),
+    ],
+)
+def test_invalid_yaml_is_located_without_quoting_the_line(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    """PyYAML's message quotes the line at fault, which here holds a secret."""
+    path = tmp_path / "venues.yaml"
+    path.write_text(text)
+    with pytest.raises(VenueConfigError, match="not valid YAML") as raised:
+        load_venue_configs(path)
+    assert problem in str(raised.value)
+    assert KEY not in str(raised.value)
+    assert SECRET not in str(raised.value)

@@ -28,6 +28,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretBytes,
+    SecretStr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -49,6 +51,9 @@ __all__ = [
 ]
 
 S = TypeVar("S", bound="ServiceSettings")
+
+_Secret = (SecretStr, SecretBytes)
+"""Types whose values a configuration error never echoes."""
 
 _Millis = Annotated[int, Field(ge=0, le=3_600_000)]
 
@@ -355,7 +360,8 @@ def load_settings(cls: type[S], **overrides: Any) -> S:
 
     Raises:
         ConfigError: A value is invalid, or a variable with the service's prefix names no
-            setting. The message names every variable at fault and its value.
+            setting. The message names every variable at fault and its value, unless
+            the setting can hold a secret (a ``SecretStr`` anywhere in it).
     """
     env = dict(os.environ)
     prefix = str(cls.model_config.get("env_prefix", ""))
@@ -364,7 +370,7 @@ def load_settings(cls: type[S], **overrides: Any) -> S:
     try:
         settings = cls(**overrides)
     except ValidationError as exc:
-        problems.extend(_describe(exc, env, prefix))
+        problems.extend(_describe(cls, exc, env, prefix))
     except ValueError as exc:  # a source that cannot parse a variable (bad JSON)
         problems.append(str(exc))
     if problems or settings is None:
@@ -406,12 +412,44 @@ def _unknown_variables(cls: type[ServiceSettings], env: dict[str, str], prefix: 
     return problems
 
 
-def _describe(exc: ValidationError, env: dict[str, str], prefix: str) -> list[str]:
+def _describe(
+    cls: type[BaseModel], exc: ValidationError, env: dict[str, str], prefix: str
+) -> list[str]:
+    """One line per error: the variable at fault, its value unless it may hold a secret."""
     problems = []
     for error in exc.errors(include_url=False):
         loc = [str(part) for part in error["loc"]]
         variable = prefix + "__".join(part.upper() for part in loc) if loc else prefix.rstrip("_")
         value = next((v for k, v in env.items() if k.upper() == variable.upper()), None)
-        shown = f"={value!r}" if value is not None else ""
+        if value is None:
+            shown = ""
+        elif _may_hold_secret(_setting_annotation(cls, error["loc"])):
+            shown = " (value not shown: it may hold secrets)"
+        else:
+            shown = f"={value!r}"
         problems.append(f"{variable}{shown}: {error['msg']}")
     return problems
+
+
+def _setting_annotation(cls: type[BaseModel], loc: tuple[int | str, ...]) -> Any:
+    """The annotation of the setting at ``loc``, as deep as the path names model fields."""
+    annotation: Any = cls
+    for part in loc:
+        fields = [m.model_fields[part] for m in _models_in(annotation) if part in m.model_fields]
+        if not isinstance(part, str) or not fields:
+            break
+        annotation = fields[0].annotation
+    return annotation
+
+
+def _may_hold_secret(annotation: Any, seen: frozenset[type] = frozenset()) -> bool:
+    """Whether a value of ``annotation`` can hold a ``SecretStr``/``SecretBytes`` anywhere."""
+    if isinstance(annotation, type):
+        if issubclass(annotation, _Secret):
+            return True
+        if issubclass(annotation, BaseModel) and annotation not in seen:
+            return any(
+                _may_hold_secret(field.annotation, seen | {annotation})
+                for field in annotation.model_fields.values()
+            )
+    return any(_may_hold_secret(arg, seen) for arg in typing.get_args(annotation))

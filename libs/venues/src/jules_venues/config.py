@@ -181,13 +181,18 @@ def load_venue_configs(path: Path) -> dict[str, VenueConfig]:
         The configs by venue name.
 
     Raises:
-        VenueConfigError: The file cannot be read, is not a mapping with a ``venues`` list, an
+        VenueConfigError: The file cannot be read, is not YAML (the message locates the
+            fault without quoting the line), is not a mapping with a ``venues`` list, an
             entry is invalid (the message names it, never a secret's value) or a name repeats.
     """
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+    except OSError as error:
         raise VenueConfigError(f"venue config {path}: cannot be read ({error})") from None
+    except yaml.YAMLError as error:
+        raise VenueConfigError(
+            f"venue config {path}: not valid YAML ({_yaml_problem(error)})"
+        ) from None
     entries = document.get("venues") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise VenueConfigError(f"venue config {path}: must be a mapping with a venues list")
@@ -205,3 +210,15 @@ def load_venue_configs(path: Path) -> dict[str, VenueConfig]:
             raise VenueConfigError(f"venue config {path}: venue {config.name} is listed twice")
         configs[config.name] = config
     return configs
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What is wrong in a YAML document and where, without the quoted line.
+
+    PyYAML's own message quotes the offending line, which may hold a secret (``api_key: …``).
+    """
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return type(error).__name__
+    mark = error.problem_mark or error.context_mark
+    where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
+    return f"{error.problem or error.context or 'invalid YAML'}{where}"
