@@ -140,13 +140,14 @@ bench: $(SETUP_STAMP) bench-peers ## backtest speed and memory, side by side wit
 	$(RUN) python bench/demo_install_size.py
 	$(RUN) python bench/sweep_throughput.py
 
-bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-order latency, service RSS, hop costs
+bench-kafka: $(SETUP_STAMP) kafka-fetch ## topic-replay throughput, tick-to-order latency, service RSS, hop costs, paper-session tick-to-fill latency
 	$(RUN) python bench/replay_throughput.py
 	$(RUN) python bench/replay_throughput.py --client confluent --universe 0
 	$(RUN) python bench/tick_to_order_latency.py
 	$(RUN) python bench/tick_to_order_latency.py --client confluent
 	$(RUN) python bench/pipeline_costs.py
 	$(RUN) python bench/live_market_data.py
+	$(RUN) python bench/paper_latency.py
 
 bench-models: $(SETUP_STAMP) ## ONNX decision latency of the demo model; env steps/s while training; training time
 	$(RUN) python bench/onnx_decision_latency.py

@@ -100,10 +100,12 @@ def message_ids(text: str) -> list[tuple[str, str]]:
 def serve_fake(dialect: str, out: Path) -> None:
     """Run the fake exchange (paused) until stdin closes; write every message sent to ``out``.
 
-    Prints one JSON line first: the ccxt options and the control URL. ``out`` gets one line
-    per market-data message sent: ``<wall ns> <kind> <venue id>``.
+    Prints one JSON line first: the ccxt options, the control URL and the fake's entry of a
+    venues file (``jules.fake_exchange_cmd.venues_entry``). ``out`` gets one line per
+    market-data message sent: ``<wall ns> <kind> <venue id>``.
     """
     from aiohttp import web
+    from jules.fake_exchange_cmd import venues_entry
     from jules_venues.fake import FakeExchange, Market, load_feed
 
     sends: list[tuple[int, str]] = []
@@ -118,7 +120,11 @@ def serve_fake(dialect: str, out: Path) -> None:
     async def main() -> None:
         market = Market(load_feed(FILES), speed=None)
         async with FakeExchange(market, dialect=dialect, ping_interval=60.0) as fake:
-            info = {"ccxt": fake.ccxt_config(), "control": fake.urls.http}
+            info = {
+                "ccxt": fake.ccxt_config(),
+                "control": fake.urls.http,
+                "venue": venues_entry(fake),
+            }
             print(json.dumps(info), flush=True)
             await asyncio.to_thread(sys.stdin.read)
 
