@@ -39,7 +39,7 @@ COVERAGE_XML := .local/coverage.xml
 MYPY_SRC := $(wildcard libs/*/src services/*/src apps/*/src)
 MYPY_TESTS := $(foreach d,$(wildcard libs/*/tests services/*/tests apps/*/tests tests),$(if $(shell find $(d) -name '*.py' -print -quit),$(d)))
 
-.PHONY: help setup browser kafka-fetch kafka-up kafka-down kafka-status lint format unit integration \
+.PHONY: paper help setup browser kafka-fetch kafka-up kafka-down kafka-status lint format unit integration \
         test demo demo-model up down bench bench-peers bench-kafka bench-models schemas reference \
         lock clean distclean FORCE
 
@@ -123,7 +123,10 @@ demo-model: $(SETUP_STAMP) ## train the demo ONNX policy on real data (CPU; benc
 up: $(SETUP_STAMP) ## start the broker and the six services on a replayed feed (jules up)
 	$(RUN) jules up
 
-down: ## stop the session started by `make up` (jules down)
+paper: $(SETUP_STAMP) ## paper trading: the broker, a fake Binance exchange (recorded market) and the six services (jules up --paper)
+	$(RUN) jules up --paper -c examples/paper.yaml
+
+down: ## stop the session started by `make up` or `make paper` (jules down)
 	$(RUN) jules down
 
 bench-peers: | $(UV_DEP) ## create .local/bench-peers with NautilusTrader and backtrader (bench only)
