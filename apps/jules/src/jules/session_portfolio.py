@@ -85,8 +85,8 @@ def portfolio_table(snapshot: PortfolioSnapshot) -> Table:
 
     at = datetime.fromtimestamp(snapshot.event_time / 1e9, tz=UTC).isoformat()
     table = Table(
-        title=f"account {snapshot.account_id} ({snapshot.currency}) at {at}: "
-        f"equity {snapshot.equity:,.2f}, cash {snapshot.cash:,.2f}"
+        title=f"account {snapshot.account_id} ({snapshot.currency}) at {at}",
+        caption=f"equity {snapshot.equity:,.2f}, cash {snapshot.cash:,.2f}",
     )
     for column in ("instrument", "quantity", "avg price", "last", "realized", "unrealized"):
         table.add_column(column, justify="left" if column == "instrument" else "right")
