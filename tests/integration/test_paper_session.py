@@ -1,7 +1,8 @@
 """A paper session as a user runs it: `jules up --paper` streams the fake exchange's live market
 through the six services, fills orders against the live book, shows positions and PnL in
-`jules status`, survives `kill -9` of risk and the order-router with nothing lost or doubled,
-and what it recorded, replayed as a backtest, gives the signals it gave live."""
+`jules status`, survives `kill -9` of risk and the order-router (three times each, each time
+once the service is back) with nothing lost or doubled, and what it recorded, replayed as a
+backtest, gives the signals it gave live."""
 
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ pytestmark = pytest.mark.integration
 PAPER = REPO_ROOT / "examples" / "paper.yaml"
 CONSUMERS = ("order-router", "risk", "signal", "features")
 """The services whose consumer lag must reach 0 (audit's grows with every heartbeat)."""
-SPEED = "8"  # recorded seconds per second: the 11 recorded minutes in under 90 s
+SPEED = "5"  # recorded seconds per second: the 11 recorded minutes in about 130 s
+KILLS = 3
+"""Times each stateful service is killed with SIGKILL during the session."""
 
 
 def _status(run_dir: Path) -> dict[str, Any]:
@@ -55,6 +58,20 @@ def _supervised_pid(run_dir: Path, name: str) -> int:
     state = json.loads((run_dir / "logs" / f"{name}.supervisor.json").read_text())
     pid: int = state["pid"]
     return pid
+
+
+def _restored(run_dir: Path, name: str, killed: int) -> bool:
+    """Whether ``name`` runs again (a new process, restarted by its supervisor) and is ready."""
+    state = json.loads((run_dir / "logs" / f"{name}.supervisor.json").read_text())
+    if state["pid"] in (None, killed):
+        return False
+    session = json.loads((run_dir / "session.json").read_text())
+    port = next(s["port"] for s in session["services"] if s["name"] == name)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5) as answer:
+            return bool(answer.status == 204)
+    except OSError:
+        return False
 
 
 def _replay_finished(run_dir: Path) -> bool:
@@ -175,10 +192,11 @@ def test_a_paper_session_fills_against_the_live_book_survives_kill_9_and_replays
         assert started.returncode == 0, started.stdout + started.stderr
         assert "paper session up" in started.stdout
         _wait(lambda: any(a["positions"] for a in _status(run_dir)["accounts"]), "a position")
-        for name in ("order-router", "risk"):  # mid-session, orders flowing: kill -9
-            killed[name] = _supervised_pid(run_dir, name)
-            os.kill(killed[name], signal.SIGKILL)
-            time.sleep(3)
+        for _ in range(KILLS):  # mid-session, orders flowing: kill -9, each time once restored
+            for name in ("order-router", "risk"):
+                killed[name] = _supervised_pid(run_dir, name)
+                os.kill(killed[name], signal.SIGKILL)
+                _wait(lambda name=name: _restored(run_dir, name, killed[name]), f"{name} back")
         _wait(lambda: _replay_finished(run_dir), "the end of the recorded market")
 
         def settled() -> bool:
@@ -196,7 +214,7 @@ def test_a_paper_session_fills_against_the_live_book_survives_kill_9_and_replays
 
     services = {s["name"]: s for s in report["services"]}
     for name in killed:
-        assert services[name]["restarts"] == 1
+        assert services[name]["restarts"] == KILLS
         assert services[name]["last_exit_code"] == -signal.SIGKILL
     (account,) = report["accounts"]
     assert account["account_id"] == "PAPER"
