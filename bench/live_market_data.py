@@ -237,7 +237,8 @@ async def one_run(
         api_key=SecretStr("any-key"),
         rate_limit_ms=0,
     )
-    settings = MarketDataSettings(venues=(venue,), live=LiveSettings())
+    # no heartbeat: the run ends when nothing more is published, and a heartbeat never stops
+    settings = MarketDataSettings(venues=(venue,), live=LiveSettings(heartbeat_s=None))
     registry = CollectorRegistry()
     feed = LiveFeed(settings, bus, ServiceMetrics("market-data", registry), registry)
     feed.broker_connected()
